@@ -1,6 +1,7 @@
 /**
  * Hypervisor-neutral device plumbing for the VMM: address buses that route guest port and MMIO accesses to
- * device models, and the exit dispatcher that turns a vCPU's I/O exit into bus accesses.
+ * device models, the exit dispatcher that turns a vCPU's I/O exit into bus accesses, and small legacy devices
+ * (a 16550A UART and an isa-debug-exit port).
  *
  * <p>Nothing here calls the kernel: the classes work on plain arguments and {@link java.lang.foreign.MemorySegment}
  * windows, so the KVM run loop (or a test) feeds them whatever exit data it has. The access path
