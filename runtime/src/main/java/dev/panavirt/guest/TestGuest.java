@@ -55,7 +55,8 @@ public final class TestGuest implements AutoCloseable {
     private final List<Vcpu> vcpus;
     private final Bus pio = new Bus("pio");
     private final Bus mmio = new Bus("mmio");
-    private final ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
+    /** One dispatcher per vCPU: dispatchers own scratch windows and must not be shared across threads. */
+    private final ExitDispatcher[] dispatchers;
     private final List<String> prints = Collections.synchronizedList(new ArrayList<>());
     private volatile Consumer<String> printSink = s -> { };
 
@@ -63,6 +64,10 @@ public final class TestGuest implements AutoCloseable {
         this.kvm = kvm;
         this.vm = vm;
         this.vcpus = vcpus;
+        this.dispatchers = new ExitDispatcher[vcpus.size()];
+        for (int i = 0; i < dispatchers.length; i++) {
+            dispatchers[i] = new ExitDispatcher(pio, mmio);
+        }
     }
 
     /** Options for {@link #create}. */
@@ -201,6 +206,7 @@ public final class TestGuest implements AutoCloseable {
      */
     public Stop next(int index, Duration timeout) throws ErrnoException {
         Vcpu v = vcpus.get(index);
+        ExitDispatcher dispatcher = dispatchers[index];
         long deadline = System.nanoTime() + timeout.toNanos();
         Thread watchdog = Thread.ofVirtual().start(() -> {
             try {

@@ -86,6 +86,7 @@ class IrqfdIoeventfdTest {
                     idt[0x30].mid = h >> 16; idt[0x30].hi = h >> 32;
                     struct { u16 limit; u64 base; } __attribute__((packed)) d = { sizeof idt - 1, (u64)idt };
                     __asm__ volatile("lidt %%0" : : "m"(d));
+                    outb(0x21, 0xff); outb(0xa1, 0xff);    /* mask the 8259s: KVM wires the BSP's LINT0 to them */
                     mmio_write32(APIC + 0xf0, 0x1ff);      /* enable, spurious vector 0xff */
                     mmio_write32(APIC + 0x80, 0);          /* TPR: accept all */
                     ioapic_write(0x10 + 2 * 5 + 1, 0);     /* pin 5 -> APIC 0 */

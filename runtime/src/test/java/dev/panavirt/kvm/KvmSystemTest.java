@@ -134,8 +134,14 @@ class KvmSystemTest {
             assertEquals("KVM_GET_ONE_REG", e.operation());
             assertTrue(Set.of(Errno.ENOTTY, Errno.EINVAL, Errno.ENOENT).contains(e.errno()), e.getMessage());
             assertTrue(e.getMessage().contains("reg 0x8030000009000004"), e.getMessage());
-            ErrnoException l = assertThrows(ErrnoException.class, cpu::regList);
-            assertEquals("KVM_GET_REG_LIST", l.operation());
+            // Older x86 kernels refuse KVM_GET_REG_LIST; newer ones list only x86 ids (arch 0x2000...).
+            try {
+                for (long reg : cpu.regList()) {
+                    assertEquals(0x2000_0000_0000_0000L, reg & 0xff00_0000_0000_0000L, Long.toHexString(reg));
+                }
+            } catch (ErrnoException l) {
+                assertEquals("KVM_GET_REG_LIST", l.operation());
+            }
             assertThrows(IllegalArgumentException.class,
                     () -> cpu.getOneReg(riscvVlenb, MemorySegment.ofArray(new byte[4])));
             assertEquals(16, Vcpu.oneRegSize(0x8040_0000_0900_0006L));

@@ -96,7 +96,7 @@ class MemorySlotTest {
         try (TestGuest g = TestGuest.longMode(Guests.c(PAGE_WRITER))) {
             PageFeeder feeder = new PageFeeder();
             g.pio().insert(feeder, 0x500, 4);
-            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
 
             feeder.batch(0, 5, 17, 300, 1023);
             assertEquals(StopKind.SYNC, g.next(0, T).kind());
@@ -119,7 +119,7 @@ class MemorySlotTest {
             PageFeeder feeder = new PageFeeder();
             g.pio().insert(feeder, 0x500, 4);
             g.vm().enableManualDirtyLogProtect(false);
-            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
 
             feeder.batch(1, 64, 65);
             assertEquals(StopKind.SYNC, g.next(0, T).kind());
@@ -142,7 +142,7 @@ class MemorySlotTest {
         try (TestGuest g = TestGuest.create(Guests.c(PAGE_WRITER), true, o)) {
             PageFeeder feeder = new PageFeeder();
             g.pio().insert(feeder, 0x500, 4);
-            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
             DirtyRing ring = g.vcpu(0).dirtyRing().orElseThrow();
             assertEquals(4096 / 16, ring.capacity());
 
