@@ -26,33 +26,93 @@ final class Probe {
     }
 
     /**
-     * The installed header cache ({@code <dir>/<arch>/include}); a missing property is an error, not
-     * a reason to skip: these tests are what makes the committed bindings trustworthy.
+     * The installed header cache ({@code <dir>/<arch>/include}), from {@code -Dpanavirt.headers.dir}.
+     * When the property is unset, the default cache of {@code native-headers/install-headers.sh}
+     * ({@code ${PANAVIRT_CACHE:-~/.cache/panavirt}/headers/<pinned version>}) is used if that script
+     * completed there; otherwise this is an error, not a reason to skip: these checks are what makes
+     * the committed bindings trustworthy. Either way every header the manifest lists must match its
+     * sha256, so the checks never run against other headers than the ones generated from.
      */
-    static Path headersDir() {
+    static synchronized Path headersDir() {
+        if (headers != null) return headers;
         String dir = System.getProperty("panavirt.headers.dir", "");
-        if (dir.isBlank()) {
-            throw new AssertionError("system property panavirt.headers.dir is not set; run the tests with "
-                    + "-Dpanavirt.headers.dir=$(native-headers/install-headers.sh | tail -1)");
+        Path manifest = moduleDir().resolveSibling("native-headers").resolve("headers.manifest");
+        Path p;
+        if (!dir.isBlank()) {
+            p = Path.of(dir);
+        } else {
+            String version = manifestValue(manifest, "version");
+            String cache = System.getenv().getOrDefault("PANAVIRT_CACHE", System.getProperty("user.home") + "/.cache/panavirt");
+            p = Path.of(cache, "headers", version);
+            if (!Files.isRegularFile(p.resolve(".installed"))) {
+                throw new AssertionError("system property panavirt.headers.dir is not set and " + p + " holds no "
+                        + "installed headers; run the tests with "
+                        + "-Dpanavirt.headers.dir=$(native-headers/install-headers.sh | tail -1)");
+            }
+            System.out.println("panavirt.headers.dir not set; using install-headers.sh's default cache " + p);
         }
-        Path p = Path.of(dir);
         if (!Files.isDirectory(p.resolve("x86/include/linux"))) {
-            throw new AssertionError("panavirt.headers.dir=" + dir + " holds no installed headers (x86/include/linux)");
+            throw new AssertionError("panavirt.headers.dir=" + p + " holds no installed headers (x86/include/linux)");
         }
+        verify(manifest, p);
+        headers = p;
         return p;
+    }
+
+    private static Path headers;
+
+    private static Path moduleDir() {
+        return Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
+    }
+
+    private static String manifestValue(Path manifest, String key) {
+        try {
+            for (String line : Files.readAllLines(manifest, StandardCharsets.UTF_8)) {
+                String[] w = line.strip().split("\\s+");
+                if (w.length >= 2 && w[0].equals(key)) return w[1];
+            }
+        } catch (IOException e) {
+            throw new AssertionError("cannot read " + manifest, e);
+        }
+        throw new AssertionError(manifest + " has no " + key + " line");
+    }
+
+    /** Every {@code sha256 <hex> <file>} line of the manifest must hold for the tree. */
+    private static void verify(Path manifest, Path tree) {
+        List<String> bad = new java.util.ArrayList<>();
+        int n = 0;
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (String line : Files.readAllLines(manifest, StandardCharsets.UTF_8)) {
+                String[] w = line.strip().split("\\s+");
+                if (w.length != 3 || !w[0].equals("sha256")) continue;
+                n++;
+                Path f = tree.resolve(w[2]);
+                if (!Files.isRegularFile(f)) {
+                    bad.add(w[2] + ": missing");
+                    continue;
+                }
+                String got = java.util.HexFormat.of().formatHex(md.digest(Files.readAllBytes(f)));
+                if (!got.equals(w[1])) bad.add(w[2] + ": sha256 " + got + ", manifest " + w[1]);
+            }
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError("cannot verify " + tree + " against " + manifest, e);
+        }
+        if (n == 0) throw new AssertionError(manifest + " lists no sha256 lines");
+        if (!bad.isEmpty()) {
+            throw new AssertionError("headers in " + tree + " differ from " + manifest + ":\n  " + String.join("\n  ", bad));
+        }
     }
 
     /** {@code native-headers/include}, next to the bindings module. */
     static Path extInclude() {
-        Path module = Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
-        Path p = module.resolveSibling("native-headers").resolve("include");
+        Path p = moduleDir().resolveSibling("native-headers").resolve("include");
         if (!Files.isDirectory(p.resolve("panavirt"))) throw new AssertionError("no extension headers at " + p);
         return p;
     }
 
     static Path workDir(String name) throws IOException {
-        Path module = Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
-        Path d = module.resolve("target").resolve("layout-probes").resolve(name);
+        Path d = moduleDir().resolve("target").resolve("layout-probes").resolve(name);
         Files.createDirectories(d);
         return d;
     }
