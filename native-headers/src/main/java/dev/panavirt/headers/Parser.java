@@ -107,7 +107,14 @@ final class Parser {
                 switch (c.kind()) {
                     case Cursor.MACRO_DEFINITION -> {
                         if (c.isMacroFunctionLike()) skip("function-like macros", c.spelling() + " (" + header + ")");
-                        else macros.add(new MacroDef(c.spelling(), header, c.location().line(), macroText(c)));
+                        else {
+                            String text = macroText(c);
+                            if (text.substring(("#define " + c.spelling()).length()).isBlank()) {
+                                skip("empty macros (include guards, feature flags)", c.spelling() + " (" + header + ")");
+                            } else {
+                                macros.add(new MacroDef(c.spelling(), header, c.location().line(), text));
+                            }
+                        }
                     }
                     case Cursor.STRUCT_DECL, Cursor.UNION_DECL -> {
                         if (!c.isAnonymous()) {
@@ -180,7 +187,9 @@ final class Parser {
     /** The macro's definition as written: name and replacement list. */
     private String macroText(Cursor c) {
         Cursor.SourcePos[] ext = c.extent();
-        if (!ext[0].file().equals(ext[1].file()) || ext[1].offset() < ext[0].offset()) return c.spelling();
+        if (!ext[0].file().equals(ext[1].file()) || ext[1].offset() < ext[0].offset()) {
+            throw new IllegalStateException("macro " + c.spelling() + " has an odd extent " + ext[0] + " - " + ext[1]);
+        }
         byte[] bytes = file(ext[0].file());
         int end = Math.min(bytes.length, ext[1].offset());
         return "#define " + new String(bytes, ext[0].offset(), end - ext[0].offset(), StandardCharsets.UTF_8);
