@@ -133,6 +133,28 @@ class IrqfdIoeventfdTest {
     }
 
     @Test
+    void msiThroughGsiRoutingAndSignalMsi() throws Exception {
+        Options o = Options.defaults().withIrqchip();
+        long msiAddress = 0xfee0_0000L;   // local APIC 0, physical destination
+        int fixedVector30 = 0x30;          // fixed delivery, edge, vector 0x30
+        try (TestGuest g = TestGuest.create(Guests.c(irqGuest(false)), true, o);
+                EventFd irq = EventFd.create(0)) {
+            g.vm().setGsiRouting(java.util.List.of(
+                    new GsiRoute.Irqchip(5, 2 /* KVM_IRQCHIP_IOAPIC */, 5),
+                    new GsiRoute.Msi(10, msiAddress, fixedVector30, -1)));
+            g.vm().registerIrqfd(irq, 10, null);
+            assertEquals(StopKind.SYNC, g.next(0, T).kind());
+            irq.signal(1);
+            assertEquals(1, g.runToDone(0, T), "the MSI route delivered vector 0x30 once");
+        }
+        try (TestGuest g = TestGuest.create(Guests.c(irqGuest(false)), true, o)) {
+            assertEquals(StopKind.SYNC, g.next(0, T).kind());
+            assertTrue(g.vm().signalMsi(msiAddress, fixedVector30, -1) > 0, "KVM_SIGNAL_MSI reports delivery");
+            assertEquals(1, g.runToDone(0, T));
+        }
+    }
+
+    @Test
     void irqLineDeliversThroughTheIoapic() throws Exception {
         Options o = Options.defaults().withIrqchip();
         try (TestGuest g = TestGuest.create(Guests.c(irqGuest(false)), true, o)) {

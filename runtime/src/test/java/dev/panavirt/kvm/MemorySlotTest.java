@@ -92,6 +92,20 @@ class MemorySlotTest {
     }
 
     @Test
+    void memfdBackedSlotSharesGuestWrites() throws Exception {
+        try (TestGuest g = TestGuest.longMode(Guests.c(PAGE_WRITER))) {
+            PageFeeder feeder = new PageFeeder();
+            g.pio().insert(feeder, 0x500, 4);
+            MemoryRegion r = g.vm().addMemory(1, EXTRA, EXTRA_SIZE, 0, true);
+            feeder.batch(7);
+            assertEquals(StopKind.SYNC, g.next(0, T).kind());
+            assertEquals(0x5a5a0007L, r.memory().get(ValueLayout.JAVA_LONG, 7 * 4096L + 8));
+            feeder.finish();
+            assertEquals(0, g.runToDone(0, T));
+        }
+    }
+
+    @Test
     void dirtyLogReportsExactlyThePagesWritten() throws Exception {
         try (TestGuest g = TestGuest.longMode(Guests.c(PAGE_WRITER))) {
             PageFeeder feeder = new PageFeeder();
