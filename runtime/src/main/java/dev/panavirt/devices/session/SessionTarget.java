@@ -55,6 +55,14 @@ public interface SessionTarget {
     int signalMsi(long address, int data, int devid) throws ErrnoException;
 
     /**
+     * The value of a symbolic name scripts may use in place of a number (register offsets, attribute
+     * groups, uapi constants), if this device knows it.
+     */
+    default java.util.OptionalLong symbol(String name) {
+        return java.util.OptionalLong.empty();
+    }
+
+    /**
      * A line of observable state the device wants compared between runs (for example pending LPIs per
      * vCPU, or which vCPU pins are asserted), in a stable text form.
      */
