@@ -1,0 +1,40 @@
+package dev.panavirt.headers;
+
+import java.util.List;
+
+/**
+ * One generated package: which headers of which header tree, parsed for which clang target.
+ *
+ * @param packageName Java package
+ * @param headerClass name of the class holding constants and C layouts
+ * @param arch        {@code make headers_install ARCH=} value, also the tree's directory name
+ * @param target      clang target triple
+ * @param headers     bound headers, include-relative; their macros, enums and records are generated
+ */
+record Spec(String packageName, String headerClass, String arch, String target, List<String> headers) {
+
+    static final String EXT_HEADER = "panavirt/kvm_ext.h";
+
+    /** Arch tree name -> (Java package suffix, clang triple). */
+    static final List<String[]> ARCHES = List.of(
+            new String[] {"x86", "x86_64", "x86_64-linux-gnu"},
+            new String[] {"arm64", "arm64", "aarch64-linux-gnu"},
+            new String[] {"riscv", "riscv64", "riscv64-linux-gnu"},
+            new String[] {"loongarch", "loongarch64", "loongarch64-linux-gnu"});
+
+    /** Every package the bindings module holds, in generation order. */
+    static List<Spec> all() {
+        List<Spec> out = new java.util.ArrayList<>();
+        for (String[] a : ARCHES) {
+            out.add(new Spec("dev.panavirt.bindings.kvm." + a[1], "kvm_h", a[0], a[2],
+                    List.of("linux/kvm.h", "asm/kvm.h", EXT_HEADER)));
+        }
+        out.add(new Spec("dev.panavirt.bindings.vfio", "vfio_h", "x86", "x86_64-linux-gnu",
+                List.of("linux/vfio.h")));
+        out.add(new Spec("dev.panavirt.bindings.vhost", "vhost_h", "x86", "x86_64-linux-gnu",
+                List.of("linux/vhost.h", "linux/vhost_types.h")));
+        out.add(new Spec("dev.panavirt.bindings.virtio", "virtio_h", "x86", "x86_64-linux-gnu",
+                List.of("linux/virtio_config.h", "linux/virtio_ring.h", "linux/virtio_net.h", "linux/virtio_blk.h")));
+        return out;
+    }
+}

@@ -1,0 +1,30 @@
+package dev.panavirt.headers.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Everything generated into one Java package: the records (classes), the constants of the header
+ * class, and what was left out (for the report).
+ *
+ * @param packageName  e.g. {@code dev.panavirt.bindings.kvm.x86_64}
+ * @param headerClass  e.g. {@code kvm_h}
+ * @param headers      the bound headers, include-relative, in order
+ * @param arch         the header tree parsed ({@code x86}, {@code arm64}, ...)
+ * @param records      top-level classes, sorted by name
+ * @param constants    header-class constants, in header then source order
+ * @param skipped      category -> sorted entries (function-like macros, non-integer macros, typedefs, ...)
+ */
+public record BindingPackage(String packageName, String headerClass, List<String> headers, String arch,
+                             List<Record> records, List<Constant> constants, Map<String, List<String>> skipped) {
+
+    public static Map<String, List<String>> newSkipped() {
+        return new TreeMap<>();
+    }
+
+    public static void skip(Map<String, List<String>> skipped, String category, String entry) {
+        skipped.computeIfAbsent(category, k -> new ArrayList<>()).add(entry);
+    }
+}

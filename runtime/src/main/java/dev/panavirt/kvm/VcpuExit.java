@@ -1,0 +1,277 @@
+package dev.panavirt.kvm;
+
+import dev.panavirt.bindings.kvm.x86_64.kvm_run;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Why {@link Vcpu#run()} returned. Each vCPU keeps one instance of every variant and reuses it, so a
+ * run allocates nothing: the values are views of the vCPU's {@code kvm_run} area and are valid until
+ * the next {@code run()} on the same vCPU. Copy what you need to keep.
+ *
+ * {@snippet :
+ * switch (vcpu.run()) {
+ *     case VcpuExit.Io io when !io.isIn() -> System.out.write(io.data().get(ValueLayout.JAVA_BYTE, 0));
+ *     case VcpuExit.Hlt h -> running = false;
+ *     case VcpuExit.Unknown u -> throw new IllegalStateException("exit " + u.reason());
+ *     default -> { }
+ * }
+ * }
+ */
+public sealed interface VcpuExit {
+
+    /** The {@code KVM_EXIT_*} reason, or -1 for {@link Interrupted}. */
+    int reason();
+
+    /** {@code KVM_EXIT_IO}: port I/O. For {@code in}, write the value into {@link #data()} before the next run. */
+    final class Io implements VcpuExit {
+        private final MemorySegment run;
+        private final MemorySegment io;
+        private final MemorySegment[] single = new MemorySegment[9];
+        private long cachedOffset = -1;
+
+        Io(MemorySegment run) {
+            this.run = run;
+            this.io = kvm_run.io(run);
+        }
+
+        @Override
+        public int reason() {
+            return KvmExits.IO;
+        }
+
+        /** Whether the guest reads from the port ({@code KVM_EXIT_IO_IN}). */
+        public boolean isIn() {
+            return kvm_run.io.direction(io) == KvmExits.IO_IN;
+        }
+
+        /** Access width in bytes: 1, 2 or 4. */
+        public int size() {
+            return Byte.toUnsignedInt(kvm_run.io.size(io));
+        }
+
+        /** The port. */
+        public int port() {
+            return Short.toUnsignedInt(kvm_run.io.port(io));
+        }
+
+        /** Number of elements: more than 1 for string I/O ({@code rep outsb} and the like). */
+        public int count() {
+            return kvm_run.io.count(io);
+        }
+
+        /** The {@code size * count} data bytes, inside the {@code kvm_run} mapping. */
+        public MemorySegment data() {
+            MemorySegment io = io;
+            long offset = kvm_run.io.data_offset(io);
+            int len = Byte.toUnsignedInt(kvm_run.io.size(io)) * kvm_run.io.count(io);
+            if (len <= 8 && offset == cachedOffset && single[len] != null) {
+                return single[len];
+            }
+            MemorySegment s = run.asSlice(offset, len);
+            if (len <= 8) {
+                if (offset != cachedOffset) {
+                    java.util.Arrays.fill(single, null);
+                    cachedOffset = offset;
+                }
+                single[len] = s;
+            }
+            return s;
+        }
+
+        /** The first element as an unsigned value (for {@code out}). */
+        public int value() {
+            MemorySegment d = data();
+            return switch (size()) {
+                case 1 -> Byte.toUnsignedInt(d.get(ValueLayout.JAVA_BYTE, 0));
+                case 2 -> Short.toUnsignedInt(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, 0));
+                default -> d.get(ValueLayout.JAVA_INT_UNALIGNED, 0);
+            };
+        }
+    }
+
+    /** {@code KVM_EXIT_MMIO}: a guest access to unbacked guest-physical memory. */
+    final class Mmio implements VcpuExit {
+        private final MemorySegment run;
+        private final MemorySegment mmio;
+        private final MemorySegment[] byLength = new MemorySegment[9];
+
+        Mmio(MemorySegment run) {
+            this.run = run;
+            this.mmio = kvm_run.mmio(run);
+            MemorySegment data = kvm_run.mmio.data(this.mmio);
+            for (int len = 0; len <= 8; len++) {
+                byLength[len] = data.asSlice(0, len);
+            }
+        }
+
+        @Override
+        public int reason() {
+            return KvmExits.MMIO;
+        }
+
+        /** The guest-physical address. */
+        public long address() {
+            return kvm_run.mmio.phys_addr(mmio);
+        }
+
+        /** Access width in bytes (1 to 8). */
+        public int length() {
+            return kvm_run.mmio.len(mmio);
+        }
+
+        /** Whether the guest writes. */
+        public boolean isWrite() {
+            return kvm_run.mmio.is_write(mmio) != 0;
+        }
+
+        /** The {@link #length()} data bytes; for reads, fill them before the next run. */
+        public MemorySegment data() {
+            int len = length();
+            return len >= 0 && len <= 8 ? byLength[len] : byLength[8];
+        }
+    }
+
+    /** {@code KVM_EXIT_HLT}: the guest halted (without an in-kernel local APIC to wait on). */
+    final class Hlt implements VcpuExit {
+        static final Hlt INSTANCE = new Hlt();
+
+        @Override
+        public int reason() {
+            return KvmExits.HLT;
+        }
+    }
+
+    /** {@code KVM_EXIT_SHUTDOWN}: a triple fault or similar; the vCPU cannot continue. */
+    final class Shutdown implements VcpuExit {
+        static final Shutdown INSTANCE = new Shutdown();
+
+        @Override
+        public int reason() {
+            return KvmExits.SHUTDOWN;
+        }
+    }
+
+    /** {@code KVM_EXIT_DIRTY_RING_FULL}: harvest the dirty ring and reset it before running again. */
+    final class DirtyRingFull implements VcpuExit {
+        static final DirtyRingFull INSTANCE = new DirtyRingFull();
+
+        @Override
+        public int reason() {
+            return KvmExits.DIRTY_RING_FULL;
+        }
+    }
+
+    /** KVM_RUN returned EINTR: the vCPU was kicked ({@link Vcpu#kick()}) or a signal arrived. */
+    final class Interrupted implements VcpuExit {
+        static final Interrupted INSTANCE = new Interrupted();
+
+        @Override
+        public int reason() {
+            return -1;
+        }
+    }
+
+    /** {@code KVM_EXIT_FAIL_ENTRY}: the hardware refused to enter the guest. */
+    final class FailEntry implements VcpuExit {
+        private final MemorySegment failEntry;
+
+        FailEntry(MemorySegment run) {
+            this.failEntry = kvm_run.fail_entry(run);
+        }
+
+        @Override
+        public int reason() {
+            return KvmExits.FAIL_ENTRY;
+        }
+
+        /** The hardware's reason code. */
+        public long hardwareEntryFailureReason() {
+            return kvm_run.fail_entry.hardware_entry_failure_reason(failEntry);
+        }
+
+        /** The physical CPU the entry failed on. */
+        public int cpu() {
+            return kvm_run.fail_entry.cpu(failEntry);
+        }
+    }
+
+    /** {@code KVM_EXIT_INTERNAL_ERROR}: KVM could not handle something (often instruction emulation). */
+    final class InternalError implements VcpuExit {
+        private final MemorySegment internal;
+
+        InternalError(MemorySegment run) {
+            this.internal = kvm_run.internal(run);
+        }
+
+        @Override
+        public int reason() {
+            return KvmExits.INTERNAL_ERROR;
+        }
+
+        /** {@code KVM_INTERNAL_ERROR_*}: 1 emulation, 2 simultaneous exception, 3 delivery event, ... */
+        public int suberror() {
+            return kvm_run.internal.suberror(internal);
+        }
+
+        /** How many {@link #data(int)} words are valid (at most 16). */
+        public int ndata() {
+            return Math.min(16, kvm_run.internal.ndata(internal));
+        }
+
+        /** Extra data word {@code i}. */
+        public long data(int i) {
+            return kvm_run.internal.data(internal, i);
+        }
+    }
+
+    /** {@code KVM_EXIT_SYSTEM_EVENT}: shutdown, reset or crash requested by the guest. */
+    final class SystemEvent implements VcpuExit {
+        private final MemorySegment event;
+
+        SystemEvent(MemorySegment run) {
+            this.event = kvm_run.system_event(run);
+        }
+
+        @Override
+        public int reason() {
+            return KvmExits.SYSTEM_EVENT;
+        }
+
+        /** {@code KVM_SYSTEM_EVENT_*}: 1 shutdown, 2 reset, 3 crash, ... */
+        public int type() {
+            return kvm_run.system_event.type(event);
+        }
+
+        /** How many {@link #data(int)} words are valid. */
+        public int ndata() {
+            return Math.min(16, kvm_run.system_event.ndata(event));
+        }
+
+        /** Event data word {@code i}. */
+        public long data(int i) {
+            return kvm_run.system_event.data(event, i);
+        }
+    }
+
+    /** Any other exit reason, reported rather than thrown. */
+    final class Unknown implements VcpuExit {
+        private final MemorySegment run;
+        private final MemorySegment hw;
+
+        Unknown(MemorySegment run) {
+            this.run = run;
+            this.hw = kvm_run.hw(run);
+        }
+
+        @Override
+        public int reason() {
+            return kvm_run.exit_reason(run);
+        }
+
+        /** For {@code KVM_EXIT_UNKNOWN}: the hardware exit reason. */
+        public long hardwareExitReason() {
+            return kvm_run.hw.hardware_exit_reason(hw);
+        }
+    }
+}
