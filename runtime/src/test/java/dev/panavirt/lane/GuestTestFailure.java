@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * A test failure that happened inside the nested lane's guest, rebuilt on the host from the stack
- * trace text of the JUnit XML report: same exception type and message (prefixed "[guest]"), the
+ * trace text of the JUnit XML report: same exception type and message (prefixed "[guest test]"), the
  * guest's frames, and one cause per "Caused by:" block.
  */
 final class GuestTestFailure extends AssertionError {
@@ -22,9 +22,10 @@ final class GuestTestFailure extends AssertionError {
 
     /**
      * Builds the failure from a guest stack trace; {@code fallbackMessage} is used when the text has
-     * no header line (for example an empty CDATA).
+     * no header line (for example an empty CDATA). {@code testName} goes into the messages ("[guest
+     * VfioSmokeTest.x()] ..."), so that every report, whatever it calls the test, names it.
      */
-    static GuestTestFailure fromTrace(String trace, String fallbackMessage) {
+    static GuestTestFailure fromTrace(String trace, String fallbackMessage, String testName) {
         List<List<String>> blocks = new ArrayList<>();
         List<String> current = new ArrayList<>();
         for (String line : trace.strip().split("\\R")) {
@@ -52,7 +53,7 @@ final class GuestTestFailure extends AssertionError {
                 // lines after the frames ("... 4 more", "Suppressed: ...") are dropped
             }
             String text = header.isEmpty() ? fallbackMessage : header.toString();
-            GuestTestFailure f = new GuestTestFailure("[guest] " + text);
+            GuestTestFailure f = new GuestTestFailure("[guest " + testName + "] " + text);
             f.setStackTrace(frames.toArray(StackTraceElement[]::new));
             if (top == null) {
                 top = f;

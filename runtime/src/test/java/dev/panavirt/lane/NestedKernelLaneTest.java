@@ -76,12 +76,13 @@ class NestedKernelLaneTest {
     }
 
     private static DynamicNode dynamicTest(GuestReport.Case c) {
-        return DynamicTest.dynamicTest(c.simpleClassName() + "." + c.name(), () -> {
+        String name = c.simpleClassName() + "." + c.name();
+        return DynamicTest.dynamicTest(name, () -> {
             switch (c.outcome()) {
                 case PASSED -> { }
                 case SKIPPED -> Assumptions.abort("skipped in the guest: " + c.message());
                 case FAILED -> throw GuestTestFailure.fromTrace(c.detail(),
-                        c.type() + (c.message().isEmpty() ? "" : ": " + c.message()));
+                        c.type() + (c.message().isEmpty() ? "" : ": " + c.message()), name);
             }
         });
     }
