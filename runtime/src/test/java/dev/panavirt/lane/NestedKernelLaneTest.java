@@ -1,0 +1,164 @@
+package dev.panavirt.lane;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The nested real-kernel lane seen from the host: boots the Debian 6.12 guest of {@code lane/run},
+ * runs this project's device tests in it (tag {@code vfio} or {@code vdpa}, against the genuine
+ * /dev/vfio and /dev/vhost-vdpa-N), and reports every guest test case as a test of its own, with the
+ * guest's message and stack trace when it fails.
+ *
+ * <p>Excluded from the default run (tag {@code lane}); run it with
+ * {@code mvn -Dpanavirt.test.groups=lane -Dpanavirt.test.excludedGroups= test}. Where it cannot run
+ * (not Linux, not root) it is skipped with the reason, unless {@code -Dpanavirt.require} lists
+ * {@code lane}: then that is a failure, as is a lane that boots but runs no test.
+ *
+ * <p>System properties: {@code panavirt.lane.args} (extra lane/run options, space separated, e.g.
+ * {@code --select-class dev.panavirt.lane.VfioSmokeTest}), {@code panavirt.lane.limit} (seconds for
+ * the whole run including a first-time prepare, default 1800).
+ */
+@Tag("lane")
+class NestedKernelLaneTest {
+
+    @TestFactory
+    Stream<DynamicNode> guestTests() throws Exception {
+        String unavailable = whyUnavailable();
+        if (unavailable != null) {
+            if (required()) {
+                Assertions.fail("the lane is required (-Dpanavirt.require) but cannot run: " + unavailable);
+            }
+            Assumptions.abort(unavailable);
+        }
+        Path repo = repoRoot();
+        Path runDir = Path.of("target", "lane",
+                        LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)))
+                .toAbsolutePath();
+        List<String> args = new ArrayList<>();
+        args.add("--cp");
+        args.add(String.join(File.pathSeparator, guestClassPath(repo)));
+        String extra = System.getProperty("panavirt.lane.args", "").strip();
+        if (!extra.isEmpty()) {
+            args.addAll(Arrays.asList(extra.split("\\s+")));
+        }
+        Duration limit = Duration.ofSeconds(Long.getLong("panavirt.lane.limit", 1800));
+
+        LaneRunner.Result result = LaneRunner.run(repo, runDir, args, limit);
+
+        if (result.exitCode() != 0 && result.exitCode() != 1) {
+            Assertions.fail(laneFailure(result));
+        }
+        GuestReport report = GuestReport.read(result.reportsDir());
+        if (report.cases().isEmpty()) {
+            Assertions.fail("the guest ran no test (lane/run exit " + result.exitCode() + ")\n" + laneFailure(result));
+        }
+        if (result.exitCode() == 1 && report.cases().stream().noneMatch(c -> c.outcome() == GuestReport.Outcome.FAILED)) {
+            Assertions.fail("the guest JVM failed without a failed test\n" + laneFailure(result));
+        }
+        // Flat, in report order: surefire names each test by its display name (see the root pom).
+        return report.cases().stream().map(NestedKernelLaneTest::dynamicTest);
+    }
+
+    private static DynamicNode dynamicTest(GuestReport.Case c) {
+        String name = c.simpleClassName() + "." + c.name();
+        return DynamicTest.dynamicTest(name, () -> {
+            switch (c.outcome()) {
+                case PASSED -> { }
+                case SKIPPED -> Assumptions.abort("skipped in the guest: " + c.message());
+                case FAILED -> throw GuestTestFailure.fromTrace(c.detail(),
+                        c.type() + (c.message().isEmpty() ? "" : ": " + c.message()), name);
+            }
+        });
+    }
+
+    private static String laneFailure(LaneRunner.Result r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("nested lane failed (lane/run exit ").append(r.exitCode()).append(")\n");
+        Path failure = r.runDir().resolve("failure");
+        try {
+            if (Files.exists(failure)) {
+                sb.append("reason: ").append(Files.readString(failure).strip()).append('\n');
+            }
+            sb.append("guest console log: ").append(r.consoleLog()).append('\n');
+            if (Files.exists(r.consoleLog())) {
+                List<String> lines = Files.readAllLines(r.consoleLog(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                sb.append("last console lines:\n");
+                lines.subList(Math.max(0, lines.size() - 40), lines.size())
+                        .forEach(l -> sb.append("  | ").append(l.replace("\r", "")).append('\n'));
+            }
+        } catch (IOException e) {
+            sb.append("(could not read the run dir: ").append(e.getMessage()).append(")\n");
+        }
+        sb.append("last lane/run output:\n");
+        r.outputTail().forEach(l -> sb.append("  > ").append(l).append('\n'));
+        return sb.toString();
+    }
+
+    private static boolean required() {
+        return Arrays.stream(System.getProperty("panavirt.require", "").split("[,\\s]+"))
+                .anyMatch(s -> s.equals("lane") || s.equals("all"));
+    }
+
+    private static String whyUnavailable() throws IOException {
+        if (!System.getProperty("os.name", "").equals("Linux")) {
+            return "the nested lane needs Linux (QEMU, Debian packages)";
+        }
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (!Integer.valueOf(0).equals(uid)) {
+            return "the nested lane needs root (apt-get in lane/prepare, device nodes in the guest)";
+        }
+        if (repoRoot() == null) {
+            return "lane/run not found above " + Path.of("").toAbsolutePath();
+        }
+        return null;
+    }
+
+    /** The directory above the working directory that holds lane/run. */
+    static Path repoRoot() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("lane/run"))) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * This project's part of the test class path (its target/classes and target/test-classes and its
+     * own jars); JUnit comes with the console launcher in the guest.
+     */
+    static List<String> guestClassPath(Path repo) {
+        String cp = System.getProperty("surefire.test.class.path");
+        if (cp == null || cp.isBlank()) {
+            cp = System.getProperty("java.class.path", "");
+        }
+        List<String> out = new ArrayList<>();
+        for (String e : cp.split(File.pathSeparator)) {
+            if (e.isBlank()) {
+                continue;
+            }
+            Path p = Path.of(e).toAbsolutePath().normalize();
+            boolean ours = p.startsWith(repo) || p.toString().contains("/dev/panavirt/");
+            if (ours && Files.exists(p) && !p.getFileName().toString().startsWith("surefire")) {
+                out.add(p.toString());
+            }
+        }
+        return out;
+    }
+}
