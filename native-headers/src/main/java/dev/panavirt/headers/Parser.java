@@ -128,7 +128,10 @@ final class Parser {
                     case Cursor.ENUM_DECL -> enumConstants(c, header, constants);
                     case Cursor.TYPEDEF_DECL -> {
                         Type u = c.typedefUnderlyingType().canonical();
-                        if (u.kind() == Type.RECORD && u.declaration().isAnonymous()) {
+                        if (u.kind() == Type.RECORD && (u.declaration().isAnonymous()
+                                || u.spelling().equals(c.spelling()))) {
+                            // typedef struct { ... } name;: the typedef names the record (clang 16
+                            // spells such a record by the typedef name), so the class carries it.
                             topLevelRecord(u.declaration());
                         } else {
                             skip("typedefs", c.spelling() + " = " + c.typedefUnderlyingType().spelling()
@@ -230,8 +233,9 @@ final class Parser {
             cName = td;
             javaName = Names.typeName(td);
         } else {
-            cName = tagName(decl);
-            javaName = Names.typeName(decl.spelling());
+            // "struct kvm_regs", "union x", or for typedef struct { ... } name; just "name".
+            cName = decl.type().canonical().spelling();
+            javaName = Names.typeName(cName.replaceFirst("^(struct|union) ", ""));
         }
         Record existing = byTag.get(cName);
         if (existing != null) return existing;

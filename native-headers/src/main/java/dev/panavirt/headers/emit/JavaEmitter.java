@@ -39,6 +39,9 @@ public final class JavaEmitter {
 
     /** Statistics of one package: generated classes, exposed fields, constants. */
     public static final class Counts {
+        Counts() {
+        }
+
         public int structs;
         public int fields;
         public int constants;
