@@ -9,7 +9,8 @@ import dev.panavirt.sys.ErrnoException;
  *
  * <ul>
  *   <li>{@code read}/{@code write} are IOCSR accesses by address (0x1400..0x1CFF, 0x4000_0000..0x4000_0FFF) made
- *       by the vCPU most recently named in {@code vcpuLoad} (vCPU 0 before any). A read reports the
+ *       by the vCPU most recently named in {@code vcpuLoad} (vCPU 0 before any; EINVAL in a VM without vCPUs).
+ *       A read reports the
  *       {@code width} bytes read, zero-extended (the guest register holds them sign-extended).</li>
  *   <li>{@code getAttr}/{@code setAttr}/{@code hasAttr} are the device attributes.</li>
  *   <li>{@code setIrq(line, level)} is {@code eiointc_set_irq}; a line outside 0..255 is EINVAL.</li>
@@ -47,12 +48,14 @@ public final class EiointcSessionTarget implements SessionTarget {
 
     @Override
     public long read(long address, int width) throws ErrnoException {
+        checkVcpu("IOCSR read", accessingVcpu);
         long gpr = device.iocsrRead(accessingVcpu, address, width);
         return width >= 8 ? gpr : gpr & ((1L << (8 * width)) - 1);
     }
 
     @Override
     public void write(long address, int width, long value) throws ErrnoException {
+        checkVcpu("IOCSR write", accessingVcpu);
         device.iocsrWrite(accessingVcpu, address, width, value);
     }
 

@@ -27,7 +27,7 @@ public final class LoongArchVm {
     /**
      * A VM with {@code vcpus} vCPUs whose CPU ids equal their vcpu ids (what QEMU and the guest firmware set up).
      *
-     * @param vcpus 1..256
+     * @param vcpus 0..256 (0: the irqchip exists before any vCPU, as when a VMM creates it first)
      */
     public LoongArchVm(int vcpus) {
         this(identity(vcpus));
@@ -36,11 +36,11 @@ public final class LoongArchVm {
     /**
      * A VM whose vCPU {@code i} carries physical CPU id {@code cpuids[i]}, or {@link #NO_CPUID}.
      *
-     * @throws IllegalArgumentException for no vCPUs or more than 256, an id outside 0..255, or a duplicate id
+     * @throws IllegalArgumentException for more than 256 vCPUs, an id outside 0..255, or a duplicate id
      */
     public LoongArchVm(int[] cpuids) {
-        if (cpuids.length < 1 || cpuids.length > MAX_VCPUS) {
-            throw new IllegalArgumentException("a LoongArch VM has 1.." + MAX_VCPUS + " vCPUs: " + cpuids.length);
+        if (cpuids.length > MAX_VCPUS) {
+            throw new IllegalArgumentException("a LoongArch VM has 0.." + MAX_VCPUS + " vCPUs: " + cpuids.length);
         }
         this.vcpus = cpuids.length;
         this.cpuidOf = cpuids.clone();
@@ -62,8 +62,8 @@ public final class LoongArchVm {
     }
 
     private static int[] identity(int vcpus) {
-        if (vcpus < 1 || vcpus > MAX_VCPUS) {
-            throw new IllegalArgumentException("a LoongArch VM has 1.." + MAX_VCPUS + " vCPUs: " + vcpus);
+        if (vcpus < 0 || vcpus > MAX_VCPUS) {
+            throw new IllegalArgumentException("a LoongArch VM has 0.." + MAX_VCPUS + " vCPUs: " + vcpus);
         }
         int[] ids = new int[vcpus];
         Arrays.setAll(ids, i -> i);

@@ -3,6 +3,7 @@ package dev.panavirt.devices.loongarch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavirt.sys.Errno;
 import dev.panavirt.sys.ErrnoException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -181,6 +182,21 @@ class EiointcRoutingTest extends EiointcFixture {
         dev.setIrq(4, true);
         dev.setIrq(4, true);
         assertEquals(List.of(up(0, 0)), lines);
+    }
+
+    @Test
+    void b4_updateIsSkippedWhenNoVcpuHasTheStoredVcpuId() throws ErrnoException {
+        // An EIOINTC created before any vCPU: every route still says vCPU 0, which does not exist yet.
+        EiointcFixture f = new EiointcFixture(new LoongArchVm(0), EiointcDevice.Options.MAINLINE);
+        f.dev.setAttr(GRP_CTRL, 0, 1, 4);
+        f.dev.setAttr(GRP_REGS, 0x200, -1L, 4);
+        f.dev.setIrq(3, true);
+        assertTrue(f.lines.isEmpty());
+        assertEquals(1L << 3, f.regs(0, 0x300), "ISR is still recorded");
+        assertEquals(0, f.regs(0, 0x400), "but COREISR of the missing target is not");
+        assertEquals(0, f.dev.targetOf(3));
+        EiointcSessionTarget s = new EiointcSessionTarget(f.dev);
+        assertErrno(Errno.EINVAL, () -> s.read(BOUNCE, 8));
     }
 
     // ---- ENABLE writes ----
