@@ -37,11 +37,18 @@ final class ItsRig {
     static final long PROPBASER = PROP_TABLE | 15;
     static final int LPI = 8192;
 
-    final HeapGuestRam ram = new HeapGuestRam(RAM, RAM_SIZE);
-    final Vgic vgic = new Vgic(ram, 2);
+    final HeapGuestRam ram;
+    final Vgic vgic;
     final ItsDevice its;
 
     ItsRig() {
+        this(new Vgic(new HeapGuestRam(RAM, RAM_SIZE), 2));
+    }
+
+    /** A rig around {@code vgic}, whose RAM must be a {@link HeapGuestRam} covering the layout. */
+    ItsRig(Vgic vgic) {
+        this.vgic = vgic;
+        this.ram = (HeapGuestRam) vgic.ram();
         try {
             its = vgic.createDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS());
             its.setAttr(kvm_h.KVM_DEV_ARM_VGIC_GRP_ADDR(), kvm_h.KVM_VGIC_ITS_ADDR_TYPE(), ITS_BASE, 8);
