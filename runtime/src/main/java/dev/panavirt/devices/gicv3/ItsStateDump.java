@@ -10,9 +10,10 @@ import dev.panavirt.devices.gicv3.ItsDevice.Translation;
  * which is observable through SAVE), numbers are hexadecimal except INTIDs and vCPU ids:
  *
  * <pre>
- * its@0x8080000 ctlr=0x80000001 cbaser=0xb80000004000000 creadr=0x60 cwriter=0x60 baser0=... baser1=...;
- * collections 0:v0 1:-; devices 0x1:itt=0x4100000,bits=5; translations 0x1/0x0:8192,icid=0,v0,cached;
- * lpis 8192:v0,prio=0xa0,en,pend; pending v0=8192 v1=
+ * its@0x8080000 ctlr=0x80000001 cbaser=0x980000004001000f creadr=0x80 cwriter=0x80
+ * baser0=0x9907000040020200 baser1=0x9c07000040030200; collections 0:v0 5:-;
+ * devices 0x1:itt=0x40100000,bits=4; translations 0x1/0x0:8192,icid=0,v0,cached 0x1/0x1:8193,icid=5,-;
+ * lpis 8192:v0,prio=0xa0,en,pend 8193:-,prio=0x60; pending v0=8192 v1= v2= v3=
  * </pre>
  * (one line in practice). {@code -} marks an unmapped collection or a missing target.
  */

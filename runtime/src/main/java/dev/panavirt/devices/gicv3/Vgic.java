@@ -48,7 +48,7 @@ public final class Vgic {
     private final Lpis lpis;
     private ItsDevice[] devices = new ItsDevice[0];
     private boolean hasIts;
-    private FrameListener frameListener;
+    private volatile FrameListener frameListener;
 
     /** A VM with vCPU ids {@code 0 .. vcpus-1} and a 40-bit IPA space. */
     public Vgic(GuestRam ram, int vcpus) {
@@ -141,7 +141,7 @@ public final class Vgic {
         }
     }
 
-    /** Called by an ITS once its address is set. */
+    /** Called by an ITS once its address is set, outside the lock. */
     void frameMapped(ItsDevice its, long base) {
         FrameListener l = frameListener;
         if (l != null) {
