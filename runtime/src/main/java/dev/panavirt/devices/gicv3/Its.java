@@ -23,6 +23,8 @@ import dev.panavirt.sys.ErrnoException;
  */
 final class Its {
 
+    private static final System.Logger LOG = System.getLogger(Its.class.getName());
+
     final Vgic vgic;
     final ItsTables tables;
     private final ItsCommands commands;
@@ -47,6 +49,8 @@ final class Its {
     long commandsExecuted;
     long commandsUnreadable;
     long accessesIgnored;
+    private boolean loggedIgnored;
+    private boolean loggedUnreadable;
 
     Its(Vgic vgic) {
         this.vgic = vgic;
@@ -60,7 +64,7 @@ final class Its {
     long read(long offset, int len) {
         Region r = Region.find(offset);
         if (r == null || !r.allows(offset, len)) {
-            accessesIgnored++;
+            ignored("read", offset, len);
             return 0;
         }
         return readRegister(r, offset, len);
@@ -70,10 +74,20 @@ final class Its {
     void write(long offset, int len, long value) {
         Region r = Region.find(offset);
         if (r == null || !r.allows(offset, len)) {
-            accessesIgnored++;
+            ignored("write", offset, len);
             return;
         }
         writeRegister(r, offset, len, value);
+    }
+
+    /** Counts an access no register decodes; the first one is logged. */
+    private void ignored(String kind, long offset, int len) {
+        accessesIgnored++;
+        if (!loggedIgnored) {
+            loggedIgnored = true;
+            LOG.log(System.Logger.Level.DEBUG, "ITS: ignoring {0}-byte {1} at frame offset 0x{2} (reads as 0;"
+                    + " further ones are only counted)", len, kind, Long.toHexString(offset));
+        }
     }
 
     /** The read handler of register block {@code r}. */
@@ -241,6 +255,11 @@ final class Its {
                 commandsExecuted++;
             } else {
                 commandsUnreadable++;
+                if (!loggedUnreadable) {
+                    loggedUnreadable = true;
+                    LOG.log(System.Logger.Level.WARNING, "ITS: command at 0x{0} is not in guest memory; skipped"
+                            + " (further ones are only counted)", Long.toHexString(at));
+                }
             }
             creadr += COMMAND_SIZE;
             if (creadr == size) {
