@@ -12,6 +12,7 @@ module dev.panavirt.runtime {
     exports dev.panavirt.machine;
     exports dev.panavirt.guest;
     exports dev.panavirt.devices.session;
+    exports dev.panavirt.devices.gicv3;
     exports dev.panavirt.devices.loongarch;
     exports dev.panavirt.devices.riscv;
     // The syscall layer: ErrnoException and EventFd are part of the KVM API, Fd/Ioctl serve callers
