@@ -1,5 +1,9 @@
 package dev.panavirt.cli;
 
+import dev.panavirt.devices.gicv3.HeapGuestRam;
+import dev.panavirt.devices.gicv3.ItsRegisters;
+import dev.panavirt.devices.gicv3.ItsSessionTarget;
+import dev.panavirt.devices.gicv3.Redistributors;
 import dev.panavirt.devices.loongarch.EiointcRegisters;
 import dev.panavirt.devices.loongarch.EiointcSessionTarget;
 import dev.panavirt.devices.riscv.RiscvVectorRegisters;
@@ -29,16 +33,16 @@ import picocli.CommandLine.Spec;
                 "Exits 1 at the first unmet expectation (naming its line), 2 for a malformed script."})
 final class ReplayCommand implements Callable<Integer> {
     /** The devices a session can drive. */
-    enum Device { eiointc, riscv_vector }
+    enum Device { its, eiointc, riscv_vector }
 
     @Parameters(index = "0", paramLabel = "SCRIPT", description = "The session script.")
     Path script;
 
     @Option(names = "--device", required = true, converter = DeviceConverter.class,
-            description = "eiointc or riscv-vector.")
+            description = "its, eiointc or riscv-vector.")
     Device device;
 
-    @Option(names = "--vcpus", description = "vCPUs of the model (default: 4 for eiointc, 1 for riscv-vector).")
+    @Option(names = "--vcpus", description = "vCPUs of the model (default: 4 for its and eiointc, 1 for riscv-vector).")
     Integer vcpus;
 
     @Option(names = "--vlenb", defaultValue = "16", description = "RISC-V vector register bytes (default: ${DEFAULT-VALUE}).")
@@ -74,6 +78,12 @@ final class ReplayCommand implements Callable<Integer> {
 
     private SessionRunner runner() throws Exception {
         return switch (device) {
+            case its -> {
+                SessionTarget t = ItsSessionTarget.create(new HeapGuestRam(ItsSessionTarget.DEFAULT_RAM_BASE,
+                        ItsSessionTarget.DEFAULT_RAM_SIZE), vcpus == null ? ItsSessionTarget.DEFAULT_VCPUS : vcpus);
+                yield new SessionRunner(t, Symbols.of(Map.of(), dev.panavirt.bindings.kvm.arm64.kvm_h.class,
+                        ItsRegisters.class, Redistributors.class));
+            }
             case eiointc -> {
                 Map<String, Long> names = new HashMap<>();
                 for (EiointcRegisters.Register r : EiointcRegisters.Register.values()) {
@@ -99,10 +109,11 @@ final class ReplayCommand implements Callable<Integer> {
         @Override
         public Device convert(String value) {
             return switch (value) {
+                case "its" -> Device.its;
                 case "eiointc" -> Device.eiointc;
                 case "riscv-vector" -> Device.riscv_vector;
                 default -> throw new picocli.CommandLine.TypeConversionException(
-                        "expected eiointc or riscv-vector, got " + value);
+                        "expected its, eiointc or riscv-vector, got " + value);
             };
         }
     }

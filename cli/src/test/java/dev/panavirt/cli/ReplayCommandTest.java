@@ -38,7 +38,7 @@ class ReplayCommandTest {
 
     @Test
     void exampleSessionsPassAndAreDeterministic() {
-        for (String[] ex : new String[][] {{"eiointc.pvs", "eiointc"}, {"riscv-vector.pvs", "riscv-vector"}}) {
+        for (String[] ex : new String[][] {{"its.pvs", "its"}, {"eiointc.pvs", "eiointc"}, {"riscv-vector.pvs", "riscv-vector"}}) {
             Outcome a = replay(example(ex[0]).toString(), "--device", ex[1]);
             assertEquals(0, a.status(), a.out() + a.err());
             assertEquals(a.out(), replay(example(ex[0]).toString(), "--device", ex[1]).out());
