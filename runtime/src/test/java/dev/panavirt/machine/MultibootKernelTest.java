@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.machine.testkernels.TestKernels;
 import dev.panavirt.testsupport.KvmTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

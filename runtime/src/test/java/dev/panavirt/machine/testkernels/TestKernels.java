@@ -1,4 +1,4 @@
-package dev.panavirt.machine;
+package dev.panavirt.machine.testkernels;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +16,9 @@ import java.util.concurrent.TimeUnit;
  * {@code mbkernel.h}) plus {@code entry.S} and {@code defaults.c}, compiled for i686 and linked at 1 MiB into an ELF32 file with a
  * multiboot header that sets no address fields. Each distinct source is built once per JVM; the files live in
  * a temporary directory removed when the JVM exits.
+ *
+ * <p>This class lives outside {@code dev.panavirt.machine} so that the cli module's tests, which see the runtime
+ * test jar on the class path next to the runtime module, can use it too.
  */
 public final class TestKernels {
     private TestKernels() {}
