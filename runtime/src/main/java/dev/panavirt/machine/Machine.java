@@ -382,7 +382,7 @@ public final class Machine implements AutoCloseable {
                     }
                     case VcpuExit.InternalError e -> {
                         finish(Outcome.INTERNAL_ERROR, EXIT_KVM_ERROR, "KVM internal error (KVM_EXIT_INTERNAL_ERROR"
-                                + ", suberror " + e.suberror() + ") on vCPU " + c.id() + describe(c));
+                                + ", suberror " + internalError(e) + ") on vCPU " + c.id() + describe(c));
                         return;
                     }
                     case VcpuExit.FailEntry f -> {
@@ -488,6 +488,28 @@ public final class Machine implements AutoCloseable {
             }
             return !stopping;
         }
+    }
+
+    /** The suberror with its name, and KVM's extra data words (QEMU prints the same). */
+    private static String internalError(VcpuExit.InternalError e) {
+        StringBuilder sb = new StringBuilder().append(e.suberror());
+        String name = switch (e.suberror()) {
+            case 1 -> "emulation failure: KVM's instruction emulator cannot handle the instruction";
+            case 2 -> "exception while delivering an exception";
+            case 3 -> "error while delivering an event";
+            case 4 -> "unexpected exit reason";
+            default -> null;
+        };
+        if (name != null) {
+            sb.append(", ").append(name);
+        }
+        if (e.ndata() > 0) {
+            sb.append(", data");
+            for (int i = 0; i < e.ndata(); i++) {
+                sb.append(" 0x").append(Long.toHexString(e.data(i)));
+            }
+        }
+        return sb.toString();
     }
 
     /** The instruction pointer and the bytes there, for reports of fatal exits. */

@@ -348,9 +348,71 @@ class MultibootKernelTest {
         } else {
             assertEquals(Machine.Outcome.INTERNAL_ERROR, run.result().outcome(), run.why());
             assertEquals(Machine.EXIT_KVM_ERROR, run.result().exitStatus());
-            assertTrue(run.result().message().contains("KVM_EXIT_INTERNAL_ERROR, suberror 1"), run.why());
+            assertTrue(run.result().message().contains("KVM_EXIT_INTERNAL_ERROR, suberror 1, emulation failure"),
+                    run.why());
             assertTrue(run.result().message().matches(".*at rip 0x[0-9a-f]+, instruction bytes: (cd 40|cf) .*"),
                     run.why());
+        }
+    }
+
+    /*
+     * Like a kvm-unit-tests .flat file: 64-bit code behind a 32-bit entry, shipped as ELF32 by objcopy; it enters
+     * long mode itself, puts the AP trampoline at address 0 and starts the APs through x2APIC ICR writes.
+     */
+    static final String LONG_MODE_KERNEL = """
+            #include "mbkernel.h"
+            #define MSR_EFER 0xc0000080
+            #define MSR_APIC_BASE 0x1b
+            #define MSR_X2APIC_ID 0x802
+            #define MSR_X2APIC_ICR 0x830
+            static volatile u32 started, ids;
+            static void x2apic_enable(void) { wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | 0xc00); }
+            void ap_main(void)
+            {
+                x2apic_enable();
+                __atomic_fetch_or(&ids, 1u << (u32) rdmsr(MSR_X2APIC_ID), __ATOMIC_SEQ_CST);
+                __atomic_fetch_add(&started, 1, __ATOMIC_SEQ_CST);
+                for (;;)
+                    asm volatile("cli; hlt");
+            }
+            u32 kmain(u32 magic, struct mb_info *mbi)
+            {
+                serial_init();
+                mask_pic();
+                x2apic_enable();
+                u32 cpus = fwcfg_read(0x05, 2);
+                printk("magic=%x efer=%llx paging=%u x2apic_id=%u cmdline=[%s]\\n", magic, rdmsr(MSR_EFER),
+                       (u32) (read_cr0() >> 31), (u32) rdmsr(MSR_X2APIC_ID), (const char *) (unsigned long) mbi->cmdline);
+                memset((void *) 0, 0xcc, 4096);
+                memcpy((void *) 0, ap_trampoline, ap_trampoline_end - ap_trampoline);
+                wrmsr(MSR_X2APIC_ICR, 0xc4500);     /* all but self, INIT, assert */
+                wrmsr(MSR_X2APIC_ICR, 0xc4600);     /* all but self, STARTUP, vector 0 */
+                while (started != cpus - 1)
+                    pause();
+                printk("started=%u ids=%x\\n", started, ids);
+                return started == cpus - 1 && ids == (1u << cpus) - 2 ? 0 : 1;
+            }
+            """;
+
+    @Test
+    void aKvmUnitTestsStyleLongModeKernel() throws Exception {
+        byte[] flat = java.nio.file.Files.readAllBytes(TestKernels.build64(LONG_MODE_KERNEL));
+        assertEquals(1, flat[4], "objcopy made an ELF32");
+        Multiboot.Kernel kernel = Multiboot.parse(flat);
+        assertEquals(0x400000, kernel.lowest());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Machine m = new Machine(new Machine.Config(MEM, 2, true, TIMEOUT), out)) {
+            m.bootMultiboot(kernel, "x86/long.flat -smp 2", List.of());
+            Machine.Result r = m.run();
+            Run run = new Run(r, out.toString(StandardCharsets.UTF_8), null, 0);
+            assertEquals(1, r.exitStatus(), run.why());
+            assertEquals("2badb002", field(run, "magic"));
+            assertEquals(0x500, Long.parseLong(field(run, "efer"), 16) & 0x500, "LME and LMA\n" + run.why());
+            assertEquals("1", field(run, "paging"));
+            assertEquals("0", field(run, "x2apic_id"));
+            assertTrue(run.console().contains("cmdline=[x86/long.flat -smp 2]"), run.why());
+            assertEquals("1", field(run, "started"));
+            assertEquals("2", field(run, "ids"));
         }
     }
 

@@ -137,3 +137,5 @@ entry_eflags:
 boot_stack_top:
     .skip AP_STACK_SIZE * MAX_APS
 ap_stacks_top:
+
+    .section .note.GNU-stack, "", @progbits

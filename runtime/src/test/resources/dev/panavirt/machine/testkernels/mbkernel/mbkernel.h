@@ -3,7 +3,8 @@
  *
  * A kernel defines   u32 kmain(u32 magic, struct mb_info *mbi)   and may define   void ap_main(void)
  * (run by each AP the kernel starts with start_aps()). kmain's result goes to the debug-exit port.
- * Include this header from exactly one C file.
+ * Include this header from exactly one C file. 32-bit kernels (entry.S) run in protected mode without
+ * paging; 64-bit ones (entry64.S) in long mode with the first 4 GiB identity-mapped, with the same kmain.
  */
 #ifndef MBKERNEL_H
 #define MBKERNEL_H
@@ -51,7 +52,14 @@ static inline void outb(u16 port, u8 v) { asm volatile("outb %0, %1" : : "a"(v),
 static inline void outw(u16 port, u16 v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outl(u16 port, u32 v) { asm volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
 static inline u8 inb(u16 port) { u8 v; asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline u32 read_cr0(void) { u32 v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline unsigned long read_cr0(void) { unsigned long v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline u64 rdmsr(u32 index)
+{
+    u32 lo, hi;
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(index));
+    return (u64) hi << 32 | lo;
+}
+static inline void wrmsr(u32 index, u64 v) { asm volatile("wrmsr" : : "a"((u32) v), "d"((u32) (v >> 32)), "c"(index)); }
 static inline void pause(void) { asm volatile("pause" ::: "memory"); }
 
 /* ---- the console: COM1 programmed as a driver does ---- */
@@ -148,11 +156,12 @@ static void mask_pic(void) { outb(0x21, 0xff); outb(0xa1, 0xff); }
 #define APIC_TIMER_CUR 0x390
 #define APIC_TIMER_DIV 0x3e0
 
-static inline u32 lapic_read(u32 reg) { return *(volatile u32 *) (LAPIC_BASE + reg); }
-static inline void lapic_write(u32 reg, u32 v) { *(volatile u32 *) (LAPIC_BASE + reg) = v; }
+static inline u32 lapic_read(u32 reg) { return *(volatile u32 *) (unsigned long) (LAPIC_BASE + reg); }
+static inline void lapic_write(u32 reg, u32 v) { *(volatile u32 *) (unsigned long) (LAPIC_BASE + reg) = v; }
 static inline u32 apic_id(void) { return lapic_read(APIC_ID) >> 24; }
 static void lapic_enable(void) { lapic_write(APIC_SVR, 0x100 | 0xff); }
 
+#ifndef __x86_64__
 /* ---- interrupts: a 32-bit IDT with exception stubs (entry.S) reporting through the console ---- */
 
 struct gate { u16 off_lo, sel; u8 zero, type; u16 off_hi; } __attribute__((packed));
@@ -188,6 +197,8 @@ void exception(u32 *frame)
     debug_exit(0x7e);
 }
 
+#endif
+
 /* The handler behind isr_timer; a kernel using the timer defines it (defaults.c has a weak one). */
 void timer_interrupt(void);
 
@@ -199,7 +210,7 @@ void ap_main(void);   /* run by each AP; defaults.c has a weak one that halts wi
 /* Copies the AP trampoline to page `page` (below 1 MiB) and sends INIT, then STARTUP, to all other CPUs. */
 static void start_aps(u32 page)
 {
-    memcpy((void *) (page << 12), ap_trampoline, ap_trampoline_end - ap_trampoline);
+    memcpy((void *) (unsigned long) (page << 12), ap_trampoline, ap_trampoline_end - ap_trampoline);
     lapic_write(APIC_ICR_HI, 0);
     lapic_write(APIC_ICR_LO, 0xc4500);          /* all but self, INIT, assert */
     lapic_write(APIC_ICR_LO, 0xc4600 | page);   /* all but self, STARTUP, vector = page */
