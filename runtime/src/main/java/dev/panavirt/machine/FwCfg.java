@@ -24,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Items of a machine ({@link #forMachine}): the signature "QEMU" (0x00), the interface ID 1 (0x01: the port
  * interface only, no DMA), an all-zero UUID (0x02), the RAM size in bytes as 64 bits (0x03), "no graphics" 1
  * (0x04), the CPU count as 16 bits (0x05), machine ID 0 (0x06), boot menu 0 (0x0e), the maximum CPU count as 16
- * bits (0x0f, equal to the CPU count: there is no CPU hot-plug), and an empty file directory (0x19). There is no
+ * bits (0x0f, equal to the CPU count: there is no CPU hot-plug), and an empty file directory (0x19); a machine with
+ * the in-kernel irqchip adds {@link #IRQ0_OVERRIDE} = 1, as QEMU does. There is no
  * DMA interface, no named file (so no ACPI tables, SMBIOS or e820 table through fw_cfg), and no kernel items:
  * panavirt loads the kernel itself.
  *
@@ -42,6 +43,8 @@ public final class FwCfg implements BusDevice {
     /** Item keys, as QEMU numbers them. */
     public static final int SIGNATURE = 0x00, ID = 0x01, UUID = 0x02, RAM_SIZE = 0x03, NOGRAPHIC = 0x04,
             NB_CPUS = 0x05, MACHINE_ID = 0x06, BOOT_MENU = 0x0e, MAX_CPUS = 0x0f, FILE_DIR = 0x19;
+    /** x86 item: 1 when the PIT (IRQ 0) is wired to IOAPIC pin 2; a machine with the in-kernel irqchip sets it. */
+    public static final int IRQ0_OVERRIDE = 0x8002;
     /** The ID item's bit for the traditional (port) interface. */
     public static final int ID_TRADITIONAL = 1;
 

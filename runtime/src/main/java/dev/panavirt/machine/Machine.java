@@ -5,6 +5,7 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.guest.GuestImage;
 import dev.panavirt.guest.Ucall;
 import dev.panavirt.kvm.Cpuid;
+import dev.panavirt.kvm.GsiRoute;
 import dev.panavirt.kvm.GuestMemory;
 import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vcpu;
@@ -143,6 +144,7 @@ public final class Machine implements AutoCloseable {
             if (config.irqchip()) {
                 v.createIrqchip();
                 v.createPit2(0);
+                v.setGsiRouting(pcInterruptRouting());
             }
             v.addMemory(0, 0, config.memorySize(), 0);
             var cpuid = kvm.supportedCpuid();
@@ -165,10 +167,36 @@ public final class Machine implements AutoCloseable {
         pio.insert(new UcallPort(), Ucall.PORT, 4);
         this.fwCfg = FwCfg.forMachine(config.memorySize(), config.vcpus());
         pio.insert(fwCfg, FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT);
-        if (!config.irqchip()) {
+        if (config.irqchip()) {
+            fwCfg.putInt(FwCfg.IRQ0_OVERRIDE, 1);
+        } else {
             pio.insert(new PicMask(), PicMask.MASTER_PORT, PicMask.PORT_COUNT);
             pio.insert(new PicMask(), PicMask.SLAVE_PORT, PicMask.PORT_COUNT);
         }
+    }
+
+    /**
+     * The interrupt routing of a PC, as QEMU sets it up with the in-kernel irqchip: ISA IRQs 0-15 go to the PIC
+     * pins of the same number (except 2, the cascade), and to the IOAPIC pins of the same number except IRQ 0,
+     * the PIT, which goes to IOAPIC pin 2 (the MP specification's default configuration; ACPI describes it as an
+     * interrupt source override). GSIs 16-23 go to the IOAPIC pins of that number. KVM's own default would put
+     * the PIT on IOAPIC pin 0.
+     */
+    static List<GsiRoute> pcInterruptRouting() {
+        int pic = kvm_h.KVM_IRQCHIP_PIC_MASTER(), slave = kvm_h.KVM_IRQCHIP_PIC_SLAVE();
+        int ioapic = kvm_h.KVM_IRQCHIP_IOAPIC();
+        List<GsiRoute> routes = new ArrayList<>();
+        for (int irq = 0; irq < 16; irq++) {
+            if (irq != 2) {
+                routes.add(new GsiRoute.Irqchip(irq, irq < 8 ? pic : slave, irq & 7));
+            }
+        }
+        for (int gsi = 0; gsi < 24; gsi++) {
+            if (gsi != 2) {
+                routes.add(new GsiRoute.Irqchip(gsi, ioapic, gsi == 0 ? 2 : gsi));
+            }
+        }
+        return routes;
     }
 
     /**

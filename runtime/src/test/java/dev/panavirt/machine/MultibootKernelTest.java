@@ -319,6 +319,47 @@ class MultibootKernelTest {
         assertTrue(Integer.parseInt(field(run, "halts")) >= 1, "the interrupt woke a halted vCPU\n" + run.why());
     }
 
+    /* The PIT, through the IOAPIC (pin 2, as on a PC and under QEMU) to the local APIC. */
+    static final String PIT_KERNEL = """
+            #include "mbkernel.h"
+            #define IOAPIC ((volatile u32 *) 0xfec00000u)
+            static u32 ioapic_read(u32 reg) { IOAPIC[0] = reg; return IOAPIC[4]; }
+            static void ioapic_write(u32 reg, u32 v) { IOAPIC[0] = reg; IOAPIC[4] = v; }
+            void timer_interrupt(void)      /* IDT vector 0x50: only the IOAPIC entry below sends it */
+            {
+                lapic_write(APIC_EOI, 0);
+                printk("pit interrupt through ioapic pin=2 vector=0x50\\n");
+                debug_exit(0x13);
+            }
+            u32 kmain(u32 magic, struct mb_info *mbi)
+            {
+                serial_init();
+                mask_pic();
+                idt_init();
+                set_gate(0x50, isr_timer);
+                lapic_enable();
+                u32 version = ioapic_read(0x01);
+                printk("ioapic_id=%u pins=%u irq0_override=%u\\n", ioapic_read(0x00) >> 24,
+                       ((version >> 16) & 0xff) + 1, (u32) fwcfg_read(0x8002, 4));
+                ioapic_write(0x10 + 2 * 2 + 1, 0);          /* pin 2: to APIC ID 0 */
+                ioapic_write(0x10 + 2 * 2, 0x50);           /* fixed, edge, active high, unmasked */
+                outb(0x43, 0x34);                           /* PIT channel 0, rate generator */
+                outb(0x40, 11932 & 0xff);                   /* about 100 Hz */
+                outb(0x40, 11932 >> 8);
+                for (;;)
+                    asm volatile("sti; hlt; cli");
+            }
+            """;
+
+    @Test
+    void thePitInterruptsThroughTheIoapic() throws Exception {
+        Run run = boot(PIT_KERNEL);
+        assertEquals((0x13 << 1) | 1, run.result().exitStatus(), run.why());
+        assertEquals("24", field(run, "pins"));
+        assertEquals("1", field(run, "irq0_override"));
+        assertTrue(run.console().contains("pit interrupt through ioapic pin=2 vector=0x50\n"), run.why());
+    }
+
     static final String INT_KERNEL = """
             #include "mbkernel.h"
             extern void just_iret(void);
@@ -431,6 +472,9 @@ class MultibootKernelTest {
                 mask_pic();
                 lapic_enable();
                 u32 cpus = fwcfg_read(0x05, 2);
+            #ifdef NO_APS
+                cpus = 1;
+            #endif
                 if (cpus > 1) {
                     start_aps(0);
                     while (started != cpus - 1)
@@ -444,6 +488,71 @@ class MultibootKernelTest {
                     asm volatile("hlt");
             }
             """;
+
+    @Test
+    void apsNeverStartedCountAsStopped() throws Exception {
+        Multiboot.Kernel kernel = Multiboot.parse(TestKernels.bytes(HALT_KERNEL, "-DNO_APS"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Machine m = new Machine(new Machine.Config(MEM, 3, true, TIMEOUT), out)) {
+            m.bootMultiboot(kernel, "halt.flat", List.of());
+            Machine.Result r = m.run();
+            assertEquals(Machine.Outcome.HALTED, r.outcome(), r + "\n" + out);
+            assertTrue(out.toString(StandardCharsets.UTF_8).contains("halting 1 cpus"), out.toString());
+            assertEquals(kvm_h.KVM_MP_STATE_UNINITIALIZED(), m.vcpus().get(2).getMpState());
+        }
+    }
+
+    @Test
+    void haltedWithInterruptsOnWaitsForTheTimeLimit() throws Exception {
+        Multiboot.Kernel kernel = Multiboot.parse(TestKernels.bytes(HALT_KERNEL, "-DSTI"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Machine m = new Machine(new Machine.Config(MEM, 1, true, Duration.ofSeconds(1)), out)) {
+            m.bootMultiboot(kernel, "halt.flat", List.of());
+            Machine.Result r = m.run();
+            assertEquals(Machine.Outcome.TIMEOUT, r.outcome(), r + "\n" + out);
+            assertEquals(Machine.EXIT_TIMEOUT, r.exitStatus());
+            assertTrue(out.toString(StandardCharsets.UTF_8).contains("halting 1 cpus"), out.toString());
+        }
+    }
+
+    static final String CHATTY_KERNEL = """
+            #include "mbkernel.h"
+            u32 kmain(u32 magic, struct mb_info *mbi)
+            {
+                serial_init();
+                printk("no newline yet");
+                for (;;)
+                    pause();
+            }
+            """;
+
+    /** Text without a newline reaches the console stream while the guest still runs (the 25 ms flush). */
+    @Test
+    void consoleOutputArrivesWhileTheGuestRuns() throws Exception {
+        Multiboot.Kernel kernel = Multiboot.parse(TestKernels.bytes(CHATTY_KERNEL));
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        java.io.BufferedOutputStream buffered = new java.io.BufferedOutputStream(sink, 1 << 16);
+        try (Machine m = new Machine(new Machine.Config(MEM, 1, true, Duration.ofSeconds(20)), buffered)) {
+            m.bootMultiboot(kernel, "chatty.flat", List.of());
+            Thread runner = Thread.ofPlatform().start(() -> {
+                try {
+                    m.run();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!sink.toString(StandardCharsets.UTF_8).contains("no newline yet") && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            String seen = sink.toString(StandardCharsets.UTF_8);
+            boolean stillRunning = runner.isAlive();
+            m.finish(Machine.Outcome.DONE, 0, "test over");
+            runner.join();
+            assertEquals("no newline yet", seen);
+            assertTrue(stillRunning, "the text arrived before the run ended");
+        }
+    }
 
     @ParameterizedTest
     @ValueSource(ints = {1, 2})
