@@ -40,9 +40,9 @@ import picocli.CommandLine.Spec;
                         + "memory map; fw_cfg on 0x510, isa-debug-exit on 0xf4, in-kernel LAPIC/IOAPIC/PIC/PIT; "
                         + "APs start through the kernel's INIT/SIPI."},
         footer = {"", "Exit status:",
-                "  the guest's    isa-debug-exit port 0xf4: (code << 1) | 1 (low 8 bits, as with QEMU);",
+                "  the guest's    isa-debug-exit port 0xf4: (code << 1) | 1, low 8 bits as QEMU;",
                 "                 ucall DONE: value & 0xff",
-                "  0              all vCPUs halted (with the in-kernel irqchip: all halted with interrupts off)",
+                "  0              all vCPUs halted (in-kernel irqchip: halted, interrupts off)",
                 "  124            the time limit passed",
                 "  125            triple fault (KVM_EXIT_SHUTDOWN)",
                 "  126            KVM internal error, failed entry or unhandled exit",
