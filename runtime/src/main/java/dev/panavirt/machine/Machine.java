@@ -405,18 +405,18 @@ public final class Machine implements AutoCloseable {
                     }
                     case VcpuExit.Shutdown s -> {
                         finish(Outcome.TRIPLE_FAULT, EXIT_TRIPLE_FAULT,
-                                "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + describe(c));
+                                "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + VcpuReport.where(c, memory()));
                         return;
                     }
                     case VcpuExit.InternalError e -> {
                         finish(Outcome.INTERNAL_ERROR, EXIT_KVM_ERROR, "KVM internal error (KVM_EXIT_INTERNAL_ERROR"
-                                + ", suberror " + internalError(e) + ") on vCPU " + c.id() + describe(c));
+                                + ", suberror " + internalError(e) + ") on vCPU " + c.id() + VcpuReport.where(c, memory()));
                         return;
                     }
                     case VcpuExit.FailEntry f -> {
                         finish(Outcome.FAIL_ENTRY, EXIT_KVM_ERROR, "KVM could not enter vCPU " + c.id()
                                 + " (KVM_EXIT_FAIL_ENTRY, reason 0x" + Long.toHexString(f.hardwareEntryFailureReason())
-                                + ")" + describe(c));
+                                + ")" + VcpuReport.where(c, memory()));
                         return;
                     }
                     case VcpuExit.SystemEvent e -> {
@@ -427,7 +427,7 @@ public final class Machine implements AutoCloseable {
                     case VcpuExit.DirtyRingFull f -> { }
                     case VcpuExit.Unknown u -> {
                         finish(Outcome.UNKNOWN_EXIT, EXIT_KVM_ERROR,
-                                "unhandled exit reason " + u.reason() + " on vCPU " + c.id() + describe(c));
+                                "unhandled exit reason " + u.reason() + " on vCPU " + c.id() + VcpuReport.where(c, memory()));
                         return;
                     }
                 }
@@ -538,27 +538,6 @@ public final class Machine implements AutoCloseable {
             }
         }
         return sb.toString();
-    }
-
-    /** The instruction pointer and the bytes there, for reports of fatal exits. */
-    private String describe(Vcpu c) {
-        try {
-            MemorySegment r = c.getRegs();
-            long rip = kvm_regs.rip(r);
-            long cs = dev.panavirt.bindings.kvm.x86_64.kvm_segment.base(
-                    dev.panavirt.bindings.kvm.x86_64.kvm_sregs.cs(c.getSregs()));
-            long at = cs + rip;
-            StringBuilder sb = new StringBuilder(" at rip 0x").append(Long.toHexString(rip));
-            if (memory().isMapped(at, 16)) {
-                sb.append(", instruction bytes:");
-                for (byte b : memory().read(at, 16)) {
-                    sb.append(String.format(" %02x", b));
-                }
-            }
-            return sb.toString();
-        } catch (ErrnoException | RuntimeException e) {
-            return " (registers unavailable: " + e.getMessage() + ")";
-        }
     }
 
     /** The ucall port: PRINT goes to the console, DONE and failed ASSERTs end the run. */
