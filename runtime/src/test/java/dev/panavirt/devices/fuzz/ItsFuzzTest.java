@@ -47,9 +47,11 @@ class ItsFuzzTest {
                     throw new AssertionError("undocumented errno " + e.getMessage(), e);
                 }
             }
-            long creadr = t.read(ItsRegisters.GITS_CREADR, 8);
-            assertEquals(0, creadr & 0x1f, "CREADR is a command boundary");
-            assertTrue((creadr & 0xf_ffe0L) <= 4 * 0x1_0000, "CREADR inside a queue of at most 4 pages");
+            long creadr = t.read(ItsRegisters.GITS_CREADR, 8) & 0xf_ffe0L;   // offset field, minus Stalled
+            long queueBytes = ((t.read(ItsRegisters.GITS_CBASER, 8) & 0xff) + 1) * 4096;
+            assertEquals(0, t.read(ItsRegisters.GITS_CREADR, 8) & 0x1e, "CREADR is a command boundary");
+            assertTrue(creadr < queueBytes, "CREADR 0x" + Long.toHexString(creadr) + " inside the "
+                    + queueBytes + "-byte queue");
         }
         assertTrue(t.state().startsWith("its@0x8080000 "));
     }
