@@ -37,8 +37,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A real x86 guest under KVM drives the GICv3 ITS model through MMIO exits: it reads the ID registers,
- * writes LPI properties and commands into its own RAM, programs CBASER and the BASERs, enables the ITS,
- * advances CWRITER and polls CREADR. The host places the frame and programs the redistributors through
+ * writes LPI properties and commands into its own RAM (a second slot at 0x4000_0000, which the model reads
+ * through {@link VmGuestRam}), programs CBASER and the BASERs, enables the ITS, advances CWRITER and polls
+ * CREADR. The host places the frame and programs the redistributors through
  * device attributes and injects MSIs before, between and after the guest's command batches.
  *
  * <p>Everything the model saw is written down as a session script (frame accesses with the values the
@@ -50,13 +51,19 @@ class ItsEndToEndTest {
     private static final Duration T = Duration.ofSeconds(10);
 
     static final long FRAME = 0x0808_0000L;
-    static final long QUEUE = 0x40_0000L;
-    static final long DEVICE_TABLE = 0x41_0000L;
-    static final long COLLECTION_TABLE = 0x42_0000L;
-    static final long PROP = 0x43_0000L;
-    static final long PEND0 = 0x44_0000L;
-    static final long PEND1 = 0x46_0000L;
-    static final long ITT = 0x48_0000L;
+    /**
+     * The ITS's structures live in a second RAM slot at the QEMU virt machine's RAM base, where
+     * {@code panavirt replay --device its} has its heap RAM, so the recorded script replays there as is.
+     */
+    static final long ITS_RAM = ItsSessionTarget.DEFAULT_RAM_BASE;
+    static final long ITS_RAM_SIZE = 0x10_0000L;
+    static final long QUEUE = ITS_RAM + 0x1_0000L;
+    static final long DEVICE_TABLE = ITS_RAM + 0x2_0000L;
+    static final long COLLECTION_TABLE = ITS_RAM + 0x3_0000L;
+    static final long PROP = ITS_RAM + 0x4_0000L;
+    static final long PEND0 = ITS_RAM + 0x6_0000L;
+    static final long PEND1 = ITS_RAM + 0x8_0000L;
+    static final long ITT = ITS_RAM + 0xa_0000L;
     static final int VCPUS = 2;
     static final int REDIST = kvm_h.KVM_DEV_ARM_VGIC_GRP_REDIST_REGS();
 
@@ -74,11 +81,12 @@ class ItsEndToEndTest {
             #define GITS_TRANSLATER 0x10040
             #define VALID (1ull << 63)
 
-            #define QUEUE 0x400000ull
-            #define DEVICE_TABLE 0x410000ull
-            #define COLLECTION_TABLE 0x420000ull
-            #define PROP 0x430000ull
-            #define ITT 0x480000ull
+            /* In the second RAM slot, at 0x40000000. */
+            #define QUEUE 0x40010000ull
+            #define DEVICE_TABLE 0x40020000ull
+            #define COLLECTION_TABLE 0x40030000ull
+            #define PROP 0x40040000ull
+            #define ITT 0x400a0000ull
 
             static u64 cwriter;
 
@@ -123,9 +131,9 @@ class ItsEndToEndTest {
                 mmio_write64(ITS + GITS_BASER0, VALID | DEVICE_TABLE);
                 mmio_write32(ITS + GITS_BASER1, (u32)COLLECTION_TABLE);         /* in two halves */
                 mmio_write32(ITS + GITS_BASER1 + 4, (u32)(VALID >> 32));
-                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_CBASER), 0x9800000000400000ull); /* inner NCnB -> RaWb */
-                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_BASER0), 0x9907000000410200ull); /* device, 8 B, 64 KiB */
-                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_BASER1), 0x9c07000000420200ull); /* collection */
+                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_CBASER), 0x9800000040010000ull); /* inner NCnB -> RaWb */
+                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_BASER0), 0x9907000040020200ull); /* device, 8 B, 64 KiB */
+                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_BASER1), 0x9c07000040030200ull); /* collection */
                 GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_CREADR), 0);
                 mmio_write32(ITS + GITS_CTLR, 1);
                 GUEST_ASSERT_EQ(mmio_read32(ITS + GITS_CTLR), 0x80000001u);
@@ -153,7 +161,7 @@ class ItsEndToEndTest {
                 GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_CWRITER), 14 * 32);
 
                 mmio_write64(ITS + GITS_CBASER, 0);             /* ignored while enabled */
-                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_CBASER), 0x9800000000400000ull);
+                GUEST_ASSERT_EQ(mmio_read64(ITS + GITS_CBASER), 0x9800000040010000ull);
                 mmio_write32(ITS + GITS_TRANSLATER, 2);         /* KVM does not decode the doorbell */
                 GUEST_ASSERT_EQ(mmio_read32(ITS + GITS_TRANSLATER), 0);
                 return 0;
@@ -277,6 +285,12 @@ class ItsEndToEndTest {
         }
     }
 
+    /** A fresh ITS as `panavirt replay --device its --vcpus 2` makes it: 1 GiB of heap RAM at 0x40000000. */
+    static ItsSessionTarget cliTarget() {
+        return ItsSessionTarget.create(new HeapGuestRam(ItsSessionTarget.DEFAULT_RAM_BASE,
+                ItsSessionTarget.DEFAULT_RAM_SIZE), VCPUS);
+    }
+
     /** A script number: 0x hex or a name from {@link #SYMBOLS}, as the replay reads it. */
     static long value(String name) {
         return name.startsWith("0x") ? Long.parseUnsignedLong(name.substring(2), 16)
@@ -296,8 +310,10 @@ class ItsEndToEndTest {
     void guestProgramsTheItsAndTheReplayedScriptEndsInTheSameState() throws Exception {
         GuestImage image = Guests.c(GUEST);
         SessionScript script = new SessionScript();
-        script.comment("GICv3 ITS model driven by an x86 guest under KVM (" + VCPUS + " vCPUs, RAM at 0, 32 MiB),");
-        script.comment("recorded by " + ItsEndToEndTest.class.getSimpleName() + "; replay on an ITS over heap RAM at 0");
+        script.comment("GICv3 ITS model (" + VCPUS + " vCPUs) driven by an x86 guest under KVM, recorded by "
+                + ItsEndToEndTest.class.getSimpleName() + ";");
+        script.comment("the ITS's tables are in guest RAM at 0x40000000. Replay: panavirt replay --device its --vcpus "
+                + VCPUS + " FILE");
         String guestState;
         ItsDevice guestIts;
         long exits;
@@ -305,6 +321,7 @@ class ItsEndToEndTest {
         GuestRamWatch ram;
         byte[][] guestRam;
         try (TestGuest g = TestGuest.longMode(image)) {
+            g.vm().addMemory(1, ITS_RAM, ITS_RAM_SIZE, 0);
             GuestMemory memory = g.memory();
             ItsSessionTarget target = ItsSessionTarget.create(new VmGuestRam(memory), VCPUS);
             ram = new GuestRamWatch(memory)
@@ -374,7 +391,7 @@ class ItsEndToEndTest {
 
         // Replay on a fresh model over heap RAM.
         long start = System.nanoTime();
-        ItsSessionTarget replay = ItsSessionTarget.create(new HeapGuestRam(0, TestGuest.DEFAULT_RAM), VCPUS);
+        ItsSessionTarget replay = cliTarget();
         script.replay(replay, SYMBOLS);
         long replayNanos = System.nanoTime() - start;
 
@@ -392,9 +409,9 @@ class ItsEndToEndTest {
         }
 
         // The comparison has teeth: without the guest's property table the replay no longer matches.
-        String withoutProperties = text.replaceAll("(?m)^mem-write 0x430000 .*$", "");
+        String withoutProperties = text.replaceAll("(?m)^mem-write 0x40040000 .*$", "");
         SessionRunner.Outcome tampered = new SessionRunner(
-                ItsSessionTarget.create(new HeapGuestRam(0, TestGuest.DEFAULT_RAM), VCPUS), SYMBOLS)
+                cliTarget(), SYMBOLS)
                 .run(Script.parse(withoutProperties));
         assertFalse(tampered.passed(), "a replay without the LPI properties must not match");
 
