@@ -55,6 +55,16 @@ public final class GuestMemory {
         return Optional.empty();
     }
 
+    /** The region of {@code slot}, or null; allocates nothing. */
+    MemoryRegion regionOrNull(int slot) {
+        for (MemoryRegion r : regions) {
+            if (r.slot() == slot) {
+                return r;
+            }
+        }
+        return null;
+    }
+
     /** Whether {@code [gpa, gpa + length)} is backed by one region. */
     public boolean isMapped(long gpa, long length) {
         return find(gpa, length) != null;

@@ -8,6 +8,7 @@ import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import dev.panavirt.sys.Libc;
+import dev.panavirt.sys.Scratch;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ public final class Kvm implements AutoCloseable {
     public static final Path DEVICE = Path.of("/dev/kvm");
     /** Largest CPUID/MSR list this class asks the kernel for. */
     static final int MAX_LIST_ENTRIES = 4096;
+    private static final long CHECK_EXTENSION = kvm_h.KVM_CHECK_EXTENSION();
 
     private final Fd fd;
     private final int vcpuMmapSize;
@@ -82,7 +84,11 @@ public final class Kvm implements AutoCloseable {
 
     /** {@code KVM_CHECK_EXTENSION} with a raw {@code KVM_CAP_*} number. */
     public int checkExtension(int cap) throws ErrnoException {
-        return Ioctl.call(fd, "KVM_CHECK_EXTENSION", kvm_h.KVM_CHECK_EXTENSION(), cap, "capability " + cap);
+        int rc = Ioctl.raw(Scratch.capture(), fd, CHECK_EXTENSION, cap);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, "KVM_CHECK_EXTENSION", -rc, CHECK_EXTENSION, "capability " + cap);
+        }
+        return rc;
     }
 
     /** Wraps {@code KVM_GET_VCPU_MMAP_SIZE}: bytes to map from each vCPU fd ({@code kvm_run} and friends). */

@@ -19,6 +19,7 @@ import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import dev.panavirt.sys.Libc;
 import dev.panavirt.sys.Mmap;
+import dev.panavirt.sys.Scratch;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -78,7 +79,11 @@ public final class Vm implements AutoCloseable {
 
     /** Wraps {@code KVM_CHECK_EXTENSION} on the VM fd (answers can differ from the system fd's). */
     public int checkExtension(Cap cap) throws ErrnoException {
-        return Ioctl.call(fd, "KVM_CHECK_EXTENSION", kvm_h.KVM_CHECK_EXTENSION(), cap.number(), "capability " + cap);
+        int rc = Ioctl.raw(Scratch.capture(), fd, kvm_h.KVM_CHECK_EXTENSION(), cap.number());
+        if (rc < 0) {
+            throw Ioctl.failure(fd, "KVM_CHECK_EXTENSION", -rc, kvm_h.KVM_CHECK_EXTENSION(), "capability " + cap);
+        }
+        return rc;
     }
 
     // ---- memory slots ----
@@ -120,14 +125,14 @@ public final class Vm implements AutoCloseable {
     private MemorySegment mapMemfd(int slot, long size) throws ErrnoException {
         int raw;
         try (Arena a = Arena.ofConfined()) {
-            raw = Libc.memfdCreate(dev.panavirt.sys.Scratch.capture(), a.allocateFrom("panavirt-slot-" + slot),
+            raw = Libc.memfdCreate(Scratch.capture(), a.allocateFrom("panavirt-slot-" + slot),
                     Libc.MFD_CLOEXEC);
         }
         if (raw < 0) {
             throw new ErrnoException("memfd_create", -raw, "slot " + slot);
         }
         try (Fd memfd = Fd.adopt(raw, "memfd slot " + slot)) {
-            int rc = Libc.ftruncate(dev.panavirt.sys.Scratch.capture(), memfd.raw(), size);
+            int rc = Libc.ftruncate(Scratch.capture(), memfd.raw(), size);
             if (rc < 0) {
                 throw new ErrnoException("ftruncate", -rc, size + " bytes for slot " + slot);
             }
@@ -365,18 +370,43 @@ public final class Vm implements AutoCloseable {
      * last call (or since {@link #clearDirtyLog} with manual protection).
      */
     public long[] getDirtyLog(int slot) throws ErrnoException {
-        MemoryRegion r = memory.region(slot)
-                .orElseThrow(() -> new IllegalArgumentException("slot " + slot + " is not owned by this VM"));
-        long words = (r.pages() + 63) / 64;
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment bitmap = a.allocate(words * 8, 8);
-            MemorySegment d = kvm_dirty_log.allocate(a);
-            kvm_dirty_log.slot(d, slot);
-            kvm_dirty_log.dirty_bitmap(d, bitmap);
-            Ioctl.call(fd, "KVM_GET_DIRTY_LOG", kvm_h.KVM_GET_DIRTY_LOG(), d, "slot " + slot);
+            MemorySegment bitmap = a.allocate(dirtyBitmapBytes(slot), 8);
+            getDirtyLog(slot, bitmap);
             return bitmap.toArray(ValueLayout.JAVA_LONG);
         }
     }
+
+    /** Bytes of the dirty bitmap of a slot this VM owns: one bit per page, in whole 64-bit words. */
+    public long dirtyBitmapBytes(int slot) {
+        MemoryRegion r = memory.regionOrNull(slot);
+        if (r == null) {
+            throw new IllegalArgumentException("slot " + slot + " is not owned by this VM");
+        }
+        return (r.pages() + 63) / 64 * 8;
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} into a caller-owned bitmap of at least {@link #dirtyBitmapBytes(int)}
+     * bytes; allocates nothing, for dirty-tracking loops.
+     */
+    public void getDirtyLog(int slot, MemorySegment bitmap) throws ErrnoException {
+        if (bitmap.byteSize() < dirtyBitmapBytes(slot)) {
+            throw new IllegalArgumentException("dirty bitmap of slot " + slot + " needs " + dirtyBitmapBytes(slot)
+                    + " bytes, segment has " + bitmap.byteSize());
+        }
+        MemorySegment d = Scratch.current().buffer();
+        kvm_dirty_log.slot(d, slot);
+        kvm_dirty_log.padding1(d, 0);
+        kvm_dirty_log.dirty_bitmap(d, bitmap);
+        int rc = Ioctl.raw(Scratch.capture(), fd, GET_DIRTY_LOG, d);
+        java.lang.ref.Reference.reachabilityFence(bitmap);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, "KVM_GET_DIRTY_LOG", -rc, GET_DIRTY_LOG, "slot " + slot);
+        }
+    }
+
+    private static final long GET_DIRTY_LOG = kvm_h.KVM_GET_DIRTY_LOG();
 
     /**
      * Enables {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2}: {@link #getDirtyLog} no longer re-protects pages;
@@ -453,7 +483,7 @@ public final class Vm implements AutoCloseable {
             MemorySegment c = kvm_create_device.allocate(a);
             kvm_create_device.type(c, type);
             kvm_create_device.flags(c, kvm_h.KVM_CREATE_DEVICE_TEST());
-            int rc = Ioctl.raw(dev.panavirt.sys.Scratch.capture(), fd, kvm_h.KVM_CREATE_DEVICE(), c);
+            int rc = Ioctl.raw(Scratch.capture(), fd, kvm_h.KVM_CREATE_DEVICE(), c);
             if (rc >= 0) {
                 return true;
             }
