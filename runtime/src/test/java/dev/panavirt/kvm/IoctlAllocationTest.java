@@ -22,15 +22,14 @@ class IoctlAllocationTest {
     }
 
     /**
-     * Fewest bytes the calling thread allocated over {@code n} calls in any of six rounds, after
-     * at least {@code 10 n} (and 50 000) warm-up calls (the interpreter and C1 allocate where C2's compiled code does not).
+     * Fewest bytes the calling thread allocated over {@code n} calls in one round. Rounds repeat until one
+     * allocates nothing or 30 s pass: the interpreter and C1 allocate where C2's compiled code does not,
+     * and on a loaded machine C2 may take a while to get there.
      */
     static long allocated(int n, Op op) throws Exception {
-        for (int i = 0; i < Math.max(10 * n, 50_000); i++) {
-            op.run();
-        }
         long best = Long.MAX_VALUE;
-        for (int round = 0; round < 6; round++) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (best > 0 && System.nanoTime() < deadline) {
             long before = THREADS.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < n; i++) {
                 op.run();
