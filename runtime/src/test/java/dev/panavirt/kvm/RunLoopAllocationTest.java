@@ -39,8 +39,10 @@ class RunLoopAllocationTest {
             mmio.insert(sink, 0xd000_0000L, 4);
             ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
             Vcpu cpu = g.vcpu(0);
+            // Rounds repeat until one allocates nothing or 30 s pass (C2 compiles in the background).
             long best = Long.MAX_VALUE;
-            for (int round = 0; round < 6; round++) {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (best > 0 && System.nanoTime() < deadline) {
                 long before = THREADS.getCurrentThreadAllocatedBytes();
                 for (int i = 0; i < 20_000; i++) {
                     switch (cpu.run()) {
@@ -51,7 +53,7 @@ class RunLoopAllocationTest {
                 }
                 best = Math.min(best, THREADS.getCurrentThreadAllocatedBytes() - before);
             }
-            assertEquals(0, best, "bytes allocated over 20000 exits in the best warm round");
+            assertEquals(0, best, "bytes allocated over 20000 exits in the best round");
             assertEquals(0, pio.unmappedReads() + mmio.unmappedReads() + pio.unmappedWrites() + mmio.unmappedWrites());
         }
     }
