@@ -119,6 +119,7 @@ public final class Main {
             report.add(new Report.Entry(pkg, emitter.counts()));
             System.err.printf("%s: %d structs, %d fields, %d constants%n", pkg.packageName(),
                     emitter.counts().structs, emitter.counts().fields, emitter.counts().constants);
+            pkg.skipped().forEach((what, names) -> System.err.printf("  skipped %d %s%n", names.size(), what));
         }
         if (only == null) {
             Path idx = Path.of(opt.get("index"));

@@ -107,7 +107,14 @@ final class Parser {
                 switch (c.kind()) {
                     case Cursor.MACRO_DEFINITION -> {
                         if (c.isMacroFunctionLike()) skip("function-like macros", c.spelling() + " (" + header + ")");
-                        else macros.add(new MacroDef(c.spelling(), header, c.location().line(), macroText(c)));
+                        else {
+                            String text = macroText(c);
+                            if (text.substring(("#define " + c.spelling()).length()).isBlank()) {
+                                skip("empty macros (include guards, feature flags)", c.spelling() + " (" + header + ")");
+                            } else {
+                                macros.add(new MacroDef(c.spelling(), header, c.location().line(), text));
+                            }
+                        }
                     }
                     case Cursor.STRUCT_DECL, Cursor.UNION_DECL -> {
                         if (!c.isAnonymous()) {
@@ -121,7 +128,10 @@ final class Parser {
                     case Cursor.ENUM_DECL -> enumConstants(c, header, constants);
                     case Cursor.TYPEDEF_DECL -> {
                         Type u = c.typedefUnderlyingType().canonical();
-                        if (u.kind() == Type.RECORD && u.declaration().isAnonymous()) {
+                        if (u.kind() == Type.RECORD && (u.declaration().isAnonymous()
+                                || u.spelling().equals(c.spelling()))) {
+                            // typedef struct { ... } name;: the typedef names the record (clang 16
+                            // spells such a record by the typedef name), so the class carries it.
                             topLevelRecord(u.declaration());
                         } else {
                             skip("typedefs", c.spelling() + " = " + c.typedefUnderlyingType().spelling()
@@ -180,7 +190,9 @@ final class Parser {
     /** The macro's definition as written: name and replacement list. */
     private String macroText(Cursor c) {
         Cursor.SourcePos[] ext = c.extent();
-        if (!ext[0].file().equals(ext[1].file()) || ext[1].offset() < ext[0].offset()) return c.spelling();
+        if (!ext[0].file().equals(ext[1].file()) || ext[1].offset() < ext[0].offset()) {
+            throw new IllegalStateException("macro " + c.spelling() + " has an odd extent " + ext[0] + " - " + ext[1]);
+        }
         byte[] bytes = file(ext[0].file());
         int end = Math.min(bytes.length, ext[1].offset());
         return "#define " + new String(bytes, ext[0].offset(), end - ext[0].offset(), StandardCharsets.UTF_8);
@@ -221,8 +233,9 @@ final class Parser {
             cName = td;
             javaName = Names.typeName(td);
         } else {
-            cName = tagName(decl);
-            javaName = Names.typeName(decl.spelling());
+            // "struct kvm_regs", "union x", or for typedef struct { ... } name; just "name".
+            cName = decl.type().canonical().spelling();
+            javaName = Names.typeName(cName.replaceFirst("^(struct|union) ", ""));
         }
         Record existing = byTag.get(cName);
         if (existing != null) return existing;

@@ -11,9 +11,16 @@ import java.util.Arrays;
  */
 public record GuestImage(byte[] bytes, long loadAddress, long entry) {
 
-    /** An image of raw machine code, entered at its first byte. */
-    public static GuestImage ofBytes(long loadAddress, byte... code) {
-        return new GuestImage(code, loadAddress, loadAddress);
+    /** An image of raw machine code given as byte values 0..255, entered at its first byte. */
+    public static GuestImage ofBytes(long loadAddress, int... code) {
+        byte[] b = new byte[code.length];
+        for (int i = 0; i < code.length; i++) {
+            if (code[i] < 0 || code[i] > 0xff) {
+                throw new IllegalArgumentException("not a byte value: " + code[i]);
+            }
+            b[i] = (byte) code[i];
+        }
+        return new GuestImage(b, loadAddress, loadAddress);
     }
 
     /** One past the last byte. */

@@ -7,6 +7,7 @@ import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
+import dev.panavirt.machine.VcpuReport;
 import dev.panavirt.machine.X86Boot;
 import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.vmm.Bus;
@@ -55,7 +56,8 @@ public final class TestGuest implements AutoCloseable {
     private final List<Vcpu> vcpus;
     private final Bus pio = new Bus("pio");
     private final Bus mmio = new Bus("mmio");
-    private final ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
+    /** One dispatcher per vCPU: dispatchers own scratch windows and must not be shared across threads. */
+    private final ExitDispatcher[] dispatchers;
     private final List<String> prints = Collections.synchronizedList(new ArrayList<>());
     private volatile Consumer<String> printSink = s -> { };
 
@@ -63,6 +65,10 @@ public final class TestGuest implements AutoCloseable {
         this.kvm = kvm;
         this.vm = vm;
         this.vcpus = vcpus;
+        this.dispatchers = new ExitDispatcher[vcpus.size()];
+        for (int i = 0; i < dispatchers.length; i++) {
+            dispatchers[i] = new ExitDispatcher(pio, mmio);
+        }
     }
 
     /** Options for {@link #create}. */
@@ -201,6 +207,7 @@ public final class TestGuest implements AutoCloseable {
      */
     public Stop next(int index, Duration timeout) throws ErrnoException {
         Vcpu v = vcpus.get(index);
+        ExitDispatcher dispatcher = dispatchers[index];
         long deadline = System.nanoTime() + timeout.toNanos();
         Thread watchdog = Thread.ofVirtual().start(() -> {
             try {
@@ -249,13 +256,13 @@ public final class TestGuest implements AutoCloseable {
                         return new Stop(StopKind.SYSTEM_EVENT, e.type());
                     }
                     case VcpuExit.Shutdown s -> throw new AssertionError(
-                            "guest triple-faulted (KVM_EXIT_SHUTDOWN) on vcpu " + index + describe(v));
+                            "guest triple-faulted (KVM_EXIT_SHUTDOWN) on vcpu " + index + VcpuReport.where(v, vm.memory()));
                     case VcpuExit.InternalError e -> throw new AssertionError("KVM internal error, suberror "
-                            + e.suberror() + " on vcpu " + index + describe(v));
+                            + e.suberror() + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
                     case VcpuExit.FailEntry f -> throw new AssertionError("KVM could not enter the guest, reason 0x"
                             + Long.toHexString(f.hardwareEntryFailureReason()));
                     case VcpuExit.Unknown u -> throw new AssertionError("unexpected exit reason " + u.reason()
-                            + " on vcpu " + index + describe(v));
+                            + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
                 }
             }
         } finally {
@@ -270,23 +277,6 @@ public final class TestGuest implements AutoCloseable {
             throw new AssertionError("expected the guest to finish, it stopped with " + s);
         }
         return s.value();
-    }
-
-    private String describe(Vcpu v) {
-        try {
-            MemorySegment r = v.getRegs();
-            long rip = kvm_regs.rip(r);
-            StringBuilder sb = new StringBuilder(": rip 0x").append(Long.toHexString(rip));
-            if (vm.memory().isMapped(rip, 16)) {
-                sb.append(", bytes at rip");
-                for (byte b : vm.memory().read(rip, 16)) {
-                    sb.append(String.format(" %02x", b));
-                }
-            }
-            return sb.toString();
-        } catch (ErrnoException e) {
-            return " (registers unavailable: " + e.getMessage() + ")";
-        }
     }
 
     @Override

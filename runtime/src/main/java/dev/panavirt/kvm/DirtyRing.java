@@ -28,8 +28,8 @@ public final class DirtyRing {
     private static final long FLAGS_OFFSET = kvm_dirty_gfn.flags$offset();
     private static final long SLOT_OFFSET = kvm_dirty_gfn.slot$offset();
     private static final long PAGE_OFFSET = kvm_dirty_gfn.offset$offset();
-    private static final int DIRTY = kvm_h.KVM_DIRTY_GFN_F_DIRTY();
-    private static final int RESET = kvm_h.KVM_DIRTY_GFN_F_RESET();
+    private static final int DIRTY = (int) kvm_h.KVM_DIRTY_GFN_F_DIRTY();
+    private static final int RESET = (int) kvm_h.KVM_DIRTY_GFN_F_RESET();
 
     private final MemorySegment ring;
     private final int entries;

@@ -100,7 +100,7 @@ public final class Kvm implements AutoCloseable {
         return cpuidList("KVM_GET_EMULATED_CPUID", kvm_h.KVM_GET_EMULATED_CPUID());
     }
 
-    private Cpuid cpuidList(String name, int request) throws ErrnoException {
+    private Cpuid cpuidList(String name, long request) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment c = kvm_cpuid2.allocate(MAX_LIST_ENTRIES, arena);
             kvm_cpuid2.nent(c, MAX_LIST_ENTRIES);
@@ -119,7 +119,7 @@ public final class Kvm implements AutoCloseable {
         return msrList("KVM_GET_MSR_FEATURE_INDEX_LIST", kvm_h.KVM_GET_MSR_FEATURE_INDEX_LIST());
     }
 
-    private int[] msrList(String name, int request) throws ErrnoException {
+    private int[] msrList(String name, long request) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment l = kvm_msr_list.allocate(MAX_LIST_ENTRIES, arena);
             kvm_msr_list.nmsrs(l, MAX_LIST_ENTRIES);

@@ -33,7 +33,7 @@ import java.lang.invoke.VarHandle;
  * views ({@link VcpuExit}) and the errno capture and register buffers belong to the vCPU.
  */
 public final class Vcpu implements AutoCloseable {
-    private static final int KVM_RUN = kvm_h.KVM_RUN();
+    private static final long KVM_RUN = kvm_h.KVM_RUN();
     private static final VarHandle IMMEDIATE_EXIT = ValueLayout.JAVA_BYTE.varHandle();
     private static final long IMMEDIATE_EXIT_OFFSET = kvm_run.immediate_exit$offset();
     /** ONE_REG size field: bytes = 1 << ((id & SIZE_MASK) >> SIZE_SHIFT). */
@@ -111,7 +111,7 @@ public final class Vcpu implements AutoCloseable {
             runnerTid = Libc.gettid();
             runner = me;
         }
-        int rc = Libc.ioctl(capture, fd.raw(), Integer.toUnsignedLong(KVM_RUN), 0L);
+        int rc = Libc.ioctl(capture, fd.raw(), KVM_RUN, 0L);
         if (rc < 0) {
             int errno = -rc;
             if (errno == Errno.EINTR || errno == Errno.EAGAIN) {
@@ -242,7 +242,7 @@ public final class Vcpu implements AutoCloseable {
             MemorySegment m = msrs(a, indices, null);
             int n = Ioctl.call(fd, "KVM_GET_MSRS", kvm_h.KVM_GET_MSRS(), m, msrText(indices));
             if (n < indices.length) {
-                throw new ErrnoException("KVM_GET_MSRS", Errno.EINVAL, Integer.toUnsignedLong(kvm_h.KVM_GET_MSRS()),
+                throw new ErrnoException("KVM_GET_MSRS", Errno.EINVAL, kvm_h.KVM_GET_MSRS(),
                         "kernel read " + n + " of " + indices.length + " MSRs; MSR 0x"
                                 + Integer.toHexString(indices[n]) + " is not supported on vcpu " + id);
             }
@@ -267,7 +267,7 @@ public final class Vcpu implements AutoCloseable {
             MemorySegment m = msrs(a, indices, values);
             int n = Ioctl.call(fd, "KVM_SET_MSRS", kvm_h.KVM_SET_MSRS(), m, msrText(indices));
             if (n < indices.length) {
-                throw new ErrnoException("KVM_SET_MSRS", Errno.EINVAL, Integer.toUnsignedLong(kvm_h.KVM_SET_MSRS()),
+                throw new ErrnoException("KVM_SET_MSRS", Errno.EINVAL, kvm_h.KVM_SET_MSRS(),
                         "kernel set " + n + " of " + indices.length + " MSRs; refused MSR 0x"
                                 + Integer.toHexString(indices[n]) + " = 0x" + Long.toHexString(values[n])
                                 + " on vcpu " + id);
@@ -370,7 +370,7 @@ public final class Vcpu implements AutoCloseable {
         oneReg("KVM_SET_ONE_REG", kvm_h.KVM_SET_ONE_REG(), regId, buf.asSlice(0, size));
     }
 
-    private void oneReg(String name, int request, long regId, MemorySegment value) throws ErrnoException {
+    private void oneReg(String name, long request, long regId, MemorySegment value) throws ErrnoException {
         int size = oneRegSize(regId);
         if (value.byteSize() < size) {
             throw new IllegalArgumentException("ONE_REG id 0x" + Long.toHexString(regId) + " needs " + size
@@ -416,14 +416,14 @@ public final class Vcpu implements AutoCloseable {
         EnableCap.call(fd, cap, args, " on vcpu " + id);
     }
 
-    private void vcpuIoctl(String name, int request, MemorySegment arg) throws ErrnoException {
+    private void vcpuIoctl(String name, long request, MemorySegment arg) throws ErrnoException {
         int rc = Ioctl.raw(capture, fd, request, arg);
         if (rc < 0) {
             throw Ioctl.failure(fd, name, -rc, request, "vcpu " + id);
         }
     }
 
-    private void vcpuIoctl(String name, int request, MemorySegment arg, String detail) throws ErrnoException {
+    private void vcpuIoctl(String name, long request, MemorySegment arg, String detail) throws ErrnoException {
         int rc = Ioctl.raw(capture, fd, request, arg);
         if (rc < 0) {
             throw Ioctl.failure(fd, name, -rc, request, detail + " on vcpu " + id);

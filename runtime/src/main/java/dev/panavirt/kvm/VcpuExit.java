@@ -62,7 +62,6 @@ public sealed interface VcpuExit {
 
         /** The {@code size * count} data bytes, inside the {@code kvm_run} mapping. */
         public MemorySegment data() {
-            MemorySegment io = io;
             long offset = kvm_run.io.data_offset(io);
             int len = Byte.toUnsignedInt(kvm_run.io.size(io)) * kvm_run.io.count(io);
             if (len <= 8 && offset == cachedOffset && single[len] != null) {

@@ -88,7 +88,6 @@ public final class Machine implements AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final Bus pio = new Bus("pio");
     private final Bus mmio = new Bus("mmio");
-    private final ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
     private final Serial16550 serial;
     private final PrintStream console;
     private final AtomicReference<Result> result = new AtomicReference<>();
@@ -220,6 +219,8 @@ public final class Machine implements AutoCloseable {
     }
 
     private void loop(Vcpu c) {
+        // One dispatcher per vCPU thread: it owns scratch windows; the buses are shared.
+        ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
         try {
             while (!stopping) {
                 VcpuExit exit = c.run();

@@ -5,8 +5,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * ioctl calls with errno capture, and the {@code _IO/_IOR/_IOW/_IOWR} request encodings.
  *
- * <p>Request numbers are 32-bit in Linux; they are taken as {@code int} (as the generated constants
- * return them) and passed zero-extended. The {@code call} methods throw {@link ErrnoException};
+ * <p>Request numbers are 32-bit in Linux but C types them {@code unsigned long} (the {@code sizeof} in
+ * {@code _IOR} makes them so), so the generated constants and these methods carry them as non-negative
+ * {@code long}s. The {@code call} methods throw {@link ErrnoException};
  * the {@code raw} methods return {@code -errno} and allocate nothing, for hot paths.
  */
 public final class Ioctl {
@@ -18,78 +19,78 @@ public final class Ioctl {
     private static final int SIZE_MASK = (1 << 14) - 1;
 
     /** {@code _IOC(dir, type, nr, size)}. */
-    public static int ioc(int dir, int type, int nr, long size) {
+    public static long ioc(int dir, int type, int nr, long size) {
         if (size < 0 || size > SIZE_MASK) {
             throw new IllegalArgumentException("ioctl argument size out of range: " + size);
         }
         if ((type & ~0xff) != 0 || (nr & ~0xff) != 0 || (dir & ~3) != 0) {
             throw new IllegalArgumentException("ioctl type/nr/dir out of range");
         }
-        return dir << DIR_SHIFT | (int) size << SIZE_SHIFT | type << TYPE_SHIFT | nr << NR_SHIFT;
+        return Integer.toUnsignedLong(dir << DIR_SHIFT | (int) size << SIZE_SHIFT | type << TYPE_SHIFT | nr << NR_SHIFT);
     }
 
     /** {@code _IO(type, nr)}. */
-    public static int io(int type, int nr) {
+    public static long io(int type, int nr) {
         return ioc(DIR_NONE, type, nr, 0);
     }
 
     /** {@code _IOR(type, nr, size)}: the kernel writes {@code size} bytes to the argument. */
-    public static int ior(int type, int nr, long size) {
+    public static long ior(int type, int nr, long size) {
         return ioc(DIR_READ, type, nr, size);
     }
 
     /** {@code _IOW(type, nr, size)}: the kernel reads {@code size} bytes from the argument. */
-    public static int iow(int type, int nr, long size) {
+    public static long iow(int type, int nr, long size) {
         return ioc(DIR_WRITE, type, nr, size);
     }
 
     /** {@code _IOWR(type, nr, size)}. */
-    public static int iowr(int type, int nr, long size) {
+    public static long iowr(int type, int nr, long size) {
         return ioc(DIR_READ | DIR_WRITE, type, nr, size);
     }
 
     /** The direction bits of a request. */
-    public static int dir(int request) {
-        return request >>> DIR_SHIFT;
+    public static int dir(long request) {
+        return (int) (request >>> DIR_SHIFT & 3);
     }
 
     /** The type byte of a request. */
-    public static int type(int request) {
-        return request >>> TYPE_SHIFT & 0xff;
+    public static int type(long request) {
+        return (int) (request >>> TYPE_SHIFT & 0xff);
     }
 
     /** The number byte of a request. */
-    public static int nr(int request) {
-        return request >>> NR_SHIFT & 0xff;
+    public static int nr(long request) {
+        return (int) (request >>> NR_SHIFT & 0xff);
     }
 
     /** The argument size encoded in a request. */
-    public static int size(int request) {
-        return request >>> SIZE_SHIFT & SIZE_MASK;
+    public static int size(long request) {
+        return (int) (request >>> SIZE_SHIFT & SIZE_MASK);
     }
 
     /** ioctl with an integer argument; returns the result or {@code -errno}. Allocation-free. */
-    public static int raw(MemorySegment capture, Fd fd, int request, long arg) {
-        return Libc.ioctl(capture, fd.raw(), Integer.toUnsignedLong(request), arg);
+    public static int raw(MemorySegment capture, Fd fd, long request, long arg) {
+        return Libc.ioctl(capture, fd.raw(), request, arg);
     }
 
     /** ioctl with a pointer argument; returns the result or {@code -errno}. Allocation-free. */
-    public static int raw(MemorySegment capture, Fd fd, int request, MemorySegment arg) {
-        return Libc.ioctl(capture, fd.raw(), Integer.toUnsignedLong(request), arg);
+    public static int raw(MemorySegment capture, Fd fd, long request, MemorySegment arg) {
+        return Libc.ioctl(capture, fd.raw(), request, arg);
     }
 
     /** ioctl without an argument. @throws ErrnoException naming {@code name} */
-    public static int call(Fd fd, String name, int request) throws ErrnoException {
+    public static int call(Fd fd, String name, long request) throws ErrnoException {
         return call(fd, name, request, 0L, null);
     }
 
     /** ioctl with an integer argument. @throws ErrnoException naming {@code name} and the argument */
-    public static int call(Fd fd, String name, int request, long arg) throws ErrnoException {
+    public static int call(Fd fd, String name, long request, long arg) throws ErrnoException {
         return call(fd, name, request, arg, null);
     }
 
     /** ioctl with an integer argument; {@code detail} says what was asked. */
-    public static int call(Fd fd, String name, int request, long arg, String detail) throws ErrnoException {
+    public static int call(Fd fd, String name, long request, long arg, String detail) throws ErrnoException {
         int rc = raw(Scratch.capture(), fd, request, arg);
         if (rc < 0) {
             throw failure(fd, name, -rc, request, detail != null ? detail : "arg " + arg);
@@ -98,12 +99,12 @@ public final class Ioctl {
     }
 
     /** ioctl with a pointer argument. @throws ErrnoException naming {@code name} */
-    public static int call(Fd fd, String name, int request, MemorySegment arg) throws ErrnoException {
+    public static int call(Fd fd, String name, long request, MemorySegment arg) throws ErrnoException {
         return call(fd, name, request, arg, null);
     }
 
     /** ioctl with a pointer argument; {@code detail} says what was asked. */
-    public static int call(Fd fd, String name, int request, MemorySegment arg, String detail)
+    public static int call(Fd fd, String name, long request, MemorySegment arg, String detail)
             throws ErrnoException {
         int rc = raw(Scratch.capture(), fd, request, arg);
         if (rc < 0) {
@@ -113,9 +114,9 @@ public final class Ioctl {
     }
 
     /** The exception for a failed ioctl on {@code fd}. */
-    public static ErrnoException failure(Fd fd, String name, int errno, int request, String detail) {
+    public static ErrnoException failure(Fd fd, String name, int errno, long request, String detail) {
         String on = "on " + fd.description();
-        return new ErrnoException(name, errno, Integer.toUnsignedLong(request),
+        return new ErrnoException(name, errno, request,
                 detail == null || detail.isEmpty() ? on : detail + " " + on);
     }
 }

@@ -59,6 +59,9 @@ public final class Libc {
     private static final MethodHandle TGKILL$MH;
 
     static {
+        if (!NativeAccess.enabled()) {
+            System.getLogger(Libc.class.getName()).log(System.Logger.Level.WARNING, NativeAccess.hint());
+        }
         try {
             OPEN$MH = errnoHandle("open", FunctionDescriptor.of(JAVA_INT, C_POINTER, JAVA_INT, JAVA_INT), 2);
             CLOSE$MH = errnoHandle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);

@@ -95,8 +95,8 @@ class GuestExitTest {
     @Test
     void realModeGuestOutThenHlt() throws Exception {
         // mov al, 0x41; out 0x80, al; mov dx, 0x3f8; mov al, 0x42; out dx, al; hlt
-        GuestImage image = GuestImage.ofBytes(0x7c00, (byte) 0xb0, 0x41, (byte) 0xe6, (byte) 0x80,
-                (byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xb0, 0x42, (byte) 0xee, (byte) 0xf4);
+        GuestImage image = GuestImage.ofBytes(0x7c00, 0xb0, 0x41, 0xe6, 0x80,
+                0xba, 0xf8, 0x03, 0xb0, 0x42, 0xee, 0xf4);
         try (TestGuest g = TestGuest.realMode(image)) {
             RecordingDevice port80 = new RecordingDevice();
             RecordingDevice com1 = new RecordingDevice();
@@ -126,13 +126,20 @@ class GuestExitTest {
 
     @Test
     void tripleFaultIsAShutdownExit() throws Exception {
-        // Real mode: lidt [zero-limit descriptor]; int3 -> no IDT -> triple fault.
-        GuestImage image = GuestImage.ofBytes(0x7c00, (byte) 0x0f, 0x01, 0x1e, 0x08, 0x7c, (byte) 0xcc,
-                (byte) 0xf4, (byte) 0xf4, 0, 0, 0, 0, 0, 0);
-        try (TestGuest g = TestGuest.realMode(image)) {
+        // An empty IDT makes #UD undeliverable: #UD -> #GP -> #DF -> triple fault.
+        GuestImage image = Guests.c("""
+                int main(void) {
+                    struct { u16 limit; u64 base; } __attribute__((packed)) idt = { 0, 0 };
+                    __asm__ volatile("lidt %0; ud2" : : "m"(idt));
+                    return 0;
+                }
+                """);
+        try (TestGuest g = TestGuest.longMode(image)) {
             VcpuExit exit = g.vcpu(0).run();
             assertInstanceOf(VcpuExit.Shutdown.class, exit);
             assertEquals(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_EXIT_SHUTDOWN(), exit.reason());
+            AssertionError e = assertThrows(AssertionError.class, () -> g.next(0, T));
+            assertTrue(e.getMessage().contains("KVM_EXIT_SHUTDOWN"), e.getMessage());
         }
     }
 }

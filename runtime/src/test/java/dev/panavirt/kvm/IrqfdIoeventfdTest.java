@@ -86,6 +86,7 @@ class IrqfdIoeventfdTest {
                     idt[0x30].mid = h >> 16; idt[0x30].hi = h >> 32;
                     struct { u16 limit; u64 base; } __attribute__((packed)) d = { sizeof idt - 1, (u64)idt };
                     __asm__ volatile("lidt %%0" : : "m"(d));
+                    outb(0x21, 0xff); outb(0xa1, 0xff);    /* mask the 8259s: KVM wires the BSP's LINT0 to them */
                     mmio_write32(APIC + 0xf0, 0x1ff);      /* enable, spurious vector 0xff */
                     mmio_write32(APIC + 0x80, 0);          /* TPR: accept all */
                     ioapic_write(0x10 + 2 * 5 + 1, 0);     /* pin 5 -> APIC 0 */
@@ -128,6 +129,28 @@ class IrqfdIoeventfdTest {
             irq.signal(1);
             assertEquals(1, g.runToDone(0, T));
             assertTrue(resample.await(5_000) > 0, "EOI of the level interrupt signalled the resample eventfd");
+        }
+    }
+
+    @Test
+    void msiThroughGsiRoutingAndSignalMsi() throws Exception {
+        Options o = Options.defaults().withIrqchip();
+        long msiAddress = 0xfee0_0000L;   // local APIC 0, physical destination
+        int fixedVector30 = 0x30;          // fixed delivery, edge, vector 0x30
+        try (TestGuest g = TestGuest.create(Guests.c(irqGuest(false)), true, o);
+                EventFd irq = EventFd.create(0)) {
+            g.vm().setGsiRouting(java.util.List.of(
+                    new GsiRoute.Irqchip(5, 2 /* KVM_IRQCHIP_IOAPIC */, 5),
+                    new GsiRoute.Msi(10, msiAddress, fixedVector30, -1)));
+            g.vm().registerIrqfd(irq, 10, null);
+            assertEquals(StopKind.SYNC, g.next(0, T).kind());
+            irq.signal(1);
+            assertEquals(1, g.runToDone(0, T), "the MSI route delivered vector 0x30 once");
+        }
+        try (TestGuest g = TestGuest.create(Guests.c(irqGuest(false)), true, o)) {
+            assertEquals(StopKind.SYNC, g.next(0, T).kind());
+            assertTrue(g.vm().signalMsi(msiAddress, fixedVector30, -1) > 0, "KVM_SIGNAL_MSI reports delivery");
+            assertEquals(1, g.runToDone(0, T));
         }
     }
 

@@ -92,11 +92,25 @@ class MemorySlotTest {
     }
 
     @Test
+    void memfdBackedSlotSharesGuestWrites() throws Exception {
+        try (TestGuest g = TestGuest.longMode(Guests.c(PAGE_WRITER))) {
+            PageFeeder feeder = new PageFeeder();
+            g.pio().insert(feeder, 0x500, 4);
+            MemoryRegion r = g.vm().addMemory(1, EXTRA, EXTRA_SIZE, 0, true);
+            feeder.batch(7);
+            assertEquals(StopKind.SYNC, g.next(0, T).kind());
+            assertEquals(0x5a5a0007L, r.memory().get(ValueLayout.JAVA_LONG, 7 * 4096L + 8));
+            feeder.finish();
+            assertEquals(0, g.runToDone(0, T));
+        }
+    }
+
+    @Test
     void dirtyLogReportsExactlyThePagesWritten() throws Exception {
         try (TestGuest g = TestGuest.longMode(Guests.c(PAGE_WRITER))) {
             PageFeeder feeder = new PageFeeder();
             g.pio().insert(feeder, 0x500, 4);
-            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
 
             feeder.batch(0, 5, 17, 300, 1023);
             assertEquals(StopKind.SYNC, g.next(0, T).kind());
@@ -119,7 +133,7 @@ class MemorySlotTest {
             PageFeeder feeder = new PageFeeder();
             g.pio().insert(feeder, 0x500, 4);
             g.vm().enableManualDirtyLogProtect(false);
-            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
 
             feeder.batch(1, 64, 65);
             assertEquals(StopKind.SYNC, g.next(0, T).kind());
@@ -142,7 +156,7 @@ class MemorySlotTest {
         try (TestGuest g = TestGuest.create(Guests.c(PAGE_WRITER), true, o)) {
             PageFeeder feeder = new PageFeeder();
             g.pio().insert(feeder, 0x500, 4);
-            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
             DirtyRing ring = g.vcpu(0).dirtyRing().orElseThrow();
             assertEquals(4096 / 16, ring.capacity());
 

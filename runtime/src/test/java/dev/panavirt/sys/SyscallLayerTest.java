@@ -73,11 +73,11 @@ class SyscallLayerTest {
 
     @Test
     void ioctlEncodingsMatchTheKernelFormula() {
-        assertEquals(0xAE01, Ioctl.io(0xAE, 0x01));                 // KVM_CREATE_VM
-        assertEquals(0x8090AE81, Ioctl.ior(0xAE, 0x81, 144));       // KVM_GET_REGS
-        assertEquals(0x4090AE82, Ioctl.iow(0xAE, 0x82, 144));       // KVM_SET_REGS
-        assertEquals(0xC008AE05, Ioctl.iowr(0xAE, 0x05, 8));        // KVM_GET_MSR_INDEX_LIST-shaped
-        int r = Ioctl.iowr(0xAF, 0x70, 4);
+        assertEquals(0xAE01L, Ioctl.io(0xAE, 0x01));                 // KVM_CREATE_VM
+        assertEquals(0x8090AE81L, Ioctl.ior(0xAE, 0x81, 144));       // KVM_GET_REGS
+        assertEquals(0x4090AE82L, Ioctl.iow(0xAE, 0x82, 144));       // KVM_SET_REGS
+        assertEquals(0xC004AE02L, Ioctl.iowr(0xAE, 0x02, 4));        // KVM_GET_MSR_INDEX_LIST
+        long r = Ioctl.iowr(0xAF, 0x70, 4);
         assertEquals(Ioctl.DIR_READ | Ioctl.DIR_WRITE, Ioctl.dir(r));
         assertEquals(0xAF, Ioctl.type(r));
         assertEquals(0x70, Ioctl.nr(r));

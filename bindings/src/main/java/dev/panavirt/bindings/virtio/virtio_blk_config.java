@@ -32,10 +32,10 @@ public class virtio_blk_config {
         virtio_h.C_INT.withByteAlignment(1).withName("size_max"),
         virtio_h.C_INT.withByteAlignment(1).withName("seg_max"),
         MemoryLayout.structLayout(
-    virtio_h.C_SHORT.withByteAlignment(1).withName("cylinders"),
-    virtio_h.C_CHAR.withName("heads"),
-    virtio_h.C_CHAR.withName("sectors")
-).withName("geometry"),
+            virtio_h.C_SHORT.withByteAlignment(1).withName("cylinders"),
+            virtio_h.C_CHAR.withName("heads"),
+            virtio_h.C_CHAR.withName("sectors")
+        ).withName("geometry"),
         virtio_h.C_INT.withByteAlignment(1).withName("blk_size"),
         virtio_h.C_CHAR.withName("physical_block_exp"),
         virtio_h.C_CHAR.withName("alignment_offset"),
@@ -55,14 +55,14 @@ public class virtio_blk_config {
         virtio_h.C_INT.withByteAlignment(1).withName("max_secure_erase_seg"),
         virtio_h.C_INT.withByteAlignment(1).withName("secure_erase_sector_alignment"),
         MemoryLayout.structLayout(
-    virtio_h.C_INT.withByteAlignment(1).withName("zone_sectors"),
-    virtio_h.C_INT.withByteAlignment(1).withName("max_open_zones"),
-    virtio_h.C_INT.withByteAlignment(1).withName("max_active_zones"),
-    virtio_h.C_INT.withByteAlignment(1).withName("max_append_sectors"),
-    virtio_h.C_INT.withByteAlignment(1).withName("write_granularity"),
-    virtio_h.C_CHAR.withName("model"),
-    MemoryLayout.sequenceLayout(3, virtio_h.C_CHAR).withName("unused2")
-).withName("zoned")
+            virtio_h.C_INT.withByteAlignment(1).withName("zone_sectors"),
+            virtio_h.C_INT.withByteAlignment(1).withName("max_open_zones"),
+            virtio_h.C_INT.withByteAlignment(1).withName("max_active_zones"),
+            virtio_h.C_INT.withByteAlignment(1).withName("max_append_sectors"),
+            virtio_h.C_INT.withByteAlignment(1).withName("write_granularity"),
+            virtio_h.C_CHAR.withName("model"),
+            MemoryLayout.sequenceLayout(3, virtio_h.C_CHAR).withName("unused2")
+        ).withName("zoned")
     ).withName("virtio_blk_config");
 
     /** The layout of <code>struct virtio_blk_config</code>. */

@@ -39,6 +39,9 @@ public final class JavaEmitter {
 
     /** Statistics of one package: generated classes, exposed fields, constants. */
     public static final class Counts {
+        Counts() {
+        }
+
         public int structs;
         public int fields;
         public int constants;
@@ -334,9 +337,9 @@ public final class JavaEmitter {
         switch (e.member()) {
             case Member.Field f -> {
                 type = f.type();
-                doc = "<code>" + Doc.code(f.cDecl()) + "</code>" + (f.type() instanceof CType.Int128Type
-                        ? ": FFM has no 128-bit integer layout, so this is a 16-byte aligned pair of longs,"
-                        + " accessed as a slice" : "");
+                doc = "<code>" + Doc.code(f.cDecl()) + "</code>" + (containsInt128(f.type())
+                        ? " (FFM has no 128-bit integer layout: each 128-bit value is a 16-byte aligned pair of"
+                        + " longs, accessed as a slice)" : "");
             }
             case Member.BitfieldUnit b -> {
                 type = b.unit();
@@ -484,6 +487,11 @@ public final class JavaEmitter {
         sb.append(in).append(" * </ul>\n");
         sb.append(in).append(" */\n");
         return sb.toString();
+    }
+
+    private static boolean containsInt128(CType t) {
+        while (t instanceof CType.ArrayType a) t = a.element();
+        return t instanceof CType.Int128Type;
     }
 
     /** Used by tests: the scalar of a layout type name. */

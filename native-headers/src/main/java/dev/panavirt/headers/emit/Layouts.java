@@ -94,6 +94,11 @@ public final class Layouts {
 
     /** The layout expression of a type with its alignment capped at {@code cap}. */
     public String of(CType t, long cap) {
+        return of(t, cap, "");
+    }
+
+    /** As {@link #of(CType, long)}; inline groups indent their members under {@code indent}. */
+    public String of(CType t, long cap, String indent) {
         return switch (t) {
             case CType.ScalarType s -> scalar(s.scalar(), cap);
             case CType.Int128Type i -> {
@@ -103,8 +108,9 @@ public final class Layouts {
             }
             case CType.RecordType r -> cap >= r.record().align()
                     ? classRef.apply(r.record()) + ".layout()"
-                    : group(r.record(), cap, "");
-            case CType.ArrayType a -> "MemoryLayout.sequenceLayout(" + a.count() + ", " + of(a.element(), cap) + ")";
+                    : group(r.record(), cap, indent);
+            case CType.ArrayType a ->
+                    "MemoryLayout.sequenceLayout(" + a.count() + ", " + of(a.element(), cap, indent) + ")";
         };
     }
 
@@ -123,6 +129,7 @@ public final class Layouts {
         sb.append(r.isUnion() ? "MemoryLayout.unionLayout(" : "MemoryLayout.structLayout(");
         List<Element> els = elements(r);
         long maxAlign = 1;
+        if (els.isEmpty()) sb.append(')');
         for (int i = 0; i < els.size(); i++) {
             sb.append('\n').append(inner);
             switch (els.get(i)) {
@@ -136,7 +143,7 @@ public final class Layouts {
             }
             if (i + 1 < els.size()) sb.append(',');
         }
-        sb.append('\n').append(indent).append(')');
+        if (!els.isEmpty()) sb.append('\n').append(indent).append(')');
         long target = Math.min(r.align(), cap);
         if (target > maxAlign) sb.append(".withByteAlignment(").append(target).append(')');
         return sb.toString();
@@ -144,11 +151,11 @@ public final class Layouts {
 
     private String member(Member m, long cap, String indent) {
         return switch (m) {
-            case Member.Field f -> of(f.type(), cap) + named(f.cName());
+            case Member.Field f -> of(f.type(), cap, indent) + named(f.cName());
             case Member.FlexibleArray f ->
-                    "MemoryLayout.sequenceLayout(0, " + of(f.element(), cap) + ")" + named(f.cName());
+                    "MemoryLayout.sequenceLayout(0, " + of(f.element(), cap, indent) + ")" + named(f.cName());
             case Member.AnonymousMember a -> group(a.record(), cap, indent);
-            case Member.BitfieldUnit b -> of(b.unit(), cap) + named(b.javaName());
+            case Member.BitfieldUnit b -> of(b.unit(), cap, indent) + named(b.javaName());
         };
     }
 

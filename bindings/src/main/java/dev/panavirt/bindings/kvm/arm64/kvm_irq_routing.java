@@ -186,8 +186,7 @@ public class kvm_irq_routing {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_entries");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_entries");
 
         /** The layout of <code>struct &#123;...&#125; __empty_entries in struct kvm_irq_routing</code>. */
         public static final GroupLayout layout() {

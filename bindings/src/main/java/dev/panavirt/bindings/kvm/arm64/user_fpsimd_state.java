@@ -41,7 +41,7 @@ public class user_fpsimd_state {
 
     private static final SequenceLayout vregs$LAYOUT = (SequenceLayout) $LAYOUT.select(groupElement("vregs"));
 
-    /** Layout of <code>__uint128_t vregs[32]</code>. */
+    /** Layout of <code>__uint128_t vregs[32]</code> (FFM has no 128-bit integer layout: each 128-bit value is a 16-byte aligned pair of longs, accessed as a slice). */
     public static final SequenceLayout vregs$layout() {
         return vregs$LAYOUT;
     }
@@ -53,12 +53,12 @@ public class user_fpsimd_state {
         return vregs$OFFSET;
     }
 
-    /** Gets <code>__uint128_t vregs[32]</code>. */
+    /** Gets <code>__uint128_t vregs[32]</code> (FFM has no 128-bit integer layout: each 128-bit value is a 16-byte aligned pair of longs, accessed as a slice). */
     public static MemorySegment vregs(MemorySegment struct) {
         return struct.asSlice(vregs$OFFSET, vregs$LAYOUT.byteSize());
     }
 
-    /** Copies into <code>__uint128_t vregs[32]</code>. */
+    /** Copies into <code>__uint128_t vregs[32]</code> (FFM has no 128-bit integer layout: each 128-bit value is a 16-byte aligned pair of longs, accessed as a slice). */
     public static void vregs(MemorySegment struct, MemorySegment fieldValue) {
         MemorySegment.copy(fieldValue, 0L, struct, vregs$OFFSET, vregs$LAYOUT.byteSize());
     }

@@ -186,8 +186,7 @@ public class kvm_coalesced_mmio_ring {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_coalesced_mmio");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_coalesced_mmio");
 
         /** The layout of <code>struct &#123;...&#125; __empty_coalesced_mmio in struct kvm_coalesced_mmio_ring</code>. */
         public static final GroupLayout layout() {

@@ -27,8 +27,7 @@ public class kvm_debug_exit_arch {
         // static accessors only
     }
 
-    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-    ).withName("kvm_debug_exit_arch");
+    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("kvm_debug_exit_arch");
 
     /** The layout of <code>struct kvm_debug_exit_arch</code>. */
     public static final GroupLayout layout() {

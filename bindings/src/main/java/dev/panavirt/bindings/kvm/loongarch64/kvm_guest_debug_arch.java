@@ -27,8 +27,7 @@ public class kvm_guest_debug_arch {
         // static accessors only
     }
 
-    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-    ).withName("kvm_guest_debug_arch");
+    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("kvm_guest_debug_arch");
 
     /** The layout of <code>struct kvm_guest_debug_arch</code>. */
     public static final GroupLayout layout() {

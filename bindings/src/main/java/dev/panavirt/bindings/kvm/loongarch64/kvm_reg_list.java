@@ -166,8 +166,7 @@ public class kvm_reg_list {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_reg");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_reg");
 
         /** The layout of <code>struct &#123;...&#125; __empty_reg in struct kvm_reg_list</code>. */
         public static final GroupLayout layout() {

@@ -27,8 +27,7 @@ public class kvm_sync_regs {
         // static accessors only
     }
 
-    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-    ).withName("kvm_sync_regs");
+    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("kvm_sync_regs");
 
     /** The layout of <code>struct kvm_sync_regs</code>. */
     public static final GroupLayout layout() {

@@ -27,8 +27,7 @@ public class kvm_fpu {
         // static accessors only
     }
 
-    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-    ).withName("kvm_fpu");
+    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("kvm_fpu");
 
     /** The layout of <code>struct kvm_fpu</code>. */
     public static final GroupLayout layout() {

@@ -27,8 +27,7 @@ public class kvm_regs {
         // static accessors only
     }
 
-    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-    ).withName("kvm_regs");
+    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("kvm_regs");
 
     /** The layout of <code>struct kvm_regs</code>. */
     public static final GroupLayout layout() {

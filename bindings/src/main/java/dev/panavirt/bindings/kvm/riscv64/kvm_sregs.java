@@ -27,8 +27,7 @@ public class kvm_sregs {
         // static accessors only
     }
 
-    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-    ).withName("kvm_sregs");
+    private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("kvm_sregs");
 
     /** The layout of <code>struct kvm_sregs</code>. */
     public static final GroupLayout layout() {

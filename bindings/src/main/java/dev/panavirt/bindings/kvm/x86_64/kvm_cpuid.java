@@ -186,8 +186,7 @@ public class kvm_cpuid {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_entries");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_entries");
 
         /** The layout of <code>struct &#123;...&#125; __empty_entries in struct kvm_cpuid</code>. */
         public static final GroupLayout layout() {

@@ -166,8 +166,7 @@ public class kvm_msr_list {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_indices");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_indices");
 
         /** The layout of <code>struct &#123;...&#125; __empty_indices in struct kvm_msr_list</code>. */
         public static final GroupLayout layout() {

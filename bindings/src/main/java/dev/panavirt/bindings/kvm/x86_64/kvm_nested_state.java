@@ -476,8 +476,7 @@ public class kvm_nested_state {
                 // static accessors only
             }
 
-            private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-            ).withName("__empty_vmx");
+            private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_vmx");
 
             /** The layout of <code>struct &#123;...&#125; __empty_vmx in union &#123;...&#125; data in struct kvm_nested_state</code>. */
             public static final GroupLayout layout() {
@@ -514,8 +513,7 @@ public class kvm_nested_state {
                 // static accessors only
             }
 
-            private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-            ).withName("__empty_svm");
+            private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_svm");
 
             /** The layout of <code>struct &#123;...&#125; __empty_svm in union &#123;...&#125; data in struct kvm_nested_state</code>. */
             public static final GroupLayout layout() {

@@ -285,8 +285,7 @@ public class kvm_pmu_event_filter {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_events");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_events");
 
         /** The layout of <code>struct &#123;...&#125; __empty_events in struct kvm_pmu_event_filter</code>. */
         public static final GroupLayout layout() {

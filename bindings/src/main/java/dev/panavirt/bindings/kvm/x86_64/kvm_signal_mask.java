@@ -166,8 +166,7 @@ public class kvm_signal_mask {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_sigset");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_sigset");
 
         /** The layout of <code>struct &#123;...&#125; __empty_sigset in struct kvm_signal_mask</code>. */
         public static final GroupLayout layout() {

@@ -266,8 +266,7 @@ public class kvm_stats_desc {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_name");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_name");
 
         /** The layout of <code>struct &#123;...&#125; __empty_name in struct kvm_stats_desc</code>. */
         public static final GroupLayout layout() {

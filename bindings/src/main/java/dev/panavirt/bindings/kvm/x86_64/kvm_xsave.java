@@ -185,8 +185,7 @@ public class kvm_xsave {
             // static accessors only
         }
 
-        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
-        ).withName("__empty_extra");
+        private static final GroupLayout $LAYOUT = MemoryLayout.structLayout().withName("__empty_extra");
 
         /** The layout of <code>struct &#123;...&#125; __empty_extra in struct kvm_xsave</code>. */
         public static final GroupLayout layout() {

@@ -1,0 +1,30 @@
+package dev.panavirt.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code panavirt} command line. */
+@Command(name = "panavirt", mixinStandardHelpOptions = true, version = "panavirt 0.1.0",
+        description = "Java access to Linux KVM, VFIO and vhost-vdpa through the FFM API.",
+        subcommands = {ProbeCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    /** Exit status for usage errors (picocli's default). */
+    static final int EXIT_USAGE = 2;
+    /** The guest file cannot be read or is not a guest (sysexits EX_DATAERR). */
+    static final int EXIT_BAD_GUEST = 65;
+    /** /dev/kvm is missing or not usable (sysexits EX_UNAVAILABLE). */
+    static final int EXIT_NO_KVM = 69;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("panavirt: " + ex.getMessage());
+            return 1;
+        });
+        return cl;
+    }
+}

@@ -1,0 +1,7 @@
+/** The {@code panavirt} command line: probe the host, run guests. */
+module dev.panavirt.cli {
+    requires dev.panavirt.runtime;
+    requires info.picocli;
+
+    opens dev.panavirt.cli to info.picocli;
+}
