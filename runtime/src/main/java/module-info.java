@@ -11,6 +11,9 @@ module dev.panavirt.runtime {
     exports dev.panavirt.vmm;
     exports dev.panavirt.machine;
     exports dev.panavirt.guest;
+    exports dev.panavirt.devices.session;
+    exports dev.panavirt.devices.loongarch;
+    exports dev.panavirt.devices.riscv;
     // The syscall layer is internal; panavirt's own tools may use it.
     exports dev.panavirt.sys to dev.panavirt.cli, dev.panavirt.bench;
 }
