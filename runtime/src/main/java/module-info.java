@@ -12,8 +12,10 @@ module dev.panavirt.runtime {
     exports dev.panavirt.machine;
     exports dev.panavirt.guest;
     exports dev.panavirt.devices.session;
+    exports dev.panavirt.devices.gicv3;
     exports dev.panavirt.devices.loongarch;
     exports dev.panavirt.devices.riscv;
-    // The syscall layer is internal; panavirt's own tools may use it.
-    exports dev.panavirt.sys to dev.panavirt.cli, dev.panavirt.bench;
+    // The syscall layer: ErrnoException and EventFd are part of the KVM API, Fd/Ioctl serve callers
+    // that issue ioctls panavirt does not wrap.
+    exports dev.panavirt.sys;
 }

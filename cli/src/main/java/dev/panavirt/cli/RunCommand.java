@@ -4,31 +4,45 @@ import dev.panavirt.guest.GuestImage;
 import dev.panavirt.kvm.Kvm;
 import dev.panavirt.machine.GuestLoader;
 import dev.panavirt.machine.Machine;
+import dev.panavirt.machine.Multiboot;
+import dev.panavirt.machine.MultibootInfo;
 import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code panavirt run [GUEST]}: runs a guest on the real /dev/kvm with its serial console on stdout. */
+/**
+ * {@code panavirt run [GUEST]} or {@code panavirt run --kernel FILE}: runs a guest on the real /dev/kvm with its
+ * serial console on stdout.
+ */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run a guest on /dev/kvm with COM1 on stdout. Without GUEST, runs a built-in demo guest.",
-                "GUEST is an x86 ELF (64-bit: long mode, 32-bit: flat protected mode) or a flat binary."},
+                "GUEST is an x86 ELF (64-bit: long mode, 32-bit: flat protected mode) or a flat binary.",
+                "--kernel boots a multiboot kernel the way QEMU's -kernel does (kvm-unit-tests): EAX=0x2BADB002, "
+                        + "EBX=multiboot info with the command line \"FILE ARGS\", the --initrd file as its one module, "
+                        + "memory map; fw_cfg on 0x510, isa-debug-exit on 0xf4, in-kernel LAPIC/IOAPIC/PIC/PIT; "
+                        + "APs start through the kernel's INIT/SIPI."},
         footer = {"", "Exit status:",
-                "  the guest's    isa-debug-exit port 0xf4: (code << 1) | 1; ucall DONE: value & 0xff",
-                "  0              all vCPUs halted",
+                "  the guest's    isa-debug-exit port 0xf4: (code << 1) | 1, low 8 bits as QEMU;",
+                "                 ucall DONE: value & 0xff",
+                "  0              all vCPUs halted (in-kernel irqchip: halted, interrupts off)",
                 "  124            the time limit passed",
                 "  125            triple fault (KVM_EXIT_SHUTDOWN)",
                 "  126            KVM internal error, failed entry or unhandled exit",
@@ -48,6 +62,18 @@ final class RunCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "GUEST", description = "Guest file (ELF or flat binary).")
     Path guest;
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "Boot this multiboot kernel (ELF32, or a file "
+            + "whose multiboot header gives its load addresses) instead of GUEST; implies --irqchip.")
+    Path kernel;
+
+    @Option(names = "--append", paramLabel = "ARGS", description = "Arguments for --kernel: its command line is "
+            + "FILE, a space and ARGS.")
+    String append;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "Give this file to --kernel as its boot module "
+            + "(kvm-unit-tests read it as KEY=VALUE environment lines).")
+    Path initrd;
 
     @Option(names = "--mem", defaultValue = "64M", description = "Guest RAM, e.g. 64M or 1G (default: ${DEFAULT-VALUE}).")
     String memory;
@@ -75,6 +101,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        checkOptions();
         if (!Kvm.available()) {
             err.println("panavirt: " + Kvm.DEVICE + (Files.exists(Kvm.DEVICE) ? " is not readable and writable by "
                     + "this user" : " does not exist: this host has no KVM") + "; cannot run a guest");
@@ -86,10 +113,16 @@ final class RunCommand implements Callable<Integer> {
             err.println("panavirt: --vcpus must be between 1 and 64");
             return Main.EXIT_USAGE;
         }
-        Machine.Config config = new Machine.Config(mem, vcpus, irqchip, Duration.ofSeconds(timeoutSeconds));
+        Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
+                Duration.ofSeconds(timeoutSeconds));
         AtomicLong demoWrite = new AtomicLong(-1);
-        try (Machine m = new Machine(config, System.out)) {
-            if (guest == null) {
+        try (Machine m = new Machine(config, new StreamingOut(System.out))) {
+            if (kernel != null) {
+                if (!bootKernel(m, err)) {
+                    err.flush();
+                    return Main.EXIT_BAD_GUEST;
+                }
+            } else if (guest == null) {
                 m.mmio().insert(new BusDevice() {
                     @Override
                     public void write(long base, long offset, MemorySegment data) {
@@ -109,7 +142,7 @@ final class RunCommand implements Callable<Integer> {
             System.out.flush();
             err.printf(Locale.ROOT, "panavirt: %s (exit status %d) after %d exits in %d ms%n", r.message(),
                     r.exitStatus(), r.exits(), r.elapsed().toMillis());
-            if (guest == null && demoWrite.get() >= 0) {
+            if (guest == null && kernel == null && demoWrite.get() >= 0) {
                 err.printf(Locale.ROOT, "panavirt: the demo's MMIO device received 0x%x (the UART line status) "
                         + "and answered a read with 42%n", demoWrite.get());
             }
@@ -122,14 +155,66 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private boolean load(Machine m, PrintWriter err) throws ErrnoException {
-        byte[] bytes;
+    /** Usage errors picocli cannot see on its own: options that only make sense together, or not at all. */
+    private void checkOptions() {
+        var parsed = spec.commandLine().getParseResult();
+        if (kernel != null) {
+            if (guest != null) {
+                throw new ParameterException(spec.commandLine(), "give either GUEST or --kernel FILE, not both");
+            }
+            for (String flatOnly : new String[] {"--mode", "--load-address"}) {
+                if (parsed.hasMatchedOption(flatOnly)) {
+                    throw new ParameterException(spec.commandLine(), flatOnly + " applies to flat binaries, not to "
+                            + "--kernel (a multiboot kernel says where it goes and starts in 32-bit protected mode)");
+                }
+            }
+            if (parseSize(memory) > MultibootInfo.MAX_RAM) {
+                throw new ParameterException(spec.commandLine(), "--mem: a multiboot kernel can have at most "
+                        + (MultibootInfo.MAX_RAM >> 20) + "M of RAM");
+            }
+        } else if (append != null || initrd != null) {
+            throw new ParameterException(spec.commandLine(), (append != null ? "--append" : "--initrd")
+                    + " needs --kernel FILE");
+        }
+    }
+
+    private boolean bootKernel(Machine m, PrintWriter err) throws ErrnoException {
+        byte[] bytes = read(kernel, err);
+        if (bytes == null) {
+            return false;
+        }
+        List<Multiboot.Module> modules = List.of();
+        if (initrd != null) {
+            byte[] module = read(initrd, err);
+            if (module == null) {
+                return false;
+            }
+            modules = List.of(new Multiboot.Module(module, initrd.toString()));
+        }
+        String cmdline = append == null || append.isEmpty() ? kernel.toString() : kernel + " " + append;
         try {
-            bytes = Files.readAllBytes(guest);
+            m.bootMultiboot(Multiboot.parse(bytes), cmdline, modules);
+            return true;
+        } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
+            err.println("panavirt: " + kernel + ": " + e.getMessage());
+            return false;
+        }
+    }
+
+    private static byte[] read(Path file, PrintWriter err) {
+        try {
+            return Files.readAllBytes(file);
         } catch (IOException e) {
             String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
                     : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getMessage();
-            err.println("panavirt: cannot read " + guest + ": " + why);
+            err.println("panavirt: cannot read " + file + ": " + why);
+            return null;
+        }
+    }
+
+    private boolean load(Machine m, PrintWriter err) throws ErrnoException {
+        byte[] bytes = read(guest, err);
+        if (bytes == null) {
             return false;
         }
         try {
@@ -145,6 +230,35 @@ final class RunCommand implements Callable<Integer> {
         } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
             err.println("panavirt: " + guest + ": " + e.getMessage());
             return false;
+        }
+    }
+
+    /**
+     * The console stream: every byte the guest sends through the UART goes to stdout at once, so a guest's
+     * output streams as it arrives (a partial line included).
+     */
+    static final class StreamingOut extends OutputStream {
+        private final PrintStream out;
+
+        StreamingOut(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) {
+            out.write(b);
+            out.flush();
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            out.write(b, off, len);
+            out.flush();
+        }
+
+        @Override
+        public void flush() {
+            out.flush();
         }
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavirt.machine.Machine;
+import dev.panavirt.machine.testkernels.TestKernels;
 import dev.panavirt.testsupport.KvmTest;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -101,6 +102,166 @@ class CommandLineTest {
         assertEquals(Main.EXIT_BAD_GUEST, run("run", empty.toString()).status());
     }
 
+    /** A multiboot kernel whose first argument says what to do; it echoes its command line and module. */
+    static final String KERNEL = """
+            #include "mbkernel.h"
+            static volatile u32 started;
+            void ap_main(void)
+            {
+                __atomic_fetch_add(&started, 1, __ATOMIC_SEQ_CST);
+                for (;;)
+                    asm volatile("cli; hlt");
+            }
+            static const char *word(const char *s, int n)
+            {
+                for (; n > 0; n--) {
+                    while (*s && *s != ' ')
+                        s++;
+                    while (*s == ' ')
+                        s++;
+                }
+                return s;
+            }
+            static int is(const char *w, const char *what)
+            {
+                while (*what && *w == *what)
+                    w++, what++;
+                return !*what && (!*w || *w == ' ');
+            }
+            u32 kmain(u32 magic, struct mb_info *mbi)
+            {
+                serial_init();
+                const char *cmd = (const char *) mbi->cmdline;
+                printk("cmdline=[%s]\\n", cmd);
+                if (mbi->mods_count == 1) {
+                    struct mb_module *m = (struct mb_module *) mbi->mods_addr;
+                    printk("module=[%s]\\n", (const char *) m->cmdline);
+                    for (const char *p = (const char *) m->start; p < (const char *) m->end; p++)
+                        printk("%c", *p);
+                }
+                const char *action = word(cmd, 1);
+                if (is(action, "exit")) {
+                    u32 code = 0;
+                    for (const char *p = word(cmd, 2); *p >= '0' && *p <= '9'; p++)
+                        code = code * 10 + (*p - '0');
+                    return code;
+                }
+                if (is(action, "smp")) {
+                    mask_pic();
+                    lapic_enable();
+                    u32 cpus = fwcfg_read(0x05, 2);
+                    start_aps(0);
+                    while (started != cpus - 1)
+                        pause();
+                    printk("cpus=%u started=%u\\n", cpus, started);
+                    return 0;
+                }
+                if (is(action, "halt"))
+                    for (;;)
+                        asm volatile("cli; hlt");
+                if (is(action, "spin")) {
+                    printk("spinning");
+                    for (;;)
+                        pause();
+                }
+                if (is(action, "fault")) {
+                    struct { u16 limit; u32 base; } __attribute__((packed)) none = { 0, 0 };
+                    asm volatile("lidt %0; ud2" : : "m"(none));
+                }
+                return 0x55;
+            }
+            """;
+
+    private static String kernel() {
+        return TestKernels.build(KERNEL).toString();
+    }
+
+    @Test
+    void bootsAMultibootKernelWithArgumentsAndAnEnvironment() throws Exception {
+        Path env = Files.writeString(dir.resolve("env.txt"), "NR_CPUS=1\nTESTNAME=cli\n");
+        Outcome o = run("run", "--kernel", kernel(), "--append", "exit 21", "--initrd", env.toString());
+        assertEquals((21 << 1) | 1, o.status(), o.err());
+        assertTrue(o.out().contains("cmdline=[" + kernel() + " exit 21]\n"), o.out());
+        assertTrue(o.out().contains("module=[" + env + "]\nNR_CPUS=1\nTESTNAME=cli\n"), o.out());
+        assertTrue(o.err().contains("debug-exit"), o.err());
+    }
+
+    @Test
+    void aKernelWithoutArgumentsGetsItsFileNameAsCommandLine() {
+        Outcome o = run("run", "--kernel", kernel());
+        assertEquals((0x55 << 1) | 1, o.status(), o.err());
+        assertTrue(o.out().contains("cmdline=[" + kernel() + "]\n"), o.out());
+    }
+
+    @Test
+    void kernelSmpThroughInitAndSipi() {
+        Outcome o = run("run", "--kernel", kernel(), "--append", "smp", "--vcpus", "2");
+        assertEquals(1, o.status(), o.err() + o.out());
+        assertTrue(o.out().contains("cpus=2 started=1\n"), o.out());
+    }
+
+    @Test
+    void kernelHaltedWithInterruptsOffExitsZero() {
+        Outcome o = run("run", "--kernel", kernel(), "--append", "halt", "--vcpus", "2");
+        assertEquals(0, o.status(), o.err());
+        assertTrue(o.err().contains("all vCPUs halted with interrupts disabled"), o.err());
+    }
+
+    @Test
+    void kernelTimeoutAndTripleFaultHaveTheirStatuses() {
+        Outcome spin = run("run", "--kernel", kernel(), "--append", "spin", "--timeout", "1");
+        assertEquals(Machine.EXIT_TIMEOUT, spin.status(), spin.err());
+        assertTrue(spin.out().contains("spinning"), "output without a newline still arrives: " + spin.out());
+        assertTrue(spin.err().contains("time limit of 1 s"), spin.err());
+        Outcome fault = run("run", "--kernel", kernel(), "--append", "fault");
+        assertEquals(Machine.EXIT_TRIPLE_FAULT, fault.status(), fault.err());
+        assertTrue(fault.err().contains("triple-faulted (KVM_EXIT_SHUTDOWN) at rip 0x"), fault.err());
+    }
+
+    @Test
+    void kernelOptionsAreChecked() throws Exception {
+        Path bin = flat(0xf4);
+        Outcome both = run("run", "--kernel", kernel(), bin.toString());
+        assertEquals(Main.EXIT_USAGE, both.status());
+        assertTrue(both.err().contains("either GUEST or --kernel"), both.err());
+        Outcome append = run("run", "--append", "x", bin.toString());
+        assertEquals(Main.EXIT_USAGE, append.status());
+        assertTrue(append.err().contains("--append needs --kernel"), append.err());
+        assertEquals(Main.EXIT_USAGE, run("run", "--initrd", bin.toString()).status());
+        Outcome mode = run("run", "--kernel", kernel(), "--mode", "real");
+        assertEquals(Main.EXIT_USAGE, mode.status());
+        assertTrue(mode.err().contains("--mode applies to flat binaries"), mode.err());
+        Outcome mem = run("run", "--kernel", kernel(), "--mem", "4G");
+        assertEquals(Main.EXIT_USAGE, mem.status());
+        assertTrue(mem.err().contains("at most 3072M"), mem.err());
+    }
+
+    @Test
+    void badKernelsAreReportedNotThrown() throws Exception {
+        Outcome flatFile = run("run", "--kernel", flat(0xf4).toString());
+        assertEquals(Main.EXIT_BAD_GUEST, flatFile.status());
+        assertTrue(flatFile.err().contains("no multiboot header"), flatFile.err());
+        Outcome missing = run("run", "--kernel", dir.resolve("none.elf").toString());
+        assertEquals(Main.EXIT_BAD_GUEST, missing.status());
+        assertTrue(missing.err().contains("no such file"), missing.err());
+        Outcome noInitrd = run("run", "--kernel", kernel(), "--initrd", dir.resolve("none.env").toString());
+        assertEquals(Main.EXIT_BAD_GUEST, noInitrd.status());
+        Outcome small = run("run", "--kernel", kernel(), "--mem", "1M");
+        assertEquals(Main.EXIT_BAD_GUEST, small.status());
+        assertTrue(small.err().contains("beyond the end of RAM"), small.err());
+    }
+
+    @Test
+    void theConsoleStreamsEachByte() {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        PrintStream buffered = new PrintStream(new java.io.BufferedOutputStream(sink, 1 << 16), false,
+                StandardCharsets.UTF_8);
+        RunCommand.StreamingOut out = new RunCommand.StreamingOut(buffered);
+        out.write('o');
+        out.write(new byte[] {'k', '?'}, 0, 1);
+        assertEquals("ok", sink.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void probeReportsKvmAndBackends() {
         Outcome text = run("probe");
@@ -118,6 +279,10 @@ class CommandLineTest {
             Outcome o = run(cmd, "--help");
             assertEquals(0, o.status());
             assertTrue(o.out().contains("Usage: panavirt " + cmd), o.out());
+        }
+        String help = run("run", "--help").out();
+        for (String option : new String[] {"--kernel=FILE", "--append=ARGS", "--initrd=FILE"}) {
+            assertTrue(help.contains(option), help);
         }
         assertTrue(run("--help").out().contains("probe"));
     }

@@ -22,9 +22,17 @@ public final class SessionRunner {
     }
 
     private final SessionTarget target;
+    private final Symbols symbols;
 
+    /** A runner using only the names the target itself knows. */
     public SessionRunner(SessionTarget target) {
+        this(target, Symbols.none());
+    }
+
+    /** A runner that also resolves {@code symbols} (after the target's own names). */
+    public SessionRunner(SessionTarget target, Symbols symbols) {
         this.target = target;
+        this.symbols = symbols;
     }
 
     /** Runs every operation in order; stops after the first unmet expectation. */
@@ -123,6 +131,9 @@ public final class SessionRunner {
             int plus = s.indexOf('+');
             String name = plus > 0 ? s.substring(0, plus) : s;
             OptionalLong v = target.symbol(name);
+            if (v.isEmpty()) {
+                v = symbols.get(name);
+            }
             if (v.isEmpty()) {
                 throw new IllegalArgumentException("not a number or a name " + target.name() + " knows: " + s);
             }
