@@ -3,6 +3,12 @@ LANE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LANE_REPO=$(cd "$LANE_DIR/.." && pwd)
 LANE_CACHE=${LANE_CACHE:-$LANE_DIR/cache}
 
+# Say which command failed when errexit ends a script (otherwise it ends without a word).
+trap 'lane_log "error: ${BASH_SOURCE[0]##*/} line $LINENO: $BASH_COMMAND failed"' ERR
+
+# Prints the comment block at the top of script $1 (its usage text).
+lane_usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"; }
+
 lane_log() { printf 'lane: %s\n' "$*" >&2; }
 lane_die() { printf 'lane: error: %s\n' "$*" >&2; exit "${LANE_DIE_CODE:-2}"; }
 

@@ -39,6 +39,11 @@ final class LaneRunner {
 
     static Result run(Path repo, Path runDir, List<String> args, Duration limit) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setpriv"))) {
+            // If this JVM dies without running its shutdown hooks (SIGKILL), the kernel kills lane/run,
+            // which takes lane/boot and QEMU with it the same way.
+            command.addAll(List.of("/usr/bin/setpriv", "--pdeathsig", "KILL", "--"));
+        }
         command.add("bash");
         command.add(repo.resolve("lane/run").toString());
         command.add("--run-dir");

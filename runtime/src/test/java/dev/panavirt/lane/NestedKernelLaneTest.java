@@ -18,6 +18,7 @@ import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestReporter;
 
 /**
  * The nested real-kernel lane seen from the host: boots the Debian 6.12 guest of {@code lane/run},
@@ -38,7 +39,7 @@ import org.junit.jupiter.api.TestFactory;
 class NestedKernelLaneTest {
 
     @TestFactory
-    Stream<DynamicNode> guestTests() throws Exception {
+    Stream<DynamicNode> guestTests(TestReporter reporter) throws Exception {
         String unavailable = whyUnavailable();
         if (unavailable != null) {
             if (required()) {
@@ -60,6 +61,10 @@ class NestedKernelLaneTest {
         Duration limit = Duration.ofSeconds(Long.getLong("panavirt.lane.limit", 1800));
 
         LaneRunner.Result result = LaneRunner.run(repo, runDir, args, limit);
+        Path summary = result.runDir().resolve("summary");
+        if (Files.exists(summary)) {
+            reporter.publishEntry("lane.timings", Files.readString(summary).strip());
+        }
 
         if (result.exitCode() != 0 && result.exitCode() != 1) {
             Assertions.fail(laneFailure(result));
