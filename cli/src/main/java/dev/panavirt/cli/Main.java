@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code panavirt} command line. */
 @Command(name = "panavirt", mixinStandardHelpOptions = true, version = "panavirt 0.1.0",
         description = "Java access to Linux KVM, VFIO and vhost-vdpa through the FFM API.",
-        subcommands = {ProbeCommand.class, RunCommand.class, ReplayCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProbeCommand.class, RunCommand.class, ReplayCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit status for usage errors (picocli's default). */
     static final int EXIT_USAGE = 2;

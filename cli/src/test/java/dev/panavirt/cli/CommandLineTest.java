@@ -275,7 +275,7 @@ class CommandLineTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : new String[] {"probe", "run"}) {
+        for (String cmd : new String[] {"probe", "run", "replay", "bench"}) {
             Outcome o = run(cmd, "--help");
             assertEquals(0, o.status());
             assertTrue(o.out().contains("Usage: panavirt " + cmd), o.out());
