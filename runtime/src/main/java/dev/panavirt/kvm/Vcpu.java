@@ -60,10 +60,13 @@ public final class Vcpu implements AutoCloseable {
         this.id = id;
         this.run = Mmap.map(arena, mmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0,
                 "kvm_run of vcpu " + id);
-        this.capture = Libc.newCapture(arena);
-        this.regs = kvm_regs.allocate(arena);
-        this.sregs = kvm_sregs.allocate(arena);
-        this.oneReg = kvm_one_reg.allocate(arena);
+        // Buffers passed to downcalls come from an automatic arena: a shared arena's segment costs a
+        // session acquire/release on every call (the run loop's capture segment is passed to each KVM_RUN).
+        Arena buffers = Arena.ofAuto();
+        this.capture = Libc.newCapture(buffers);
+        this.regs = kvm_regs.allocate(buffers);
+        this.sregs = kvm_sregs.allocate(buffers);
+        this.oneReg = kvm_one_reg.allocate(buffers);
         this.unknown = new VcpuExit.Unknown(run);
         this.exitsByReason = new VcpuExit[64];
         java.util.Arrays.fill(exitsByReason, unknown);
