@@ -34,7 +34,8 @@ final class RatioChart {
         List<String> ops = report.operations();
         CategoryChart chart = new CategoryChartBuilder().width(1400).height(700)
                 .title("Time per call relative to C (1.0 = C; lower is better)")
-                .xAxisTitle(settings).yAxisTitle("× C").build();
+                .xAxisTitle(settings + "; error bars: 99.9% CI, capped at the top of the chart")
+                .yAxisTitle("× C").build();
         var st = chart.getStyler();
         st.setLegendPosition(Styler.LegendPosition.OutsideS);
         st.setLegendLayout(Styler.LegendLayout.Horizontal);
@@ -51,14 +52,26 @@ final class RatioChart {
         st.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         st.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         st.setXAxisLabelRotation(ops.size() > 6 ? 15 : 0);
+        // The axis fits the bars, not the error bars: on a noisy machine one bad iteration can make an error
+        // bar dozens of times taller than every bar. Error bars are capped at the top (values: the report).
+        double maxBar = 0;
+        for (Via v : report.chartSeries()) {
+            for (String op : ops) {
+                maxBar = Math.max(maxBar, report.ratio(op, v).map(Report.Value::mean).orElse(0.0));
+            }
+        }
+        double top = Math.ceil(Math.max(2.0, maxBar * 1.25) * 2) / 2;
+        st.setYAxisMax(top);
         List<Color> colors = new ArrayList<>();
         for (Via v : report.chartSeries()) {
             List<Double> y = new ArrayList<>();
             List<Double> err = new ArrayList<>();
             for (String op : ops) {
                 Optional<Report.Value> r = report.ratio(op, v);
-                y.add(r.map(Report.Value::mean).orElse(0.0));
-                err.add(r.map(x -> Double.isNaN(x.error()) ? 0.0 : x.error()).orElse(0.0));
+                double mean = r.map(Report.Value::mean).orElse(0.0);
+                double e = r.map(x -> Double.isNaN(x.error()) ? 0.0 : x.error()).orElse(0.0);
+                y.add(mean);
+                err.add(Math.min(e, top - mean));
             }
             chart.addSeries(v.label(), ops, y, err);
             colors.add(COLORS[Math.min(v.ordinal() - 1, COLORS.length - 1)]);

@@ -243,9 +243,9 @@ public final class Report {
                 Value pvOver = pv.get().minus(c.get());
                 Value jnaOver = jna.get().minus(c.get());
                 overhead = pvOver.mean() <= pvOver.error()
-                        ? "; overhead above C: JNA +" + ns(jnaOver.mean()) + " ns, panavirt within noise of C"
-                        : "; overhead above C: JNA +" + ns(jnaOver.mean()) + " ns vs panavirt +" + ns(pvOver.mean())
-                        + " ns = " + x(jnaOver.mean() / pvOver.mean());
+                        ? "; overhead above C: JNA " + signedNs(jnaOver.mean()) + " ns, panavirt within noise of C"
+                        : "; overhead above C: JNA " + signedNs(jnaOver.mean()) + " ns vs panavirt "
+                        + signedNs(pvOver.mean()) + " ns = " + x(jnaOver.mean() / pvOver.mean());
             }
             md.append("| panavirt ≥ 3× faster than JNA per call: ").append(op).append(" | ")
                     .append(x(speedup.mean())).append(" ± ").append(fmt2(speedup.error())).append(" per call")
@@ -319,6 +319,10 @@ public final class Report {
             return "?";
         }
         return Math.abs(v) >= 100 ? String.format(Locale.ROOT, "%,.0f", v) : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    static String signedNs(double v) {
+        return (v >= 0 ? "+" : "−") + ns(Math.abs(v));
     }
 
     static String x(double r) {

@@ -21,9 +21,9 @@ import java.util.List;
 public record Settings(String mode, int forks, int warmup, int warmupMs, int iterations, int timeMs,
                        List<String> include, Path out, String commit, boolean list) {
 
-    /** A few minutes: one fork per benchmark, short iterations. For CI-like smoke runs. */
+    /** About five minutes: two interleaved forks per benchmark, short iterations. For CI-like smoke runs. */
     public static Settings quick() {
-        return new Settings("quick", 1, 3, 300, 5, 300, List.of(), Path.of("bench/results"), "", false);
+        return new Settings("quick", 2, 2, 200, 4, 200, List.of(), Path.of("bench/results"), "", false);
     }
 
     /** About 50 minutes: five interleaved forks per benchmark, 8 x 1 s measured each. For real numbers. */
@@ -35,7 +35,7 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
     public static final String USAGE = """
             usage: bench/run [--quick | --full] [options]
 
-              --quick            1 fork x 5 iterations x 300 ms, warmup 3 x 300 ms (default; a few minutes)
+              --quick            2 forks x 4 iterations x 200 ms, warmup 2 x 200 ms (default; about 5 minutes)
               --full             5 forks x 8 iterations x 1 s, warmup 3 x 1 s (about 50 minutes)
               --forks N          forks (rounds over the suite) per benchmark
               --iterations N     measurement iterations per fork
