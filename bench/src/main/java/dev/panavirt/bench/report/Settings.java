@@ -21,22 +21,29 @@ import java.util.List;
 public record Settings(String mode, int forks, int warmup, int warmupMs, int iterations, int timeMs,
                        List<String> include, Path out, String commit, boolean list) {
 
-    /** About five minutes: two interleaved forks per benchmark, short iterations. For CI-like smoke runs. */
+    /**
+     * About five minutes: three interleaved rounds, each one short fork per benchmark. For CI-like smoke runs;
+     * its error bars are wide on a busy machine.
+     */
     public static Settings quick() {
-        return new Settings("quick", 2, 2, 200, 4, 200, List.of(), Path.of("bench/results"), "", false);
+        return new Settings("quick", 3, 2, 150, 2, 200, List.of(), Path.of("bench/results"), "", false);
     }
 
-    /** About 50 minutes: five interleaved forks per benchmark, 8 x 1 s measured each. For real numbers. */
+    /**
+     * About 45 minutes: ten interleaved rounds of one fork per benchmark, 3 x 1 s measured each (30
+     * iterations per benchmark). Many short rounds rather than a few long forks, so that a burst of load
+     * from other tenants lands on every path alike. For real numbers.
+     */
     public static Settings full() {
-        return new Settings("full", 5, 3, 1000, 8, 1000, List.of(), Path.of("bench/results"), "", false);
+        return new Settings("full", 10, 2, 500, 3, 1000, List.of(), Path.of("bench/results"), "", false);
     }
 
     /** The command line help. */
     public static final String USAGE = """
             usage: bench/run [--quick | --full] [options]
 
-              --quick            2 forks x 4 iterations x 200 ms, warmup 2 x 200 ms (default; about 5 minutes)
-              --full             5 forks x 8 iterations x 1 s, warmup 3 x 1 s (about 50 minutes)
+              --quick            3 forks x 2 iterations x 200 ms, warmup 2 x 150 ms (default; about 5 minutes)
+              --full             10 forks x 3 iterations x 1 s, warmup 2 x 500 ms (about 45 minutes)
               --forks N          forks (rounds over the suite) per benchmark
               --iterations N     measurement iterations per fork
               --time MS          milliseconds per measurement iteration

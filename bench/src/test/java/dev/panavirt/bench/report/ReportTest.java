@@ -81,16 +81,16 @@ class ReportTest {
         assertEquals("quick", q.mode());
         Settings f = Settings.parse("--out", "/tmp/x", "--full");
         assertEquals("full", f.mode());
-        assertEquals(5, f.forks());
+        assertEquals(10, f.forks());
         assertEquals(Path.of("/tmp/x"), f.out());
         Settings c = Settings.parse("--full", "--forks", "2", "--include", "Run");
         assertEquals("custom", c.mode());
         assertEquals(2, c.forks());
-        assertEquals(8, c.iterations());
+        assertEquals(3, c.iterations());
         assertEquals(List.of("Run"), c.include());
         assertThrows(IllegalArgumentException.class, () -> Settings.parse("--forks", "0"));
         assertThrows(IllegalArgumentException.class, () -> Settings.parse("--bogus"));
-        assertTrue(f.describe().startsWith("5 forks × 8 iterations × 1 s"), f.describe());
+        assertTrue(f.describe().startsWith("10 forks × 3 iterations × 1 s"), f.describe());
     }
 
     @Test
