@@ -125,7 +125,8 @@ public final class BenchMain {
         System.out.println();
         System.out.print(Files.readString(md));
         System.out.println();
-        System.out.println("bench: report " + md + " (took " + Duration.between(started, finished).toMinutes() + " min)");
+        System.out.println("bench: report " + md + " (took " + Duration.between(started, finished).toMinutes()
+                + " min)");
         boolean failed = samples.values().stream().anyMatch(x -> !x.failures().isEmpty());
         return failed ? 1 : 0;
     }

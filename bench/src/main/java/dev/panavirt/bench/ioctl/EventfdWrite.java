@@ -29,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** A plain eventfd write (no KVM): the floor under irqfd and ioeventfd signalling. */
-@Operation(value = "eventfd write", order = 80, note = "8-byte write of 1 to a plain eventfd nobody reads (no KVM involved)")
+@Operation(value = "eventfd write", order = 80,
+        note = "8-byte write of 1 to a plain eventfd nobody reads (no KVM involved)")
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)

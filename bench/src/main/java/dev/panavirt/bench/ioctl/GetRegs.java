@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** {@code KVM_GET_REGS} on a stopped real-mode vCPU. */
-@Operation(value = "KVM_GET_REGS", order = 20, note = "into a 144-byte kvm_regs buffer that each path allocated once")
+@Operation(value = "KVM_GET_REGS", order = 20,
+        note = "into a 144-byte kvm_regs buffer that each path allocated once")
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)

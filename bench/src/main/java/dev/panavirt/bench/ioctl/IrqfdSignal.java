@@ -31,7 +31,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** Signalling an irqfd: an eventfd write that KVM turns into an interrupt on GSI 5 of the in-kernel irqchip. */
-@Operation(value = "irqfd signal", order = 70, note = "8-byte write of 1 to an eventfd registered with KVM_IRQFD for GSI 5 of the in-kernel irqchip (the kernel injects from a work item)")
+@Operation(value = "irqfd signal", order = 70,
+        note = "8-byte write of 1 to an eventfd registered with KVM_IRQFD for GSI 5 of the in-kernel irqchip "
+                + "(the kernel injects from a work item)")
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)

@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** A {@code KVM_RUN} round trip ending in {@code KVM_EXIT_MMIO}; every path checks the exit reason. */
-@Operation(value = "KVM_RUN (MMIO exit)", order = 50, panavirtMaxRatioToC = 1.05, note = "one KVM_RUN round trip: the real-mode guest loops on a 1-byte store to unbacked 0xf000, so every run returns KVM_EXIT_MMIO")
+@Operation(value = "KVM_RUN (MMIO exit)", order = 50, panavirtMaxRatioToC = 1.05,
+        note = "one KVM_RUN round trip: the real-mode guest loops on a 1-byte store to unbacked 0xf000, so every "
+                + "run returns KVM_EXIT_MMIO")
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)

@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** A {@code KVM_RUN} round trip ending in {@code KVM_EXIT_IO}; every path checks the exit reason. */
-@Operation(value = "KVM_RUN (PIO exit)", order = 40, panavirtMaxRatioToC = 1.05, note = "one KVM_RUN round trip: the real-mode guest loops on out 0x80, al, so every run returns KVM_EXIT_IO")
+@Operation(value = "KVM_RUN (PIO exit)", order = 40, panavirtMaxRatioToC = 1.05,
+        note = "one KVM_RUN round trip: the real-mode guest loops on out 0x80, al, so every run returns KVM_EXIT_IO")
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)

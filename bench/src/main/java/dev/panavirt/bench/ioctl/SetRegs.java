@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** {@code KVM_SET_REGS} of a valid register state on a stopped real-mode vCPU. */
-@Operation(value = "KVM_SET_REGS", order = 30, note = "from a 144-byte kvm_regs buffer that each path allocated and filled once")
+@Operation(value = "KVM_SET_REGS", order = 30,
+        note = "from a 144-byte kvm_regs buffer that each path allocated and filled once")
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)

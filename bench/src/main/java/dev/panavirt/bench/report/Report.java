@@ -116,13 +116,15 @@ public final class Report {
             notes.forEach(n -> md.append("- ").append(n).append('\n'));
             md.append("\n## Paths\n\n");
             md.append("""
-                    - **C (gcc -O2)**: a loop of the same call in `libpvbench.so` (bench/src/main/c/pvbench.c), one FFM \
-                    downcall per 100 or 1000 calls, in its own fork of the same run; the baseline every ratio divides by.
+                    - **C (gcc -O2)**: a loop of the same call in `libpvbench.so` (bench/src/main/c/pvbench.c), one \
+                    FFM downcall per 100 or 1000 calls, in its own fork of the same run; the baseline every ratio \
+                    divides by.
                     - **panavirt**: the public API as users call it (`Kvm.checkExtension`, `Vcpu.getRegs/setRegs/run`, \
                     `Vm.getDirtyLog`, `EventFd.signal`): errno capture, checks, exceptions on failure.
-                    - **FFM + errno**: panavirt's syscall layer alone (`Libc.ioctl`/`Libc.write`): an FFM downcall with \
-                    `captureCallState("errno")`, returning -errno; no wrapper.
-                    - **FFM raw**: the same downcall without errno capture; FFM + errno minus this is what capture costs.
+                    - **FFM + errno**: panavirt's syscall layer alone (`Libc.ioctl`/`Libc.write`): an FFM downcall \
+                    with `captureCallState("errno")`, returning -errno; no wrapper.
+                    - **FFM raw**: the same downcall without errno capture; FFM + errno minus this is what capture \
+                    costs.
                     - **JNA direct**: JNA direct mapping (`Native.register`) with `throws LastErrorException` (errno \
                     captured), buffers in JNA `Memory` allocated once.
                     - **jnr-ffi**: a jnr-ffi `LibC` interface from `LibraryLoader` (errno saved), buffers from \
@@ -200,8 +202,8 @@ public final class Report {
                 .append("Values under ").append((int) ZERO_ALLOC)
                 .append(" B/op count as 0. The C loop allocates nothing per call, so its column is the floor: JMH's "
                         + "and the profiler's own bookkeeping spread over the operations of an iteration, higher for "
-                        + "slow operations and short iterations. A path \"allocates nothing\" when it stays within 1 B/op "
-                        + "of that floor.\n\n| Operation |");
+                        + "slow operations and short iterations. A path \"allocates nothing\" when it stays within "
+                        + "1 B/op of that floor.\n\n| Operation |");
         cols.forEach(v -> md.append(' ').append(v.label()).append(" |"));
         md.append("\n|---|");
         cols.forEach(v -> md.append("---:|"));
@@ -224,7 +226,8 @@ public final class Report {
             double max = pv != null ? pv.bench().maxRatioToC() : 0;
             if (max > 0) {
                 Optional<Value> r = ratio(op, Via.PANAVIRT);
-                md.append("| panavirt ≤ ").append(String.format(Locale.ROOT, "%.2f", max)).append("× C on ").append(op)
+                md.append("| panavirt ≤ ").append(String.format(Locale.ROOT, "%.2f", max)).append("× C on ")
+                        .append(op)
                         .append(" | ").append(r.map(v -> x(v.mean()) + " ± " + fmt2(v.error())).orElse("not measured"))
                         .append(" | ").append(r.map(v -> verdictAtMost(v, max)).orElse("—")).append(" |\n");
             }
@@ -377,7 +380,8 @@ public final class Report {
             Bench b = s.bench();
             j.append("    {\"name\": ").append(q(b.name())).append(", \"operation\": ").append(q(b.operation()))
                     .append(", \"path\": ").append(q(b.method())).append(", \"unit\": ").append(q(s.unit()))
-                    .append(", \"n\": ").append(s.n()).append(", \"mean\": ").append(num(s.hasData() ? s.mean() : Double.NaN))
+                    .append(", \"n\": ").append(s.n())
+                    .append(", \"mean\": ").append(num(s.hasData() ? s.mean() : Double.NaN))
                     .append(", \"error\": ").append(num(s.hasData() ? s.error() : Double.NaN))
                     .append(", \"allocBytesPerOp\": ").append(num(s.allocPerOp()))
                     .append(", \"forkMeans\": ").append(nums(s.forkMeans()))

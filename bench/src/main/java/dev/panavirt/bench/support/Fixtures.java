@@ -41,7 +41,8 @@ public final class Fixtures {
     /** Throws when a call that returns -1 or -errno failed. */
     public static int check(int rc, String what) {
         if (rc < 0) {
-            throw new IllegalStateException(what + " failed: " + (rc == -1 ? "-1 (errno not captured)" : "errno " + -rc));
+            throw new IllegalStateException(what + " failed: "
+                    + (rc == -1 ? "-1 (errno not captured)" : "errno " + -rc));
         }
         return rc;
     }
@@ -49,7 +50,8 @@ public final class Fixtures {
     /** Throws when a call that returns -1 or -errno failed. */
     public static long check(long rc, String what) {
         if (rc < 0) {
-            throw new IllegalStateException(what + " failed: " + (rc == -1 ? "-1 (errno not captured)" : "errno " + -rc));
+            throw new IllegalStateException(what + " failed: "
+                    + (rc == -1 ? "-1 (errno not captured)" : "errno " + -rc));
         }
         return rc;
     }

@@ -41,7 +41,8 @@ class ReportTest {
         }
         Report r = report(m);
         String md = r.markdown("chart.png");
-        assertTrue(md.contains("| Operation | C (gcc -O2) | panavirt | FFM + errno | FFM raw | JNA direct | jnr-ffi |"), md);
+        assertTrue(md.contains(
+                "| Operation | C (gcc -O2) | panavirt | FFM + errno | FFM raw | JNA direct | jnr-ffi |"), md);
         assertTrue(md.contains("| KVM_CHECK_EXTENSION | 400 ± "), md);
         assertTrue(md.contains("420 ± ") && md.contains("(1.05×)"), md);
         assertTrue(md.contains("(2.00×)"), "JNA at twice C: " + md);
