@@ -81,6 +81,12 @@ public final class BenchMain {
 
     /** Runs the suite as configured; returns the process exit code (1 when a benchmark failed). */
     public static int run(Settings s) throws IOException {
+        if (s.reportFrom() != null) {
+            Path md = dev.panavirt.bench.report.ReportData.read(s.reportFrom(), s.out()).write();
+            System.out.print(Files.readString(md));
+            System.out.println("bench: report " + md + " (drawn again from " + s.reportFrom() + ")");
+            return 0;
+        }
         List<Bench> benches = discover(s.include());
         if (benches.isEmpty()) {
             System.err.println("bench: no benchmark matches " + s.include());

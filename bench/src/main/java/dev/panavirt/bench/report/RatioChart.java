@@ -33,8 +33,8 @@ final class RatioChart {
         System.setProperty("java.awt.headless", "true");
         List<String> ops = report.operations();
         CategoryChart chart = new CategoryChartBuilder().width(1400).height(700)
-                .title("Time per call relative to C (1.0 = C; lower is better)")
-                .xAxisTitle(settings + "; error bars: 99.9% CI, capped at the top of the chart")
+                .title("Median time per call relative to C (1.0 = C; lower is better)")
+                .xAxisTitle(settings + "; error bars: 95% bootstrap interval of the ratio of medians (its longer side)")
                 .yAxisTitle("× C").build();
         var st = chart.getStyler();
         st.setLegendPosition(Styler.LegendPosition.OutsideS);
@@ -57,7 +57,7 @@ final class RatioChart {
         double maxBar = 0;
         for (Via v : report.chartSeries()) {
             for (String op : ops) {
-                maxBar = Math.max(maxBar, report.ratio(op, v).map(Report.Value::mean).orElse(0.0));
+                maxBar = Math.max(maxBar, report.ratio(op, v).map(Robust.Estimate::value).orElse(0.0));
             }
         }
         double top = Math.ceil(Math.max(2.0, maxBar * 1.25) * 2) / 2;
@@ -67,9 +67,9 @@ final class RatioChart {
             List<Double> y = new ArrayList<>();
             List<Double> err = new ArrayList<>();
             for (String op : ops) {
-                Optional<Report.Value> r = report.ratio(op, v);
-                double mean = r.map(Report.Value::mean).orElse(0.0);
-                double e = r.map(x -> Double.isNaN(x.error()) ? 0.0 : x.error()).orElse(0.0);
+                Optional<Robust.Estimate> r = report.ratio(op, v);
+                double mean = r.map(Robust.Estimate::value).orElse(0.0);
+                double e = r.map(x -> Double.isNaN(x.halfWidth()) ? 0.0 : x.halfWidth()).orElse(0.0);
                 y.add(mean);
                 err.add(Math.min(e, top - mean));
             }

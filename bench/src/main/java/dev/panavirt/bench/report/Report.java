@@ -35,6 +35,7 @@ public final class Report {
     private final Map<String, Map<Via, Sample>> perCall = new LinkedHashMap<>();
     private final List<String> notes = new ArrayList<>();
     private final List<Sample> models = new ArrayList<>();
+    private final Map<String, Robust.Estimate> ratioCache = new java.util.HashMap<>();
 
     public Report(Settings settings, Environment env, Map<String, Sample> samples, Instant started, Instant finished,
                   String loadAfter) {
@@ -92,10 +93,33 @@ public final class Report {
         return Value.of(perCall.get(op).get(via));
     }
 
-    /** The ratio of a path to C for an operation, when both ran. */
-    Optional<Value> ratio(String op, Via via) {
+    /** JMH's view: the ratio of a path's mean to C's mean, when both ran. */
+    Optional<Value> meanRatio(String op, Via via) {
         Optional<Value> c = value(op, Via.C);
         return value(op, via).flatMap(v -> c.map(v::over));
+    }
+
+    /** The median of a path's iterations with its 95% interval, when it ran. */
+    Optional<Robust.Estimate> median(String op, Via via) {
+        Sample s = perCall.get(op).get(via);
+        return s == null || !s.hasData() ? Optional.empty() : Optional.of(Robust.median(s.scores()));
+    }
+
+    /** The ratio of a path's median to C's median with its 95% bootstrap interval, when both ran. */
+    Optional<Robust.Estimate> ratio(String op, Via via) {
+        return ratio(op, via, Via.C);
+    }
+
+    /** The ratio of medians {@code via / over} for an operation, when both ran. */
+    Optional<Robust.Estimate> ratio(String op, Via via, Via over) {
+        Sample a = perCall.get(op).get(via);
+        Sample b = perCall.get(op).get(over);
+        if (a == null || b == null || !a.hasData() || !b.hasData()) {
+            return Optional.empty();
+        }
+        long seed = (op + "/" + via + "/" + over).hashCode();
+        return Optional.of(ratioCache.computeIfAbsent(op + "/" + via + "/" + over,
+                k -> Robust.ratioOfMedians(a.scores(), b.scores(), seed)));
     }
 
     // ---------------------------------------------------------------- Markdown
@@ -112,6 +136,7 @@ public final class Report {
             }
             allocationTable(md);
             targets(md);
+            meanTable(md);
             md.append("\n## What each row measures\n\n");
             notes.forEach(n -> md.append("- ").append(n).append('\n'));
             md.append("\n## Paths\n\n");
@@ -149,8 +174,12 @@ public final class Report {
                 .append(took.toSecondsPart()).append(" s\n");
         md.append("- **Measurement**: ").append(settings.describe()).append(". Each fork is one round over the "
                 + "whole suite; within a round the paths of one operation run back to back in shuffled order, so "
-                + "C and Java runs are interleaved and share the machine's state. Errors are 99.9% confidence "
-                + "half-widths of the mean over all iterations (Student's t, as JMH prints them).\n");
+                + "C and Java runs are interleaved and share the machine's state.\n");
+        md.append("- **Statistics**: the main table gives the median of all iterations of all forks ± the larger "
+                + "distance to the ends of its 95% confidence interval (order statistics), and the ratio of medians "
+                + "to C (95% bootstrap interval in the targets table and the chart): on a shared machine, bursts of "
+                + "load from other tenants only ever add time and drag the mean, not the median. JMH's own view, "
+                + "mean ± 99.9% confidence half-width (Student's t), follows the targets.\n");
         md.append("- **Machine**: ").append(env.cpu()).append(", ").append(env.cores()).append(" CPUs")
                 .append(env.hypervisor() ? ", itself a guest (KVM here is nested/paravirtual, so exits cost more "
                         + "than on bare metal)" : "")
@@ -168,8 +197,27 @@ public final class Report {
     }
 
     private void perCallTable(StringBuilder md) {
+        md.append("\n## Per-call cost: median ns/op ± error (ratio to C)\n\n");
+        table(md, (op, v) -> median(op, v).map(m -> {
+            String cell = ns(m.value()) + " ± " + ns(m.halfWidth());
+            return v == Via.C ? cell : cell + ratio(op, v).map(r -> " (" + x(r.value()) + ")").orElse("");
+        }));
+    }
+
+    private void meanTable(StringBuilder md) {
+        md.append("\n## JMH's view: mean ns/op ± 99.9% error (ratio of means to C)\n\n")
+                .append("The mean counts every burst of interference from other tenants; compare it with the "
+                        + "median table above to see how much of a path's time was the machine's.\n\n");
+        table(md, (op, v) -> value(op, v).map(m -> {
+            String cell = ns(m.mean()) + " ± " + ns(m.error());
+            return v == Via.C ? cell : cell + meanRatio(op, v).map(r -> " (" + x(r.mean()) + ")").orElse("");
+        }));
+    }
+
+    /** One row per operation, one column per path; {@code cell} gives a cell's text (empty: failed). */
+    private void table(StringBuilder md, java.util.function.BiFunction<String, Via, Optional<String>> cell) {
         List<Via> cols = columns();
-        md.append("\n## Per-call cost: ns/op ± error (ratio to C)\n\n| Operation |");
+        md.append("| Operation |");
         cols.forEach(v -> md.append(' ').append(v.label()).append(" |"));
         md.append("\n|---|");
         cols.forEach(v -> md.append("---:|"));
@@ -178,19 +226,8 @@ public final class Report {
             String op = e.getKey();
             md.append("| ").append(op).append(" |");
             for (Via v : cols) {
-                Sample s = e.getValue().get(v);
-                md.append(' ');
-                if (s == null) {
-                    md.append('—');
-                } else if (!s.hasData()) {
-                    md.append("failed");
-                } else {
-                    md.append(ns(s.mean())).append(" ± ").append(ns(s.error()));
-                    if (v != Via.C) {
-                        ratio(op, v).ifPresent(r -> md.append(" (").append(x(r.mean())).append(')'));
-                    }
-                }
-                md.append(" |");
+                md.append(' ').append(e.getValue().get(v) == null ? "—" : cell.apply(op, v).orElse("failed"))
+                        .append(" |");
             }
             md.append('\n');
         }
@@ -219,40 +256,43 @@ public final class Report {
     }
 
     private void targets(StringBuilder md) {
-        md.append("\n## Targets (reported, not enforced)\n\n| Target | Measured | Met |\n|---|---|---|\n");
+        md.append("\n## Targets (reported, not enforced)\n\nJudged on the ratios of medians and their 95% "
+                + "bootstrap intervals; \"within error\" means the interval reaches across the target.\n\n"
+                + "| Target | Measured | Met |\n|---|---|---|\n");
         for (var e : perCall.entrySet()) {
             String op = e.getKey();
             Sample pv = e.getValue().get(Via.PANAVIRT);
             double max = pv != null ? pv.bench().maxRatioToC() : 0;
             if (max > 0) {
-                Optional<Value> r = ratio(op, Via.PANAVIRT);
+                Optional<Robust.Estimate> r = ratio(op, Via.PANAVIRT);
                 md.append("| panavirt ≤ ").append(String.format(Locale.ROOT, "%.2f", max)).append("× C on ")
-                        .append(op)
-                        .append(" | ").append(r.map(v -> x(v.mean()) + " ± " + fmt2(v.error())).orElse("not measured"))
+                        .append(op).append(" | ").append(r.map(Report::interval).orElse("not measured"))
                         .append(" | ").append(r.map(v -> verdictAtMost(v, max)).orElse("—")).append(" |\n");
             }
         }
         for (var e : perCall.entrySet()) {
             String op = e.getKey();
-            Optional<Value> pv = value(op, Via.PANAVIRT);
-            Optional<Value> jna = value(op, Via.JNA);
-            Optional<Value> c = value(op, Via.C);
-            if (pv.isEmpty() || jna.isEmpty()) {
+            Optional<Robust.Estimate> speedup = ratio(op, Via.JNA, Via.PANAVIRT);
+            if (speedup.isEmpty()) {
                 continue;
             }
-            Value speedup = jna.get().over(pv.get());
             String overhead = "";
+            Optional<Robust.Estimate> c = median(op, Via.C);
             if (c.isPresent()) {
-                Value pvOver = pv.get().minus(c.get());
-                Value jnaOver = jna.get().minus(c.get());
-                overhead = pvOver.mean() <= pvOver.error()
-                        ? "; overhead above C: JNA " + signedNs(jnaOver.mean()) + " ns, panavirt within noise of C"
-                        : "; overhead above C: JNA " + signedNs(jnaOver.mean()) + " ns vs panavirt "
-                        + signedNs(pvOver.mean()) + " ns = " + x(jnaOver.mean() / pvOver.mean());
+                Robust.Estimate pv = median(op, Via.PANAVIRT).orElseThrow();
+                Robust.Estimate jna = median(op, Via.JNA).orElseThrow();
+                double pvOver = pv.value() - c.get().value();
+                double jnaOver = jna.value() - c.get().value();
+                double noise = Math.hypot(pv.halfWidth(), c.get().halfWidth());
+                overhead = pvOver <= noise
+                        ? "; above C: JNA " + signedNs(jnaOver) + " ns, panavirt " + signedNs(pvOver)
+                        + " ns (within noise of C)"
+                        : "; above C: JNA " + signedNs(jnaOver) + " ns vs panavirt " + signedNs(pvOver) + " ns = "
+                        + x(jnaOver / pvOver);
             }
             md.append("| panavirt ≥ 3× faster than JNA per call: ").append(op).append(" | ")
-                    .append(x(speedup.mean())).append(" ± ").append(fmt2(speedup.error())).append(" per call")
-                    .append(overhead).append(" | ").append(verdictAtLeast(speedup, 3)).append(" |\n");
+                    .append(interval(speedup.get())).append(" per call").append(overhead).append(" | ")
+                    .append(verdictAtLeast(speedup.get(), 3)).append(" |\n");
         }
         for (var e : perCall.entrySet()) {
             Sample pv = e.getValue().get(Via.PANAVIRT);
@@ -279,18 +319,22 @@ public final class Report {
         return bytesPerOp < Math.max(ZERO_ALLOC, cFloor + ZERO_ALLOC);
     }
 
-    private static String verdictAtMost(Value v, double max) {
-        if (v.mean() <= max) {
-            return v.mean() + v.error() <= max ? "yes" : "yes (within error)";
-        }
-        return v.mean() - v.error() <= max ? "no (within error)" : "**no**";
+    private static String interval(Robust.Estimate r) {
+        return x(r.value()) + " (" + fmt2(r.low()) + "–" + fmt2(r.high()) + ")";
     }
 
-    private static String verdictAtLeast(Value v, double min) {
-        if (v.mean() >= min) {
-            return v.mean() - v.error() >= min ? "yes" : "yes (within error)";
+    static String verdictAtMost(Robust.Estimate v, double max) {
+        if (v.value() <= max) {
+            return v.high() <= max ? "yes" : "yes (within error)";
         }
-        return v.mean() + v.error() >= min ? "no (within error)" : "**no**";
+        return v.low() <= max ? "no (within error)" : "**no**";
+    }
+
+    static String verdictAtLeast(Robust.Estimate v, double min) {
+        if (v.value() >= min) {
+            return v.low() >= min ? "yes" : "yes (within error)";
+        }
+        return v.high() >= min ? "no (within error)" : "**no**";
     }
 
     private void modelTable(StringBuilder md) {
@@ -360,10 +404,16 @@ public final class Report {
 
     // ---------------------------------------------------------------- JSON
 
+    /** Everything needed to draw the report again ({@code bench/run --report-from FILE}) or analyse it. */
     public String json() {
         StringBuilder j = new StringBuilder();
         j.append("{\n  \"mode\": ").append(q(settings.mode()))
                 .append(",\n  \"settings\": ").append(q(settings.describe()))
+                .append(",\n  \"forks\": ").append(settings.forks())
+                .append(",\n  \"warmupIterations\": ").append(settings.warmup())
+                .append(",\n  \"warmupMs\": ").append(settings.warmupMs())
+                .append(",\n  \"iterations\": ").append(settings.iterations())
+                .append(",\n  \"iterationMs\": ").append(settings.timeMs())
                 .append(",\n  \"commit\": ").append(q(settings.commit()))
                 .append(",\n  \"started\": ").append(q(started.toString()))
                 .append(",\n  \"finished\": ").append(q(finished.toString()))
@@ -372,15 +422,27 @@ public final class Report {
                 .append(",\n  \"hypervisor\": ").append(env.hypervisor())
                 .append(",\n  \"kernel\": ").append(q(env.kernel()))
                 .append(",\n  \"jdk\": ").append(q(env.jdk()))
-                .append(",\n  \"benchmarks\": [");
+                .append(",\n  \"loadBefore\": ").append(q(env.loadBefore()))
+                .append(",\n  \"loadAfter\": ").append(q(loadAfter))
+                .append(",\n  \"versions\": {");
+        List<String> keys = env.versions().stringPropertyNames().stream().sorted().toList();
+        for (int i = 0; i < keys.size(); i++) {
+            j.append(i == 0 ? "" : ", ").append(q(keys.get(i))).append(": ")
+                    .append(q(env.versions().getProperty(keys.get(i))));
+        }
+        j.append("},\n  \"benchmarks\": [");
         boolean first = true;
         for (Sample s : samples.values()) {
             j.append(first ? "\n" : ",\n");
             first = false;
             Bench b = s.bench();
+            Robust.Estimate m = s.hasData() ? Robust.median(s.scores()) : Robust.median(List.of());
             j.append("    {\"name\": ").append(q(b.name())).append(", \"operation\": ").append(q(b.operation()))
                     .append(", \"path\": ").append(q(b.method())).append(", \"unit\": ").append(q(s.unit()))
                     .append(", \"n\": ").append(s.n())
+                    .append(", \"median\": ").append(num(m.value()))
+                    .append(", \"medianLow\": ").append(num(m.low()))
+                    .append(", \"medianHigh\": ").append(num(m.high()))
                     .append(", \"mean\": ").append(num(s.hasData() ? s.mean() : Double.NaN))
                     .append(", \"error\": ").append(num(s.hasData() ? s.error() : Double.NaN))
                     .append(", \"allocBytesPerOp\": ").append(num(s.allocPerOp()))

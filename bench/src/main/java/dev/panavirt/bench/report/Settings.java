@@ -17,16 +17,17 @@ import java.util.List;
  * @param out        where the report goes
  * @param commit     the source revision, shown in the report when known
  * @param list       only list the benchmarks that would run
+ * @param reportFrom when set, run nothing: draw the report again from this results JSON
  */
 public record Settings(String mode, int forks, int warmup, int warmupMs, int iterations, int timeMs,
-                       List<String> include, Path out, String commit, boolean list) {
+                       List<String> include, Path out, String commit, boolean list, Path reportFrom) {
 
     /**
      * About five minutes: three interleaved rounds, each one short fork per benchmark. For CI-like smoke runs;
      * its error bars are wide on a busy machine.
      */
     public static Settings quick() {
-        return new Settings("quick", 3, 2, 150, 2, 200, List.of(), Path.of("bench/results"), "", false);
+        return new Settings("quick", 3, 2, 150, 2, 200, List.of(), Path.of("bench/results"), "", false, null);
     }
 
     /**
@@ -35,7 +36,7 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
      * from other tenants lands on every path alike. For real numbers.
      */
     public static Settings full() {
-        return new Settings("full", 10, 2, 500, 3, 1000, List.of(), Path.of("bench/results"), "", false);
+        return new Settings("full", 10, 2, 500, 3, 1000, List.of(), Path.of("bench/results"), "", false, null);
     }
 
     /** The command line help. */
@@ -53,6 +54,7 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
               --out DIR          where to write the report (default bench/results)
               --commit REV       source revision to name in the report
               --list             list the benchmarks and exit
+              --report-from FILE draw the report again from a results-MODE.json, running nothing
 
             Writes DIR/report-MODE.md, DIR/ratios-MODE.png and .svg, DIR/results-MODE.json and DIR/jmh-MODE.log.
             """;
@@ -76,26 +78,28 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
                 case "--out" -> s = s.withOut(Path.of(value(args, ++i)));
                 case "--commit" -> s = s.withCommit(value(args, ++i));
                 case "--list" -> s = new Settings(s.mode, s.forks, s.warmup, s.warmupMs, s.iterations, s.timeMs,
-                        s.include, s.out, s.commit, true);
+                        s.include, s.out, s.commit, true, s.reportFrom);
+                case "--report-from" -> s = new Settings(s.mode, s.forks, s.warmup, s.warmupMs, s.iterations,
+                        s.timeMs, s.include, s.out, s.commit, s.list, Path.of(value(args, ++i)));
                 default -> throw new IllegalArgumentException("unknown argument " + a);
             }
         }
         String mode = custom ? "custom" : s.mode;
         return new Settings(mode, s.forks, s.warmup, s.warmupMs, s.iterations, s.timeMs, List.copyOf(include),
-                s.out, s.commit, s.list);
+                s.out, s.commit, s.list, s.reportFrom);
     }
 
     private Settings with(int field, int v) {
         return new Settings(mode, field == 1 ? v : forks, field == 4 ? v : warmup, field == 5 ? v : warmupMs,
-                field == 2 ? v : iterations, field == 3 ? v : timeMs, include, out, commit, list);
+                field == 2 ? v : iterations, field == 3 ? v : timeMs, include, out, commit, list, reportFrom);
     }
 
     private Settings withOut(Path p) {
-        return new Settings(mode, forks, warmup, warmupMs, iterations, timeMs, include, p, commit, list);
+        return new Settings(mode, forks, warmup, warmupMs, iterations, timeMs, include, p, commit, list, reportFrom);
     }
 
     private Settings withCommit(String c) {
-        return new Settings(mode, forks, warmup, warmupMs, iterations, timeMs, include, out, c, list);
+        return new Settings(mode, forks, warmup, warmupMs, iterations, timeMs, include, out, c, list, reportFrom);
     }
 
     private static String value(String[] args, int i) {

@@ -47,12 +47,57 @@ class ReportTest {
         assertTrue(md.contains("420 ± ") && md.contains("(1.05×)"), md);
         assertTrue(md.contains("(2.00×)"), "JNA at twice C: " + md);
         assertTrue(md.contains("![Per-call cost relative to C](chart.png)"), md);
-        assertTrue(md.contains("| panavirt ≤ 1.10× C on KVM_CHECK_EXTENSION | 1.05× ± "), md);
+        assertTrue(md.contains("| panavirt ≤ 1.10× C on KVM_CHECK_EXTENSION | 1.05× (1.05–1.05) | yes |"), md);
         assertTrue(md.contains("| panavirt 0 B/op: KVM_CHECK_EXTENSION | ≈ 0 (0.05) | yes |"), md);
         assertTrue(md.contains("panavirt ≥ 3× faster than JNA per call: KVM_CHECK_EXTENSION | 1.90×"), md);
         assertTrue(md.contains("JNA +400 ns vs panavirt +20.0 ns = 20.00×"), md);
-        assertEquals(2.0, r.ratio("KVM_CHECK_EXTENSION", Via.JNA).orElseThrow().mean(), 1e-9);
+        assertEquals(2.0, r.ratio("KVM_CHECK_EXTENSION", Via.JNA).orElseThrow().value(), 1e-9);
+        assertTrue(md.contains("## JMH's view: mean ns/op ± 99.9% error"), md);
         assertTrue(r.json().contains("\"path\": \"jna\""));
+    }
+
+    @Test
+    void resultsJsonDrawsTheSameReportAgain(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Map<String, Sample> m = new LinkedHashMap<>();
+        for (Sample s : List.of(sample(OP, "c", 400, 0.05), sample(OP, "panavirt", 420, 32),
+                sample(OP, "jna", 800, 0.1))) {
+            m.put(s.bench().name(), s);
+        }
+        Report r = report(m);
+        Path json = dir.resolve("results-quick.json");
+        java.nio.file.Files.writeString(json, r.json());
+        Report again = ReportData.read(json, dir);
+        assertEquals(r.markdown(null), again.markdown(null));
+    }
+
+    @Test
+    void medianIntervalUsesOrderStatistics() {
+        List<Double> thirty = new java.util.ArrayList<>();
+        for (int i = 1; i <= 30; i++) {
+            thirty.add((double) i);
+        }
+        java.util.Collections.shuffle(thirty, new java.util.Random(1));
+        Robust.Estimate m = Robust.median(thirty);
+        assertEquals(15.5, m.value());
+        assertEquals(10.0, m.low(), "x(10)");
+        assertEquals(21.0, m.high(), "x(21)");
+        Robust.Estimate few = Robust.median(List.of(3.0, 1.0, 2.0));
+        assertEquals(2.0, few.value());
+        assertEquals(1.0, few.low());
+        assertEquals(3.0, few.high());
+        Robust.Estimate outlier = Robust.median(List.of(100.0, 101.0, 99.0, 100.5, 5000.0, 100.2));
+        assertTrue(outlier.value() < 101, "one burst does not move the median");
+    }
+
+    @Test
+    void ratioOfMediansIsReproducibleAndCoversThePoint() {
+        List<Double> a = List.of(210.0, 205.0, 220.0, 900.0, 207.0, 212.0);
+        List<Double> b = List.of(100.0, 102.0, 98.0, 101.0, 400.0, 99.0);
+        Robust.Estimate r1 = Robust.ratioOfMedians(a, b, 7);
+        Robust.Estimate r2 = Robust.ratioOfMedians(a, b, 7);
+        assertEquals(r1, r2);
+        assertTrue(r1.low() <= r1.value() && r1.value() <= r1.high(), r1.toString());
+        assertTrue(r1.value() > 2.0 && r1.value() < 2.2, r1.toString());
     }
 
     @Test
