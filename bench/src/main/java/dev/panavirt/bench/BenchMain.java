@@ -55,7 +55,7 @@ public final class BenchMain {
     private BenchMain() {}
 
     /** Rough cost of starting and tearing down one fork, for the time estimate. */
-    private static final double FORK_OVERHEAD_S = 2.0;
+    private static final double FORK_OVERHEAD_S = 1.0;
 
     public static void main(String[] args) {
         if (List.of(args).contains("--help") || List.of(args).contains("-h")) {

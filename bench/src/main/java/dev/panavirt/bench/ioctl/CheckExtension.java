@@ -43,7 +43,8 @@ public class CheckExtension {
     static final Cap CAP = Cap.USER_MEMORY;
     static final long CAP_NUMBER = CAP.number();
 
-    private final Arena arena = Arena.ofShared();
+    /** The FFM and C paths' memory: an automatic arena, whose segments cost no session acquire per downcall. */
+    private final Arena arena = Arena.ofAuto();
     private Kvm kvm;
     private int fd;
     private MemorySegment capture;
@@ -58,7 +59,6 @@ public class CheckExtension {
     @TearDown
     public void tearDown() {
         kvm.close();
-        arena.close();
     }
 
     @Benchmark

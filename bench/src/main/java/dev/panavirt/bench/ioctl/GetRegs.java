@@ -44,7 +44,8 @@ public class GetRegs {
     static final long REQUEST = kvm_h.KVM_GET_REGS();
     static final int SIZE = (int) kvm_regs.sizeof();
 
-    private final Arena arena = Arena.ofShared();
+    /** The FFM and C paths' memory: an automatic arena, whose segments cost no session acquire per downcall. */
+    private final Arena arena = Arena.ofAuto();
     private TestGuest guest;
     private Vcpu vcpu;
     private int fd;
@@ -83,7 +84,6 @@ public class GetRegs {
     @TearDown
     public void tearDown() {
         guest.close();
-        arena.close();
     }
 
     @Benchmark

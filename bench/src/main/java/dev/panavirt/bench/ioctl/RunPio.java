@@ -47,7 +47,8 @@ public class RunPio {
     static final int EXPECTED = kvm_h.KVM_EXIT_IO();
     static final long EXIT_REASON = kvm_run.exit_reason$offset();
 
-    private final Arena arena = Arena.ofShared();
+    /** The FFM and C paths' memory: an automatic arena, whose segments cost no session acquire per downcall. */
+    private final Arena arena = Arena.ofAuto();
     private TestGuest guest;
     private Vcpu vcpu;
     private int fd;
@@ -81,7 +82,6 @@ public class RunPio {
     @TearDown
     public void tearDown() {
         guest.close();
-        arena.close();
     }
 
     @Benchmark

@@ -147,7 +147,8 @@ public final class Report {
                     - **panavirt**: the public API as users call it (`Kvm.checkExtension`, `Vcpu.getRegs/setRegs/run`, \
                     `Vm.getDirtyLog`, `EventFd.signal`): errno capture, checks, exceptions on failure.
                     - **FFM + errno**: panavirt's syscall layer alone (`Libc.ioctl`/`Libc.write`): an FFM downcall \
-                    with `captureCallState("errno")`, returning -errno; no wrapper.
+                    with `captureCallState("errno")`, returning -errno; no wrapper. Its buffers and capture segment \
+                    (and those of FFM raw and C) live in an automatic arena, which costs no session acquire per call.
                     - **FFM raw**: the same downcall without errno capture; FFM + errno minus this is what capture \
                     costs.
                     - **JNA direct**: JNA direct mapping (`Native.register`) with `throws LastErrorException` (errno \

@@ -23,7 +23,7 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
                        List<String> include, Path out, String commit, boolean list, Path reportFrom) {
 
     /**
-     * About five minutes: three interleaved rounds, each one short fork per benchmark. For CI-like smoke runs;
+     * Three to five minutes: three interleaved rounds, each one short fork per benchmark. For CI-like smoke runs;
      * its error bars are wide on a busy machine.
      */
     public static Settings quick() {
@@ -31,7 +31,7 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
     }
 
     /**
-     * About 45 minutes: ten interleaved rounds of one fork per benchmark, 3 x 1 s measured each (30
+     * About 40 minutes: ten interleaved rounds of one fork per benchmark, 3 x 1 s measured each (30
      * iterations per benchmark). Many short rounds rather than a few long forks, so that a burst of load
      * from other tenants lands on every path alike. For real numbers.
      */
@@ -43,8 +43,8 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
     public static final String USAGE = """
             usage: bench/run [--quick | --full] [options]
 
-              --quick            3 forks x 2 iterations x 200 ms, warmup 2 x 150 ms (default; about 5 minutes)
-              --full             10 forks x 3 iterations x 1 s, warmup 2 x 500 ms (about 45 minutes)
+              --quick            3 forks x 2 iterations x 200 ms, warmup 2 x 150 ms (default; 3 to 5 minutes)
+              --full             10 forks x 3 iterations x 1 s, warmup 2 x 500 ms (about 40 minutes)
               --forks N          forks (rounds over the suite) per benchmark
               --iterations N     measurement iterations per fork
               --time MS          milliseconds per measurement iteration
