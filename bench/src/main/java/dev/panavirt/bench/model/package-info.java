@@ -7,7 +7,8 @@
  * {@code @OutputTimeUnit(TimeUnit.SECONDS)}; each {@code @Benchmark} method is one workload and counts
  * one model operation (a command, an update, a packet, a bitmap page) per invocation, or uses
  * {@code @OperationsPerInvocation}. Use the same {@code @Fork(jvmArgsAppend = ...)} as the ioctl
- * benchmarks ({@code BenchJvm}). {@code bench/run} picks them up by package and reports them in a
- * separate table of operations per second with allocation per operation; no runner change is needed.
+ * benchmarks ({@code BenchJvm}; the runner passes {@code BenchJvm.all()} to every fork anyway).
+ * {@code bench/run} picks them up by package and reports them in a separate table of operations per
+ * second with allocation per operation; no runner change is needed.
  */
 package dev.panavirt.bench.model;
