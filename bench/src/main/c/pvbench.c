@@ -1,0 +1,64 @@
+/*
+ * The C baseline of panavirt's benchmarks: tight loops over the same system calls the Java paths make,
+ * on the same file descriptors and buffers (the Java side sets the VM up and passes them in).
+ *
+ * Each loop is called once per JMH invocation through one FFM downcall and runs n calls, so the
+ * downcall's own cost is divided by n (n >= 100) and the JMH score is the C cost per call. Request
+ * numbers come from the Java side (panavirt's generated kvm_h constants), so both sides issue exactly
+ * the same ioctls; the calls go through glibc's ioctl()/write(), as a C VMM's would.
+ *
+ * Every loop checks every result, as a real caller would, and returns a negative value on the first
+ * failure: -errno for a failed call, or -(1000 + exit_reason) for an unexpected KVM exit.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* ioctl(fd, request, arg) n times; arg is an integer or a pointer passed as its address.
+ * Returns the sum of the results, or -errno. */
+long pv_ioctl_loop(int fd, unsigned long request, unsigned long arg, long n) {
+    long sum = 0;
+    for (long i = 0; i < n; i++) {
+        int rc = ioctl(fd, request, arg);
+        if (rc < 0) {
+            return -errno;
+        }
+        sum += rc;
+    }
+    return sum;
+}
+
+/* KVM_RUN n times on a vCPU whose guest leaves with the same exit every time; exit_reason points at
+ * kvm_run.exit_reason in the vCPU's mapped kvm_run area. Returns n, or a negative value (see above). */
+long pv_run_loop(int fd, unsigned long request, const volatile uint32_t *exit_reason, uint32_t expected,
+                 long n) {
+    for (long i = 0; i < n; i++) {
+        if (ioctl(fd, request, 0UL) < 0) {
+            return -errno;
+        }
+        uint32_t reason = *exit_reason;
+        if (reason != expected) {
+            return -(1000L + (long) reason);
+        }
+    }
+    return n;
+}
+
+/* write(fd, buf, len) n times (an eventfd takes 8 bytes). Returns the bytes written, or -errno. */
+long pv_write_loop(int fd, const void *buf, unsigned long len, long n) {
+    long total = 0;
+    for (long i = 0; i < n; i++) {
+        ssize_t rc = write(fd, buf, len);
+        if (rc < 0) {
+            return -errno;
+        }
+        total += rc;
+    }
+    return total;
+}
+
+/* The shared library's own test: returns 42 so the Java side can tell it loaded the right file. */
+int pv_hello(void) {
+    return 42;
+}
