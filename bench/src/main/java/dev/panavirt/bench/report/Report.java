@@ -145,7 +145,7 @@ public final class Report {
                     FFM downcall per 100 or 1000 calls, in its own fork of the same run; the baseline every ratio \
                     divides by.
                     - **panavirt**: the public API as users call it (`Kvm.checkExtension`, `Vcpu.getRegs/setRegs/run`, \
-                    `Vm.getDirtyLog`, `EventFd.signal`): errno capture, checks, exceptions on failure.
+                    `Vm.getDirtyLog(slot, segment)`, `EventFd.signal`): errno capture, checks, exceptions on failure.
                     - **FFM + errno**: panavirt's syscall layer alone (`Libc.ioctl`/`Libc.write`): an FFM downcall \
                     with `captureCallState("errno")`, returning -errno; no wrapper. Its buffers and capture segment \
                     (and those of FFM raw and C) live in an automatic arena, which costs no session acquire per call.
