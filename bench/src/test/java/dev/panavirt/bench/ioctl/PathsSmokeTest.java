@@ -124,7 +124,7 @@ class PathsSmokeTest {
         GetDirtyLog b = new GetDirtyLog();
         b.init("all");
         try {
-            long[] bits = b.panavirt();
+            long[] bits = b.panavirt().toArray(java.lang.foreign.ValueLayout.JAVA_LONG);
             assertEquals(GetDirtyLog.SLOT_SIZE / 4096 / 64, bits.length);
             assertEquals(0, java.util.Arrays.stream(bits).filter(w -> w != 0).count());
             assertEquals(0, b.ffmErrno());
