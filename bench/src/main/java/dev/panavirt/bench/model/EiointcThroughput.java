@@ -56,6 +56,11 @@ public class EiointcThroughput {
         eiointc.setIrq(7, true);   // an asserted vector, so re-routing moves a raised line
     }
 
+    /** The device under test (for the workload's own test). */
+    EiointcDevice eiointc() {
+        return eiointc;
+    }
+
     /** Re-routes asserted vector 7 to the next of 256 vCPUs (de-assert at the old, assert at the new). */
     @Benchmark
     public int routeUpdate() throws ErrnoException {

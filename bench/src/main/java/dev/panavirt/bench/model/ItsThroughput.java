@@ -70,6 +70,11 @@ public class ItsThroughput {
         its.mmioWrite(ItsRegisters.GITS_CWRITER, 8, position);
     }
 
+    /** The device under test (for the workload's own test). */
+    ItsDevice its() {
+        return its;
+    }
+
     private void queue(long[] command) throws ErrnoException {
         for (int i = 0; i < 4; i++) {
             ram.writeLong(QUEUE + position + 8L * i, command[i]);
