@@ -19,9 +19,9 @@ public final class OneRegId {
         return id & ARCH_MASK;
     }
 
-    /** The value size in bytes (1 to 2048). */
+    /** The value size in bytes the id encodes: {@code 1 << (bits 55:52)}, as the kernel's {@code KVM_REG_SIZE}. */
     public static int size(long id) {
-        return Vcpu.oneRegSize(id);
+        return 1 << (int) ((id & SIZE_MASK) >>> SIZE_SHIFT);
     }
 
     /** The size field for a value of {@code bytes} bytes (a power of two from 1 to 2048). */

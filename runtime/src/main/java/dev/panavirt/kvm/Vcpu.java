@@ -36,9 +36,6 @@ public final class Vcpu implements AutoCloseable {
     private static final long KVM_RUN = kvm_h.KVM_RUN();
     private static final VarHandle IMMEDIATE_EXIT = ValueLayout.JAVA_BYTE.varHandle();
     private static final long IMMEDIATE_EXIT_OFFSET = kvm_run.immediate_exit$offset();
-    /** ONE_REG size field: bytes = 1 << ((id & SIZE_MASK) >> SIZE_SHIFT). */
-    private static final long REG_SIZE_MASK = 0x00f0_0000_0000_0000L;
-    private static final int REG_SIZE_SHIFT = 52;
 
     private final Vm vm;
     private final Fd fd;
@@ -331,11 +328,12 @@ public final class Vcpu implements AutoCloseable {
 
     /** The value size in bytes encoded in a ONE_REG id (bits 55:52). */
     public static int oneRegSize(long regId) {
-        int code = (int) ((regId & REG_SIZE_MASK) >>> REG_SIZE_SHIFT);
-        if (code > 11) {
-            throw new IllegalArgumentException("ONE_REG id 0x" + Long.toHexString(regId) + " has size code " + code);
+        int size = OneRegId.size(regId);
+        if (size > 2048) {
+            throw new IllegalArgumentException("ONE_REG id 0x" + Long.toHexString(regId) + " encodes " + size
+                    + " bytes; vCPU registers are at most 2048");
         }
-        return 1 << code;
+        return size;
     }
 
     /**

@@ -110,7 +110,7 @@ public final class RiscvVectorRegisters {
 
     /** {@code KVM_REG_SIZE(id)}: 1 &lt;&lt; the size code, for all 16 codes (1 byte .. 32 KiB). */
     public static int regSize(long id) {
-        return 1 << (int) ((id & SIZE_MASK) >>> SIZE_SHIFT);
+        return dev.panavirt.kvm.OneRegId.size(id);
     }
 
     /**
