@@ -23,8 +23,14 @@ import org.junit.jupiter.api.TestReporter;
 /**
  * The nested real-kernel lane seen from the host: boots the Debian 6.12 guest of {@code lane/run},
  * runs this project's device tests in it (tag {@code vfio} or {@code vdpa}, against the genuine
- * /dev/vfio and /dev/vhost-vdpa-N), and reports every guest test case as a test of its own, with the
- * guest's message and stack trace when it fails.
+ * /dev/vfio and /dev/vhost-vdpa-N; and tag {@code kvm}, against the guest's genuine /dev/kvm, when
+ * the KVM tests run nested), and reports every guest test case as a test of its own, with the guest's
+ * message and stack trace when it fails. The guest's class path is this module's test class path:
+ * the classes and test classes of every module with device tests (runtime, cli, bench).
+ *
+ * <p>Where the KVM tests run: {@code -Dpanavirt.kvm=local} (on this host's /dev/kvm, in the default
+ * run), {@code nested} (here), or {@code auto} (the default: nested when this host has no /dev/kvm).
+ * {@code ./run-tests} excludes the tag {@code kvm} from the default run when they run nested.
  *
  * <p>Excluded from the default run (tag {@code lane}); run it with
  * {@code mvn -Dpanavirt.test.groups=lane -Dpanavirt.test.excludedGroups= test}. Where it cannot run
@@ -52,6 +58,9 @@ class NestedKernelLaneTest {
                         LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)))
                 .toAbsolutePath();
         List<String> args = new ArrayList<>();
+        if (kvmNested()) {
+            args.add("--kvm");
+        }
         args.add("--cp");
         args.add(String.join(File.pathSeparator, guestClassPath(repo)));
         String extra = System.getProperty("panavirt.lane.args", "").strip();
@@ -115,6 +124,17 @@ class NestedKernelLaneTest {
         return sb.toString();
     }
 
+    /** Whether the KVM tests run in the nested host ({@code -Dpanavirt.kvm}, see the class comment). */
+    static boolean kvmNested() {
+        String where = System.getProperty("panavirt.kvm", "auto").strip();
+        return switch (where) {
+            case "nested" -> true;
+            case "local" -> false;
+            case "auto", "" -> !Files.exists(Path.of("/dev/kvm"));
+            default -> throw new IllegalArgumentException("-Dpanavirt.kvm takes local, nested or auto, not " + where);
+        };
+    }
+
     private static boolean required() {
         return Arrays.stream(System.getProperty("panavirt.require", "").split("[,\\s]+"))
                 .anyMatch(s -> s.equals("lane") || s.equals("all"));
@@ -145,25 +165,39 @@ class NestedKernelLaneTest {
     }
 
     /**
-     * This project's part of the test class path (its target/classes and target/test-classes and its
-     * own jars); JUnit comes with the console launcher in the guest.
+     * This project's part of the test class path, for the guest (which sees the host's file system at
+     * the same paths): a module of this repository as its {@code target/classes} and
+     * {@code target/test-classes} directories (lane/run picks the device test classes from
+     * directories), third-party jars as they are. JUnit and surefire stay out: the console launcher
+     * in the guest brings its own JUnit.
      */
     static List<String> guestClassPath(Path repo) {
         String cp = System.getProperty("surefire.test.class.path");
         if (cp == null || cp.isBlank()) {
             cp = System.getProperty("java.class.path", "");
         }
-        List<String> out = new ArrayList<>();
+        Path self = repo.resolve("lane");
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
         for (String e : cp.split(File.pathSeparator)) {
             if (e.isBlank()) {
                 continue;
             }
             Path p = Path.of(e).toAbsolutePath().normalize();
-            boolean ours = p.startsWith(repo) || p.toString().contains("/dev/panavirt/");
-            if (ours && Files.exists(p) && !p.getFileName().toString().startsWith("surefire")) {
+            String name = p.getFileName().toString();
+            if (!Files.exists(p) || p.startsWith(self) || name.startsWith("surefire")
+                    || JUNIT_JARS.stream().anyMatch(j -> p.toString().contains(j))) {
+                continue;
+            }
+            if (p.startsWith(repo) && name.endsWith(".jar") && p.getParent().getFileName().toString().equals("target")) {
+                Path dir = p.getParent().resolve(name.endsWith("-tests.jar") ? "test-classes" : "classes");
+                out.add((Files.isDirectory(dir) ? dir : p).toString());
+            } else {
                 out.add(p.toString());
             }
         }
-        return out;
+        return new ArrayList<>(out);
     }
+
+    /** Where JUnit's own jars live in a Maven repository. */
+    private static final List<String> JUNIT_JARS = List.of("/org/junit/", "/org/opentest4j/", "/org/apiguardian/");
 }

@@ -110,8 +110,7 @@ record GuestReport(List<Case> cases) {
 
     /**
      * Just enough XML for the JUnit report writer's output (elements, attributes, text, CDATA,
-     * comments, the declaration), without java.xml: the runtime's tests are compiled into its module,
-     * which does not read java.xml.
+     * comments, the declaration); it needs nothing beyond java.base.
      */
     static final class Xml {
         private static final Pattern ATTR = Pattern.compile("([\\w:.-]+)\\s*=\\s*(\"([^\"]*)\"|'([^']*)')");
