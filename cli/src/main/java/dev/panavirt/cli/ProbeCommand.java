@@ -3,6 +3,7 @@ package dev.panavirt.cli;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.kvm.Cap;
 import dev.panavirt.kvm.Kvm;
+import dev.panavirt.kvm.KvmFlavour;
 import dev.panavirt.kvm.Vm;
 import dev.panavirt.sys.ErrnoException;
 import java.io.IOException;
@@ -39,6 +40,14 @@ final class ProbeCommand implements Callable<Integer> {
         boolean haveKvm = Files.exists(Kvm.DEVICE);
         kvm.put("device", Kvm.DEVICE.toString());
         kvm.put("present", haveKvm);
+        // lane/run and ./panavirt set panavirt.where=nested for programs they run in the nested host.
+        kvm.put("host", "nested".equals(System.getProperty("panavirt.where"))
+                ? "nested (the lane's Debian 6.12 guest under QEMU)" : "local");
+        if (haveKvm) {
+            KvmFlavour flavour = KvmFlavour.detect();
+            kvm.put("flavour", flavour.description());
+            kvm.put("vendor_module", flavour.module().isEmpty() ? "unknown" : flavour.module());
+        }
         boolean itsInKernel = false, eiointcInKernel = false;
         if (haveKvm) {
             try (Kvm k = Kvm.open(); Vm vm = k.createVm()) {

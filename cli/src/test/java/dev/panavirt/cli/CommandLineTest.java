@@ -3,6 +3,7 @@ package dev.panavirt.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavirt.kvm.KvmFlavour;
 import dev.panavirt.machine.Machine;
 import dev.panavirt.machine.testkernels.TestKernels;
 import dev.panavirt.testsupport.KvmTest;
@@ -271,6 +272,14 @@ class CommandLineTest {
         assertEquals(0, json.status());
         assertTrue(json.out().contains("\"api_version\": 12"), json.out());
         assertTrue(json.out().contains("\"gicv3_its\": \"model\""), json.out());
+        // The flavour and where KVM runs: the lane's guest is kvm_amd, marked nested.
+        KvmFlavour flavour = KvmFlavour.detect();
+        assertTrue(json.out().contains("\"vendor_module\": \"" + flavour.module() + "\""), json.out());
+        boolean nested = "nested".equals(System.getProperty("panavirt.where"));
+        assertTrue(text.out().contains("host: " + (nested ? "nested" : "local")), text.out());
+        if (nested) {
+            assertEquals(KvmFlavour.SVM, flavour, "the nested host's KVM is kvm_amd");
+        }
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavirt.guest.GuestImage;
 import dev.panavirt.guest.TestGuest;
 import dev.panavirt.guest.TestGuest.StopKind;
+import dev.panavirt.testsupport.FlavourRules;
 import dev.panavirt.testsupport.Guests;
 import dev.panavirt.testsupport.KvmTest;
 import dev.panavirt.testsupport.RecordingDevice;
@@ -139,7 +140,13 @@ class GuestExitTest {
             assertInstanceOf(VcpuExit.Shutdown.class, exit);
             assertEquals(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_EXIT_SHUTDOWN(), exit.reason());
             AssertionError e = assertThrows(AssertionError.class, () -> g.next(0, T));
-            assertTrue(e.getMessage().contains("KVM_EXIT_SHUTDOWN"), e.getMessage());
+            if (FlavourRules.shutdownResetsTheVcpu()) {
+                // Back at the reset vector, whose CS base 0xffff0000 has no memory here: the fetch at
+                // 0xfffffff0 cannot be emulated.
+                assertTrue(e.getMessage().contains("suberror 1") && e.getMessage().contains("rip 0xfff0"), e.getMessage());
+            } else {
+                assertTrue(e.getMessage().contains("KVM_EXIT_SHUTDOWN"), e.getMessage());
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavirt.guest.TestGuest;
 import dev.panavirt.guest.TestGuest.Options;
 import dev.panavirt.guest.TestGuest.StopKind;
+import dev.panavirt.testsupport.FlavourRules;
 import dev.panavirt.testsupport.Guests;
 import dev.panavirt.testsupport.KvmTest;
 import java.time.Duration;
@@ -99,8 +100,10 @@ class VcpuThreadTest {
         try (TestGuest g = TestGuest.longMode(Guests.c(body))) {
             int vendorEbx = g.kvm().supportedCpuid().find(0, 0).orElseThrow().ebx();
             assertEquals(Integer.toUnsignedLong(vendorEbx), g.next(0, T).value());
-            g.vcpu(0).setMsr(0x175, 0xffff_8000_0000_4000L);
-            assertEquals(0xffff_8000_0000_4000L, g.next(0, T).value());
+            long esp = 0xffff_8000_0000_4000L;
+            g.vcpu(0).setMsr(0x175, esp);
+            assertEquals(FlavourRules.sysenterEspReadBack(g.kvm().supportedCpuid(), esp), g.next(0, T).value(),
+                    "SYSENTER_ESP as the guest reads it on " + KvmFlavour.detect());
             assertEquals(0, g.runToDone(0, T));
             assertEquals(0x1000, g.vcpu(0).getMsr(0x175), "the guest's wrmsr is visible through KVM_GET_MSRS");
         }
