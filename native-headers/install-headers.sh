@@ -61,6 +61,14 @@ ensure_package() {
   [ -r "$tarball" ] || die "$tarball missing after installing $pkg"
 }
 
+# headers_install copies the headers with rsync (the kernel's Makefile), which a fresh machine may lack.
+ensure_tools() {
+  command -v rsync >/dev/null 2>&1 && return
+  log "installing rsync (make headers_install needs it)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y -q rsync >&2 || { as_root apt-get update -q >&2; as_root apt-get install -y -q rsync >&2; }
+}
+
 install_headers() {
   local src=$cache/src
   rm -rf "$src" "${arches[@]/#/$cache/}" "$stamp"
@@ -107,6 +115,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
   log "already installed in $cache"
 else
   ensure_package
+  ensure_tools
   install_headers
 fi
 if [ "$verify" -eq 1 ]; then verify_headers; fi
