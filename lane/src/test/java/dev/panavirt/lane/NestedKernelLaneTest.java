@@ -135,12 +135,12 @@ class NestedKernelLaneTest {
         };
     }
 
-    private static boolean required() {
+    static boolean required() {
         return Arrays.stream(System.getProperty("panavirt.require", "").split("[,\\s]+"))
                 .anyMatch(s -> s.equals("lane") || s.equals("all"));
     }
 
-    private static String whyUnavailable() throws IOException {
+    static String whyUnavailable() throws IOException {
         if (!System.getProperty("os.name", "").equals("Linux")) {
             return "the nested lane needs Linux (QEMU, Debian packages)";
         }
