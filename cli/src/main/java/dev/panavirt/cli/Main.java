@@ -6,9 +6,9 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code panavirt} command line. */
 @Command(name = "panavirt", mixinStandardHelpOptions = true, version = "panavirt 0.1.0",
         description = "Java access to Linux KVM, VFIO and vhost-vdpa through the FFM API.",
-        footer = {"", "On a host without /dev/kvm the ./panavirt launcher runs 'run' and 'probe' in the",
-                "nested host (lane/README.md); choose with ./panavirt --kvm local|nested|auto COMMAND",
-                "or PANAVIRT_KVM."},
+        footer = {"", "On a host without /dev/kvm the ./panavirt launcher runs 'run' and 'probe' in",
+                "the nested host (lane/README.md). Choose with PANAVIRT_KVM=local|nested|auto",
+                "or ./panavirt --kvm local|nested|auto COMMAND."},
         subcommands = {ProbeCommand.class, RunCommand.class, ReplayCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
