@@ -167,8 +167,9 @@ class KvmSystemTest {
                 assertEquals(Errno.EINVAL, l.errno(), l.getMessage());
             } else {
                 // x86 with the ONE_REG uAPI (6.18, as on the paravirtual hosts): a RISC-V id is not
-                // one of its registers, and the list holds x86 ids only (arch 0x2000...).
-                assertTrue(Set.of(Errno.EINVAL, Errno.ENOENT).contains(e.errno()), e.getMessage());
+                // one of its registers, and the list holds x86 ids only (arch 0x2000...). Which errno
+                // 6.18 gives for the foreign id was not recorded; the three it may give are accepted.
+                assertTrue(Set.of(Errno.ENOTTY, Errno.EINVAL, Errno.ENOENT).contains(e.errno()), e.getMessage());
                 for (long reg : cpu.regList()) {
                     assertEquals(0x2000_0000_0000_0000L, reg & 0xff00_0000_0000_0000L, Long.toHexString(reg));
                 }
