@@ -39,7 +39,7 @@ import org.junit.jupiter.api.TestReporter;
  *
  * <p>System properties: {@code panavirt.lane.args} (extra lane/run options, space separated, e.g.
  * {@code --select-class dev.panavirt.lane.VfioSmokeTest}), {@code panavirt.lane.limit} (seconds for
- * the whole run including a first-time prepare, default 1800).
+ * the whole run including a first-time prepare and a retry, default 3600).
  */
 @Tag("lane")
 class NestedKernelLaneTest {
@@ -67,7 +67,7 @@ class NestedKernelLaneTest {
         if (!extra.isEmpty()) {
             args.addAll(Arrays.asList(extra.split("\\s+")));
         }
-        Duration limit = Duration.ofSeconds(Long.getLong("panavirt.lane.limit", 1800));
+        Duration limit = Duration.ofSeconds(Long.getLong("panavirt.lane.limit", 3600));
 
         LaneRunner.Result result = LaneRunner.run(repo, runDir, args, limit);
         Path summary = result.runDir().resolve("summary");
