@@ -57,7 +57,7 @@ public final class GuestLoader {
 
     /** Parses an x86 ELF executable. */
     public static Elf elf(byte[] bytes) throws GuestFormatException {
-        if (!isElf(bytes) || bytes.length < 52) {
+        if (!isElf(bytes) || bytes.length < 6) {
             throw new GuestFormatException("not an ELF file");
         }
         int cls = bytes[4];
@@ -69,6 +69,10 @@ public final class GuestLoader {
             case 2 -> true;
             default -> throw new GuestFormatException("unknown ELF class " + cls);
         };
+        int headerSize = is64 ? 64 : 52;
+        if (bytes.length < headerSize) {
+            throw new GuestFormatException("ELF header cut short: " + bytes.length + " of " + headerSize + " bytes");
+        }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int machine = Short.toUnsignedInt(b.getShort(18));
         if (machine != (is64 ? EM_X86_64 : EM_386)) {
@@ -79,7 +83,10 @@ public final class GuestLoader {
         int phentsize = Short.toUnsignedInt(b.getShort(is64 ? 54 : 42));
         int phnum = Short.toUnsignedInt(b.getShort(is64 ? 56 : 44));
         int minEntry = is64 ? 56 : 32;
-        if (phnum == 0 || phentsize < minEntry || phoff < 0 || phoff + (long) phnum * phentsize > bytes.length) {
+        // Compared as "fits in what is left after the offset", never as offset + size, which overflows
+        // for a 64-bit offset near 2^63.
+        if (phnum == 0 || phentsize < minEntry || phoff < 0 || phoff > bytes.length
+                || (long) phnum * phentsize > bytes.length - phoff) {
             throw new GuestFormatException("ELF program headers lie outside the file");
         }
         List<Segment> segments = new ArrayList<>();
@@ -100,7 +107,8 @@ public final class GuestLoader {
                 filesz = Integer.toUnsignedLong(b.getInt(at + 16));
                 memsz = Integer.toUnsignedLong(b.getInt(at + 20));
             }
-            if (offset < 0 || filesz < 0 || offset + filesz > bytes.length || filesz > memsz || memsz > 1L << 32
+            if (offset < 0 || filesz < 0 || offset > bytes.length || filesz > bytes.length - offset
+                    || filesz > memsz || memsz > 1L << 32
                     || paddr < 0 || paddr + memsz < paddr) {
                 throw new GuestFormatException("ELF segment " + i + " is malformed (offset " + offset + ", file size "
                         + filesz + ", memory size " + memsz + ")");

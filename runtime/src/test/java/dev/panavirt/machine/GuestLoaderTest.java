@@ -78,4 +78,29 @@ class GuestLoaderTest {
             }
         }
     }
+
+    @Test
+    void offsetsNearTwoToTheSixtyThirdDoNotOverflowTheBoundsChecks() {
+        byte[] segment = elf64(0x200000, new byte[] {(byte) 0xf4}, 0x1000);
+        ByteBuffer.wrap(segment).order(ByteOrder.LITTLE_ENDIAN).putLong(64 + 8, Long.MAX_VALUE - 4);  // p_offset
+        GuestLoader.GuestFormatException e = assertThrows(GuestLoader.GuestFormatException.class,
+                () -> GuestLoader.elf(segment));
+        assertTrue(e.getMessage().contains("segment 0 is malformed"), e.getMessage());
+
+        byte[] headers = elf64(0x200000, new byte[] {(byte) 0xf4}, 0x1000);
+        ByteBuffer.wrap(headers).order(ByteOrder.LITTLE_ENDIAN).putLong(32, Long.MAX_VALUE - 16);      // e_phoff
+        e = assertThrows(GuestLoader.GuestFormatException.class, () -> GuestLoader.elf(headers));
+        assertTrue(e.getMessage().contains("program headers lie outside the file"), e.getMessage());
+    }
+
+    @Test
+    void anElf64HeaderCutShortIsReportedAsSuch() {
+        byte[] whole = elf64(0x200000, new byte[] {(byte) 0xf4}, 0x1000);
+        for (int n = 6; n < 64; n++) {
+            byte[] cut = java.util.Arrays.copyOf(whole, n);
+            GuestLoader.GuestFormatException e = assertThrows(GuestLoader.GuestFormatException.class,
+                    () -> GuestLoader.elf(cut), "length " + n);
+            assertEquals("ELF header cut short: " + n + " of 64 bytes", e.getMessage());
+        }
+    }
 }
