@@ -13,9 +13,7 @@ import dev.panavirt.devices.session.Script;
 import dev.panavirt.devices.session.SessionRunner;
 import dev.panavirt.devices.session.SessionTarget;
 import dev.panavirt.devices.session.Symbols;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -57,8 +55,8 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Script parsed;
         try {
-            parsed = Script.parse(Files.readString(script));
-        } catch (IOException e) {
+            parsed = Script.parse(InputFiles.text(script, InputFiles.MAX_SCRIPT));
+        } catch (InputFiles.BadInputException e) {
             err.println("panavirt: cannot read " + script + ": " + e.getMessage());
             return Main.EXIT_USAGE;
         } catch (Script.ScriptException e) {

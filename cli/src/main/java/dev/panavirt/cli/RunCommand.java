@@ -9,7 +9,6 @@ import dev.panavirt.machine.MultibootInfo;
 import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -203,11 +202,9 @@ final class RunCommand implements Callable<Integer> {
 
     private static byte[] read(Path file, PrintWriter err) {
         try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
-                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getMessage();
-            err.println("panavirt: cannot read " + file + ": " + why);
+            return InputFiles.bytes(file, InputFiles.MAX_GUEST_FILE);
+        } catch (InputFiles.BadInputException e) {
+            err.println("panavirt: cannot read " + file + ": " + e.getMessage());
             return null;
         }
     }

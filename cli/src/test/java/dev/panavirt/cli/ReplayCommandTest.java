@@ -60,4 +60,15 @@ class ReplayCommandTest {
         assertEquals(2, o.status());
         assertTrue(o.err().contains("line 1: unknown operation 'jump'"), o.err());
     }
+
+    @Test
+    void aDeviceOrBinaryFileIsReportedInOneLineNotReadForever() throws Exception {
+        Outcome zero = replay("/dev/zero", "--device", "its");
+        assertEquals(Main.EXIT_USAGE, zero.status());
+        assertEquals("panavirt: cannot read /dev/zero: not a regular file", zero.err().strip());
+        Path binary = Files.write(dir.resolve("binary.pvs"), new byte[] {(byte) 0xc3, 0x28, 0});
+        Outcome bin = replay(binary.toString(), "--device", "its");
+        assertEquals(Main.EXIT_USAGE, bin.status());
+        assertTrue(bin.err().contains("is not UTF-8 text"), bin.err());
+    }
 }
