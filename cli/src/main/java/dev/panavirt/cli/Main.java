@@ -18,6 +18,11 @@ public final class Main {
     static final int EXIT_BAD_GUEST = 65;
     /** /dev/kvm is missing or not usable (sysexits EX_UNAVAILABLE). */
     static final int EXIT_NO_KVM = 69;
+    /**
+     * An internal error of panavirt (sysexits EX_SOFTWARE): never 1, which a guest's debug-exit status
+     * and replay's unmet expectation use.
+     */
+    static final int EXIT_INTERNAL = 70;
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -26,8 +31,8 @@ public final class Main {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            cmd.getErr().println("panavirt: " + ex.getMessage());
-            return 1;
+            cmd.getErr().println("panavirt: internal error: " + ex);
+            return EXIT_INTERNAL;
         });
         return cl;
     }

@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -40,19 +41,33 @@ final class ReplayCommand implements Callable<Integer> {
             description = "its, eiointc or riscv-vector.")
     Device device;
 
-    @Option(names = "--vcpus", description = "vCPUs of the model (default: 4 for its and eiointc, 1 for riscv-vector).")
+    @Option(names = "--vcpus", description = "vCPUs of the model, 1 to " + MAX_VCPUS + " for every model "
+            + "(default: 4 for its and eiointc, 1 for riscv-vector).")
     Integer vcpus;
 
-    @Option(names = "--vlenb", defaultValue = "16", description = "RISC-V vector register bytes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--vlenb", defaultValue = "16", description = "RISC-V vector register bytes, a power of two "
+            + "from 4 to 8192 (default: ${DEFAULT-VALUE}).")
     int vlenb;
 
     @Spec
     CommandSpec spec;
 
+    /**
+     * The most vCPUs a model session may have, the same for every model: the 256 that LoongArch's
+     * EIOINTC can route to (its CPU-encoded COREMAP bytes), well within what the others accept.
+     */
+    static final int MAX_VCPUS = 256;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (vcpus != null && (vcpus < 1 || vcpus > MAX_VCPUS)) {
+            throw new ParameterException(spec.commandLine(), "--vcpus must be between 1 and " + MAX_VCPUS + ", not " + vcpus);
+        }
+        if (vlenb < 4 || vlenb > 8192 || Integer.bitCount(vlenb) != 1) {
+            throw new ParameterException(spec.commandLine(), "--vlenb must be a power of two from 4 to 8192, not " + vlenb);
+        }
         Script parsed;
         try {
             parsed = Script.parse(InputFiles.text(script, InputFiles.MAX_SCRIPT));

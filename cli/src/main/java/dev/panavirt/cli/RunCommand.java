@@ -45,8 +45,10 @@ import picocli.CommandLine.Spec;
                 "  124            the time limit passed",
                 "  125            triple fault (KVM_EXIT_SHUTDOWN)",
                 "  126            KVM internal error, failed entry or unhandled exit",
+                "  2              a usage error (options that do not fit together or are out of range)",
                 "  65             the guest file is unreadable or malformed",
-                "  69             /dev/kvm is missing or not usable"})
+                "  69             /dev/kvm is missing or not usable",
+                "  70             an internal error of panavirt"})
 final class RunCommand implements Callable<Integer> {
     /** The CPU mode for flat binaries. */
     enum ModeOption { real, protected_, long_;
@@ -74,10 +76,11 @@ final class RunCommand implements Callable<Integer> {
             + "(kvm-unit-tests read it as KEY=VALUE environment lines).")
     Path initrd;
 
-    @Option(names = "--mem", defaultValue = "64M", description = "Guest RAM, e.g. 64M or 1G (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--mem", defaultValue = "64M", description = "Guest RAM from address 0, 1M to 3G, e.g. 64M or "
+            + "1G (default: ${DEFAULT-VALUE}).")
     String memory;
 
-    @Option(names = "--vcpus", defaultValue = "1", description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--vcpus", defaultValue = "1", description = "Number of vCPUs, 1 to 64 (default: ${DEFAULT-VALUE}).")
     int vcpus;
 
     @Option(names = "--mode", defaultValue = "long", converter = ModeConverter.class,
@@ -88,7 +91,8 @@ final class RunCommand implements Callable<Integer> {
             + "(default 0x100000; 0x7c00 in real mode).")
     String loadAddress;
 
-    @Option(names = "--timeout", defaultValue = "10", description = "Time limit in seconds (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout", defaultValue = "10", description = "Time limit in seconds, at least 1 "
+            + "(default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
     @Option(names = "--irqchip", description = "Create KVM's in-kernel PIC, IOAPIC, local APICs and PIT.")
@@ -108,10 +112,6 @@ final class RunCommand implements Callable<Integer> {
             return Main.EXIT_NO_KVM;
         }
         long mem = parseSize(memory);
-        if (vcpus < 1 || vcpus > 64) {
-            err.println("panavirt: --vcpus must be between 1 and 64");
-            return Main.EXIT_USAGE;
-        }
         Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
                 Duration.ofSeconds(timeoutSeconds));
         AtomicLong demoWrite = new AtomicLong(-1);
@@ -155,8 +155,28 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** Usage errors picocli cannot see on its own: options that only make sense together, or not at all. */
+    /** Every option is checked here, before KVM is looked at: a usage error is status 2 on any host. */
     private void checkOptions() {
         var parsed = spec.commandLine().getParseResult();
+        long mem;
+        try {
+            mem = parseSize(memory);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--mem: " + e.getMessage());
+        }
+        if (mem > MAX_RAM) {
+            throw new ParameterException(spec.commandLine(), "--mem: at most " + (MAX_RAM >> 20) + "M of RAM (from "
+                    + "address 0 up to the 32-bit hole of the LAPIC and IOAPIC), not " + memory);
+        }
+        if (mem < MIN_RAM) {
+            throw new ParameterException(spec.commandLine(), "--mem: at least 1M, not " + memory);
+        }
+        if (vcpus < 1 || vcpus > 64) {
+            throw new ParameterException(spec.commandLine(), "--vcpus must be between 1 and 64");
+        }
+        if (timeoutSeconds < 1) {
+            throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second, not " + timeoutSeconds);
+        }
         if (kernel != null) {
             if (guest != null) {
                 throw new ParameterException(spec.commandLine(), "give either GUEST or --kernel FILE, not both");
@@ -166,10 +186,6 @@ final class RunCommand implements Callable<Integer> {
                     throw new ParameterException(spec.commandLine(), flatOnly + " applies to flat binaries, not to "
                             + "--kernel (a multiboot kernel says where it goes and starts in 32-bit protected mode)");
                 }
-            }
-            if (parseSize(memory) > MultibootInfo.MAX_RAM) {
-                throw new ParameterException(spec.commandLine(), "--mem: a multiboot kernel can have at most "
-                        + (MultibootInfo.MAX_RAM >> 20) + "M of RAM");
             }
         } else if (append != null || initrd != null) {
             throw new ParameterException(spec.commandLine(), (append != null ? "--append" : "--initrd")
@@ -259,7 +275,12 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** "64M", "1G", "4096", "512K" to bytes. */
+    /** The least guest RAM: the boot tables and a small guest. */
+    static final long MIN_RAM = 1L << 20;
+    /** The most guest RAM: from address 0 up to the 32-bit hole where the LAPIC and IOAPIC live. */
+    static final long MAX_RAM = MultibootInfo.MAX_RAM;
+
+    /** "64M", "1G", "4096", "512K" to bytes; IllegalArgumentException for anything else or an overflow. */
     static long parseSize(String s) {
         String t = s.trim().toUpperCase(Locale.ROOT);
         long mult = 1;
@@ -274,9 +295,11 @@ final class RunCommand implements Callable<Integer> {
             t = t.substring(0, t.length() - 1);
         }
         try {
-            return Long.parseLong(t) * mult;
+            return Math.multiplyExact(Long.parseLong(t), mult);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a size: " + s + " (use e.g. 64M or 1G)");
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("too large: " + s);
         }
     }
 
