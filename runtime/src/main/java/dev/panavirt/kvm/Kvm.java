@@ -34,15 +34,20 @@ public final class Kvm implements AutoCloseable {
     private final Fd fd;
     private final int vcpuMmapSize;
 
+    /** Takes {@code fd}; closes it when a check fails, so a failed open leaves no descriptor behind. */
     private Kvm(Fd fd) throws ErrnoException {
         this.fd = fd;
-        int version = Ioctl.call(fd, "KVM_GET_API_VERSION", kvm_h.KVM_GET_API_VERSION());
-        if (version != kvm_h.KVM_API_VERSION()) {
+        try {
+            int version = Ioctl.call(fd, "KVM_GET_API_VERSION", kvm_h.KVM_GET_API_VERSION());
+            if (version != kvm_h.KVM_API_VERSION()) {
+                throw new ErrnoException("KVM_GET_API_VERSION", Errno.EINVAL,
+                        "kernel reports API " + version + ", panavirt needs " + kvm_h.KVM_API_VERSION());
+            }
+            this.vcpuMmapSize = Ioctl.call(fd, "KVM_GET_VCPU_MMAP_SIZE", kvm_h.KVM_GET_VCPU_MMAP_SIZE());
+        } catch (ErrnoException | RuntimeException e) {
             fd.close();
-            throw new ErrnoException("KVM_GET_API_VERSION", Errno.EINVAL,
-                    "kernel reports API " + version + ", panavirt needs " + kvm_h.KVM_API_VERSION());
+            throw e;
         }
-        this.vcpuMmapSize = Ioctl.call(fd, "KVM_GET_VCPU_MMAP_SIZE", kvm_h.KVM_GET_VCPU_MMAP_SIZE());
     }
 
     /**

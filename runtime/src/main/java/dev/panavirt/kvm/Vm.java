@@ -51,10 +51,16 @@ public final class Vm implements AutoCloseable {
     private volatile int dirtyRingBytes;
     private volatile boolean closed;
 
+    /** Takes {@code fd}; closes it when the capability check fails, so a failed VM leaves no descriptor. */
     Vm(Kvm kvm, Fd fd) throws ErrnoException {
         this.kvm = kvm;
         this.fd = fd;
-        this.memslotV2 = checkExtension(Cap.USER_MEMORY2) > 0;
+        try {
+            this.memslotV2 = checkExtension(Cap.USER_MEMORY2) > 0;
+        } catch (ErrnoException | RuntimeException e) {
+            fd.close();
+            throw e;
+        }
     }
 
     /** The VM descriptor. */
