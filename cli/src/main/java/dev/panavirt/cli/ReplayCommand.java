@@ -65,8 +65,11 @@ final class ReplayCommand implements Callable<Integer> {
         if (vcpus != null && (vcpus < 1 || vcpus > MAX_VCPUS)) {
             throw new ParameterException(spec.commandLine(), "--vcpus must be between 1 and " + MAX_VCPUS + ", not " + vcpus);
         }
-        if (vlenb < 4 || vlenb > 8192 || Integer.bitCount(vlenb) != 1) {
-            throw new ParameterException(spec.commandLine(), "--vlenb must be a power of two from 4 to 8192, not " + vlenb);
+        RiscvVectorUnit.Config vector;
+        try {
+            vector = RiscvVectorUnit.Config.vlenb(vlenb);   // the model's own rule for vlenb
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--vlenb: " + e.getMessage());
         }
         Script parsed;
         try {
@@ -78,7 +81,7 @@ final class ReplayCommand implements Callable<Integer> {
             err.println("panavirt: " + script + ": " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        SessionRunner.Outcome outcome = runner().run(parsed);
+        SessionRunner.Outcome outcome = runner(vector).run(parsed);
         outcome.lines().forEach(out::println);
         out.flush();
         if (!outcome.passed()) {
@@ -89,7 +92,7 @@ final class ReplayCommand implements Callable<Integer> {
         return 0;
     }
 
-    private SessionRunner runner() throws Exception {
+    private SessionRunner runner(RiscvVectorUnit.Config vector) throws Exception {
         return switch (device) {
             case its -> {
                 SessionTarget t = ItsSessionTarget.create(new HeapGuestRam(ItsSessionTarget.DEFAULT_RAM_BASE,
@@ -109,8 +112,7 @@ final class ReplayCommand implements Callable<Integer> {
                         EiointcRegisters.class));
             }
             case riscv_vector -> {
-                SessionTarget t = new RiscvVectorSessionTarget(vcpus == null ? 1 : vcpus,
-                        new RiscvVectorUnit.Config(vlenb, true, true));
+                SessionTarget t = new RiscvVectorSessionTarget(vcpus == null ? 1 : vcpus, vector);
                 yield new SessionRunner(t, Symbols.of(Map.of(), dev.panavirt.bindings.kvm.riscv64.kvm_h.class,
                         RiscvVectorRegisters.class));
             }

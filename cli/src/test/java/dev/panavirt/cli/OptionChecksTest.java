@@ -56,7 +56,7 @@ class OptionChecksTest {
                     "--vcpus", "2147483647");   // used to end in an OutOfMemoryError (its, riscv-vector)
             usage("--vcpus must be between 1 and 256, not -1", "replay", "x.pvs", "--device", device, "--vcpus", "-1");
         }
-        usage("--vlenb must be a power of two from 4 to 8192, not 3", "replay", "x.pvs", "--device", "riscv-vector",
+        usage("--vlenb: vlenb must be a power of two in 4..8192: 3", "replay", "x.pvs", "--device", "riscv-vector",
                 "--vlenb", "3");
     }
 }
