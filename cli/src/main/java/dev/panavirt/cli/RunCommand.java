@@ -104,14 +104,13 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        checkOptions();
+        long mem = checkOptions();
         if (!Kvm.available()) {
             err.println("panavirt: " + Kvm.DEVICE + (Files.exists(Kvm.DEVICE) ? " is not readable and writable by "
                     + "this user" : " does not exist: this host has no KVM") + "; cannot run a guest");
             err.flush();
             return Main.EXIT_NO_KVM;
         }
-        long mem = parseSize(memory);
         Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
                 Duration.ofSeconds(timeoutSeconds));
         AtomicLong demoWrite = new AtomicLong(-1);
@@ -155,8 +154,11 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** Usage errors picocli cannot see on its own: options that only make sense together, or not at all. */
-    /** Every option is checked here, before KVM is looked at: a usage error is status 2 on any host. */
-    private void checkOptions() {
+    /**
+     * Every option is checked here, before KVM is looked at: a usage error is status 2 on any host.
+     * Returns the guest RAM size in bytes that {@code --mem} asks for.
+     */
+    private long checkOptions() {
         var parsed = spec.commandLine().getParseResult();
         long mem;
         try {
@@ -191,6 +193,7 @@ final class RunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), (append != null ? "--append" : "--initrd")
                     + " needs --kernel FILE");
         }
+        return mem;
     }
 
     private boolean bootKernel(Machine m, PrintWriter err) throws ErrnoException {
