@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -29,14 +28,7 @@ class CommandLineFallbackTest {
 
     @BeforeAll
     static void lane() throws IOException {
-        String unavailable = NestedKernelLaneTest.whyUnavailable();
-        if (unavailable != null) {
-            if (NestedKernelLaneTest.required()) {
-                Assertions.fail("the lane is required (-Dpanavirt.require) but cannot run: " + unavailable);
-            }
-            Assumptions.abort(unavailable);
-        }
-        repo = NestedKernelLaneTest.repoRoot();
+        repo = NestedKernelLaneTest.laneRepoOrSkip();
     }
 
     record Outcome(int status, String out, String err) {}

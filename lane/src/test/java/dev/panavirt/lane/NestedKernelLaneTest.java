@@ -46,14 +46,7 @@ class NestedKernelLaneTest {
 
     @TestFactory
     Stream<DynamicNode> guestTests(TestReporter reporter) throws Exception {
-        String unavailable = whyUnavailable();
-        if (unavailable != null) {
-            if (required()) {
-                Assertions.fail("the lane is required (-Dpanavirt.require) but cannot run: " + unavailable);
-            }
-            Assumptions.abort(unavailable);
-        }
-        Path repo = repoRoot();
+        Path repo = laneRepoOrSkip();
         Path runDir = Path.of("target", "lane",
                         LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)))
                 .toAbsolutePath();
@@ -135,12 +128,27 @@ class NestedKernelLaneTest {
         };
     }
 
-    static boolean required() {
+    /**
+     * The repository whose lane/run this host can run. Where it cannot, the test is skipped with the
+     * reason, or fails when {@code -Dpanavirt.require} lists the lane.
+     */
+    static Path laneRepoOrSkip() throws IOException {
+        String unavailable = whyUnavailable();
+        if (unavailable != null) {
+            if (required()) {
+                Assertions.fail("the lane is required (-Dpanavirt.require) but cannot run: " + unavailable);
+            }
+            Assumptions.abort(unavailable);
+        }
+        return repoRoot();
+    }
+
+    private static boolean required() {
         return Arrays.stream(System.getProperty("panavirt.require", "").split("[,\\s]+"))
                 .anyMatch(s -> s.equals("lane") || s.equals("all"));
     }
 
-    static String whyUnavailable() throws IOException {
+    private static String whyUnavailable() throws IOException {
         if (!System.getProperty("os.name", "").equals("Linux")) {
             return "the nested lane needs Linux (QEMU, Debian packages)";
         }
