@@ -1,6 +1,6 @@
 package dev.panavirt.cli;
 
-import dev.panavirt.guest.GuestImage;
+import dev.panavirt.machine.GuestImage;
 import java.nio.charset.StandardCharsets;
 
 /**

@@ -1,11 +1,11 @@
 package dev.panavirt.cli;
 
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.kvm.Cap;
+import dev.panavirt.kvm.DeviceType;
 import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.KvmFlavour;
 import dev.panavirt.kvm.Vm;
-import dev.panavirt.sys.ErrnoException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -67,8 +67,8 @@ final class ProbeCommand implements Callable<Integer> {
                 caps.put("signal_msi", vm.checkExtension(Cap.SIGNAL_MSI) > 0);
                 caps.put("guest_memfd", vm.checkExtension(Cap.GUEST_MEMFD) > 0);
                 kvm.put("capabilities", caps);
-                itsInKernel = vm.supportsDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS());
-                eiointcInKernel = vm.supportsDevice(kvm_h.KVM_DEV_TYPE_LOONGARCH_EIOINTC());
+                itsInKernel = vm.supportsDevice(DeviceType.ARM_VGIC_ITS);
+                eiointcInKernel = vm.supportsDevice(DeviceType.LOONGARCH_EIOINTC);
             } catch (ErrnoException e) {
                 kvm.put("error", e.getMessage());
             }

@@ -1,12 +1,12 @@
 package dev.panavirt.cli;
 
-import dev.panavirt.guest.GuestImage;
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.kvm.Kvm;
+import dev.panavirt.machine.GuestImage;
 import dev.panavirt.machine.GuestLoader;
 import dev.panavirt.machine.Machine;
 import dev.panavirt.machine.Multiboot;
 import dev.panavirt.machine.MultibootInfo;
-import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
 import java.io.OutputStream;

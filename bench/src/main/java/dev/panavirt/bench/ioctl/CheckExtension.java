@@ -1,5 +1,6 @@
 package dev.panavirt.bench.ioctl;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bench.support.CHarness;
@@ -10,7 +11,6 @@ import dev.panavirt.bench.support.RawFfm;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.kvm.Cap;
 import dev.panavirt.kvm.Kvm;
-import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -52,7 +52,7 @@ public class CheckExtension {
     @Setup
     public void setup() throws ErrnoException {
         kvm = Kvm.open();
-        fd = kvm.fd().raw();
+        fd = kvm.rawFd();
         capture = Libc.newCapture(arena);
     }
 

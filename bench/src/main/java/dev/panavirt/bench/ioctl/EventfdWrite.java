@@ -1,5 +1,6 @@
 package dev.panavirt.bench.ioctl;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bench.support.CHarness;
@@ -7,8 +8,7 @@ import dev.panavirt.bench.support.Fixtures;
 import dev.panavirt.bench.support.JnaLibc;
 import dev.panavirt.bench.support.JnrLibc;
 import dev.panavirt.bench.support.RawFfm;
-import dev.panavirt.sys.ErrnoException;
-import dev.panavirt.sys.EventFd;
+import dev.panavirt.fd.EventFd;
 import dev.panavirt.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -58,7 +58,7 @@ public class EventfdWrite {
     /** Sets up the VM and what {@code path} needs ({@code "all"}: every path, for the smoke test). */
     public void init(String path) throws ErrnoException {
         event = EventFd.create(0);
-        fd = event.fd().raw();
+        fd = event.rawFd();
         capture = Libc.newCapture(arena);
         one = arena.allocate(8, 8).fill((byte) 0);
         one.set(ValueLayout.JAVA_LONG, 0, 1L);

@@ -1,5 +1,6 @@
 package dev.panavirt.bench.ioctl;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bench.support.CHarness;
@@ -11,7 +12,6 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_dirty_log;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vm;
-import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -76,7 +76,7 @@ public class GetDirtyLog {
         kvm = Kvm.open();
         vm = kvm.createVm();
         vm.addMemory(SLOT, 0, SLOT_SIZE, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
-        fd = vm.fd().raw();
+        fd = vm.rawFd();
         capture = Libc.newCapture(arena);
         log = kvm_dirty_log.allocate(arena);
         panavirtBitmap = arena.allocate(vm.dirtyBitmapBytes(SLOT), 8);

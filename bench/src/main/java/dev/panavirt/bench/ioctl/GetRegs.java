@@ -1,5 +1,6 @@
 package dev.panavirt.bench.ioctl;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bench.support.CHarness;
@@ -9,10 +10,9 @@ import dev.panavirt.bench.support.JnrLibc;
 import dev.panavirt.bench.support.RawFfm;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
-import dev.panavirt.guest.TestGuest;
 import dev.panavirt.kvm.Vcpu;
-import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.sys.Libc;
+import dev.panavirt.testkit.TestGuest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +66,7 @@ public class GetRegs {
     public void init(String path) throws ErrnoException {
         guest = Fixtures.realMode(Fixtures.PIO_LOOP);
         vcpu = guest.vcpu(0);
-        fd = vcpu.fd().raw();
+        fd = vcpu.rawFd();
         capture = Libc.newCapture(arena);
         regs = vcpu.getRegs();
         buf = arena.allocate(SIZE, 16).copyFrom(regs);

@@ -1,5 +1,6 @@
 package dev.panavirt.bench.ioctl;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bench.support.CHarness;
@@ -7,10 +8,9 @@ import dev.panavirt.bench.support.Fixtures;
 import dev.panavirt.bench.support.JnaLibc;
 import dev.panavirt.bench.support.JnrLibc;
 import dev.panavirt.bench.support.RawFfm;
+import dev.panavirt.fd.EventFd;
 import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vm;
-import dev.panavirt.sys.ErrnoException;
-import dev.panavirt.sys.EventFd;
 import dev.panavirt.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -67,7 +67,7 @@ public class IrqfdSignal {
         vm.createIrqchip();
         event = EventFd.create(0);
         vm.registerIrqfd(event, GSI, null);
-        fd = event.fd().raw();
+        fd = event.rawFd();
         capture = Libc.newCapture(arena);
         one = arena.allocate(8, 8).fill((byte) 0);
         one.set(ValueLayout.JAVA_LONG, 0, 1L);

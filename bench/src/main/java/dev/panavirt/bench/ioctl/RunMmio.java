@@ -1,5 +1,6 @@
 package dev.panavirt.bench.ioctl;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bench.support.CHarness;
@@ -9,11 +10,10 @@ import dev.panavirt.bench.support.JnrLibc;
 import dev.panavirt.bench.support.RawFfm;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_run;
-import dev.panavirt.guest.TestGuest;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
-import dev.panavirt.sys.ErrnoException;
 import dev.panavirt.sys.Libc;
+import dev.panavirt.testkit.TestGuest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -68,7 +68,7 @@ public class RunMmio {
     public void init(String path) throws ErrnoException {
         guest = Fixtures.realMode(Fixtures.MMIO_LOOP);
         vcpu = guest.vcpu(0);
-        fd = vcpu.fd().raw();
+        fd = vcpu.rawFd();
         capture = Libc.newCapture(arena);
         run = vcpu.kvmRun();
         exitReason = run.asSlice(EXIT_REASON, 4);

@@ -1,12 +1,12 @@
 package dev.panavirt.bench.model;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bindings.kvm.loongarch64.kvm_h;
-import dev.panavirt.devices.loongarch.EiointcDevice;
-import dev.panavirt.devices.loongarch.EiointcRegisters;
-import dev.panavirt.devices.loongarch.LoongArchVm;
-import dev.panavirt.sys.ErrnoException;
+import dev.panavirt.models.loongarch.EiointcDevice;
+import dev.panavirt.models.loongarch.EiointcRegisters;
+import dev.panavirt.models.loongarch.LoongArchVm;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -1,15 +1,15 @@
 package dev.panavirt.bench.model;
 
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.base.HeapGuestRam;
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.support.BenchJvm;
 import dev.panavirt.bindings.kvm.arm64.kvm_h;
-import dev.panavirt.devices.gicv3.HeapGuestRam;
-import dev.panavirt.devices.gicv3.ItsCommand;
-import dev.panavirt.devices.gicv3.ItsDevice;
-import dev.panavirt.devices.gicv3.ItsRegisters;
-import dev.panavirt.devices.gicv3.ItsSessionTarget;
-import dev.panavirt.devices.gicv3.Redistributors;
-import dev.panavirt.sys.ErrnoException;
+import dev.panavirt.models.gicv3.ItsCommand;
+import dev.panavirt.models.gicv3.ItsDevice;
+import dev.panavirt.models.gicv3.ItsRegisters;
+import dev.panavirt.models.gicv3.ItsSessionTarget;
+import dev.panavirt.models.gicv3.Redistributors;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

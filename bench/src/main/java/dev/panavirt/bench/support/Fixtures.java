@@ -1,8 +1,8 @@
 package dev.panavirt.bench.support;
 
-import dev.panavirt.guest.GuestImage;
-import dev.panavirt.guest.TestGuest;
-import dev.panavirt.sys.ErrnoException;
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.machine.GuestImage;
+import dev.panavirt.testkit.TestGuest;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /** Guests and small helpers shared by the benchmarks. */

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.panavirt.devices.gicv3.ItsRegisters;
+import dev.panavirt.models.gicv3.ItsRegisters;
 import org.junit.jupiter.api.Test;
 
 /** The model benchmarks measure work that succeeds: commands execute, lines really move. */

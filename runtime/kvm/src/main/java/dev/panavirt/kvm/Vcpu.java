@@ -1,0 +1,450 @@
+package dev.panavirt.kvm;
+
+import dev.panavirt.base.Errno;
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.bindings.kvm.x86_64.kvm_cpuid2;
+import dev.panavirt.bindings.kvm.x86_64.kvm_fpu;
+import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.x86_64.kvm_lapic_state;
+import dev.panavirt.bindings.kvm.x86_64.kvm_mp_state;
+import dev.panavirt.bindings.kvm.x86_64.kvm_msr_entry;
+import dev.panavirt.bindings.kvm.x86_64.kvm_msrs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_one_reg;
+import dev.panavirt.bindings.kvm.x86_64.kvm_reg_list;
+import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_run;
+import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_vcpu_events;
+import dev.panavirt.sys.Fd;
+import dev.panavirt.sys.Ioctl;
+import dev.panavirt.sys.Libc;
+import dev.panavirt.sys.Mmap;
+import dev.panavirt.sys.Scratch;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A virtual CPU: its fd, its mapped {@code kvm_run} area, and the register ioctls.
+ *
+ * <p>{@link #run()} and the register calls are meant for one thread at a time (the vCPU's own);
+ * {@link #kick()} may be called from any thread. The run path allocates nothing: exits are reusable
+ * views ({@link VcpuExit}) and the errno capture and register buffers belong to the vCPU.
+ */
+public final class Vcpu implements AutoCloseable {
+    private static final long KVM_RUN = kvm_h.KVM_RUN();
+    private static final VarHandle IMMEDIATE_EXIT = ValueLayout.JAVA_BYTE.varHandle();
+    private static final long IMMEDIATE_EXIT_OFFSET = kvm_run.immediate_exit$offset();
+
+    private final Vm vm;
+    private final Fd fd;
+    private final int id;
+    private final MemorySegment run;
+    private final MemorySegment capture;
+    private final MemorySegment regs;
+    private final MemorySegment sregs;
+    private final MemorySegment oneReg;
+    private final VcpuExit[] exitsByReason;
+    private final VcpuExit.Unknown unknown;
+    private final DirtyRing dirtyRing;
+    private volatile Thread runner;
+    private volatile int runnerTid;
+
+    Vcpu(Vm vm, Fd fd, int id, Arena arena, int mmapSize, int dirtyRingBytes) throws ErrnoException {
+        this.vm = vm;
+        this.fd = fd;
+        this.id = id;
+        this.run = Mmap.map(arena, mmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0,
+                "kvm_run of vcpu " + id);
+        // Buffers passed to downcalls come from an automatic arena: a shared arena's segment costs a
+        // session acquire/release on every call (the run loop's capture segment is passed to each KVM_RUN).
+        Arena buffers = Arena.ofAuto();
+        this.capture = Libc.newCapture(buffers);
+        this.regs = kvm_regs.allocate(buffers);
+        this.sregs = kvm_sregs.allocate(buffers);
+        this.oneReg = kvm_one_reg.allocate(buffers);
+        this.unknown = new VcpuExit.Unknown(run);
+        this.exitsByReason = new VcpuExit[64];
+        java.util.Arrays.fill(exitsByReason, unknown);
+        exitsByReason[KvmExits.IO] = new VcpuExit.Io(run);
+        exitsByReason[KvmExits.MMIO] = new VcpuExit.Mmio(run);
+        exitsByReason[KvmExits.HLT] = VcpuExit.Hlt.INSTANCE;
+        exitsByReason[KvmExits.SHUTDOWN] = VcpuExit.Shutdown.INSTANCE;
+        exitsByReason[KvmExits.FAIL_ENTRY] = new VcpuExit.FailEntry(run);
+        exitsByReason[KvmExits.INTERNAL_ERROR] = new VcpuExit.InternalError(run);
+        exitsByReason[KvmExits.SYSTEM_EVENT] = new VcpuExit.SystemEvent(run);
+        exitsByReason[KvmExits.DIRTY_RING_FULL] = VcpuExit.DirtyRingFull.INSTANCE;
+        this.dirtyRing = dirtyRingBytes > 0 ? new DirtyRing(arena, fd, id, dirtyRingBytes) : null;
+    }
+
+    /** The vCPU id given to {@link Vm#createVcpu(int)}. */
+    public int id() {
+        return id;
+    }
+
+    /** The VM this vCPU belongs to. */
+    public Vm vm() {
+        return vm;
+    }
+
+    /**
+     * The vCPU descriptor number, for callers that issue ioctls panavirt does not wrap; valid until the vCPU
+     * closes.
+     *
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public int rawFd() {
+        return fd.raw();
+    }
+
+    /** The mapped {@code struct kvm_run}; read and write it with the generated {@code kvm_run} accessors. */
+    public MemorySegment kvmRun() {
+        return run;
+    }
+
+    /**
+     * Wraps {@code KVM_RUN}: enters the guest until it exits to user space.
+     *
+     * <p>EINTR (a {@link #kick()} or another signal) is not an error: it comes back as
+     * {@link VcpuExit.Interrupted} and {@code immediate_exit} is cleared. Any other failure throws.
+     * The returned exit is reused by the next call (see {@link VcpuExit}).
+     */
+    public VcpuExit run() throws ErrnoException {
+        Thread me = Thread.currentThread();
+        if (runner != me) {
+            runnerTid = Libc.gettid();
+            runner = me;
+        }
+        int rc = Libc.ioctl(capture, fd.raw(), KVM_RUN, 0L);
+        if (rc < 0) {
+            int errno = -rc;
+            if (errno == Errno.EINTR || errno == Errno.EAGAIN) {
+                IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 0);
+                return VcpuExit.Interrupted.INSTANCE;
+            }
+            if (errno == Errno.EFAULT && kvm_run.exit_reason(run) == KvmExits.MEMORY_FAULT) {
+                return unknown;
+            }
+            throw Ioctl.failure(fd, "KVM_RUN", errno, KVM_RUN, "vcpu " + id);
+        }
+        int reason = kvm_run.exit_reason(run);
+        return reason >= 0 && reason < exitsByReason.length ? exitsByReason[reason] : unknown;
+    }
+
+    /**
+     * Makes the running (or next) {@link #run()} return {@link VcpuExit.Interrupted}: sets
+     * {@code immediate_exit} and signals the vCPU thread so a guest inside {@code KVM_RUN} leaves it.
+     * Safe from any thread.
+     */
+    public void kick() {
+        IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 1);
+        int tid = runnerTid;
+        if (tid > 0) {
+            // SIGPIPE has a JVM handler that ignores it; its only effect is to interrupt the ioctl.
+            Libc.tgkill(Scratch.capture(), Libc.getpid(), tid, Libc.SIGPIPE);
+        }
+    }
+
+    /** Sets or clears {@code kvm_run.immediate_exit} directly. */
+    public void setImmediateExit(boolean exit) {
+        IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) (exit ? 1 : 0));
+    }
+
+    /** The dirty ring of this vCPU, when {@link Vm#enableDirtyRing(int)} preceded its creation. */
+    public java.util.Optional<DirtyRing> dirtyRing() {
+        return java.util.Optional.ofNullable(dirtyRing);
+    }
+
+    // ---- general-purpose and special registers ----
+
+    /**
+     * Wraps {@code KVM_GET_REGS} into this vCPU's own {@code kvm_regs} buffer and returns it; read it
+     * with {@code kvm_regs.rip(seg)} and so on. Valid until the next call.
+     */
+    public MemorySegment getRegs() throws ErrnoException {
+        vcpuIoctl("KVM_GET_REGS", kvm_h.KVM_GET_REGS(), regs);
+        return regs;
+    }
+
+    /** Wraps {@code KVM_SET_REGS} from a {@code kvm_regs} segment (for example the one {@link #getRegs()} returned). */
+    public void setRegs(MemorySegment kvmRegs) throws ErrnoException {
+        checkSize(kvmRegs, kvm_regs.sizeof(), "kvm_regs");
+        vcpuIoctl("KVM_SET_REGS", kvm_h.KVM_SET_REGS(), kvmRegs);
+    }
+
+    /** Wraps {@code KVM_GET_SREGS} into this vCPU's own {@code kvm_sregs} buffer. */
+    public MemorySegment getSregs() throws ErrnoException {
+        vcpuIoctl("KVM_GET_SREGS", kvm_h.KVM_GET_SREGS(), sregs);
+        return sregs;
+    }
+
+    /** Wraps {@code KVM_SET_SREGS}. */
+    public void setSregs(MemorySegment kvmSregs) throws ErrnoException {
+        checkSize(kvmSregs, kvm_sregs.sizeof(), "kvm_sregs");
+        vcpuIoctl("KVM_SET_SREGS", kvm_h.KVM_SET_SREGS(), kvmSregs);
+    }
+
+    /** Wraps {@code KVM_GET_FPU} into {@code kvmFpu}. */
+    public void getFpu(MemorySegment kvmFpu) throws ErrnoException {
+        checkSize(kvmFpu, kvm_fpu.sizeof(), "kvm_fpu");
+        vcpuIoctl("KVM_GET_FPU", kvm_h.KVM_GET_FPU(), kvmFpu);
+    }
+
+    /** Wraps {@code KVM_SET_FPU}. */
+    public void setFpu(MemorySegment kvmFpu) throws ErrnoException {
+        checkSize(kvmFpu, kvm_fpu.sizeof(), "kvm_fpu");
+        vcpuIoctl("KVM_SET_FPU", kvm_h.KVM_SET_FPU(), kvmFpu);
+    }
+
+    /** Wraps {@code KVM_GET_LAPIC} (needs the in-kernel irqchip) into {@code kvmLapicState}. */
+    public void getLapic(MemorySegment kvmLapicState) throws ErrnoException {
+        checkSize(kvmLapicState, kvm_lapic_state.sizeof(), "kvm_lapic_state");
+        vcpuIoctl("KVM_GET_LAPIC", kvm_h.KVM_GET_LAPIC(), kvmLapicState);
+    }
+
+    /** Wraps {@code KVM_SET_LAPIC}. */
+    public void setLapic(MemorySegment kvmLapicState) throws ErrnoException {
+        checkSize(kvmLapicState, kvm_lapic_state.sizeof(), "kvm_lapic_state");
+        vcpuIoctl("KVM_SET_LAPIC", kvm_h.KVM_SET_LAPIC(), kvmLapicState);
+    }
+
+    /** Wraps {@code KVM_GET_VCPU_EVENTS} into {@code kvmVcpuEvents}. */
+    public void getVcpuEvents(MemorySegment kvmVcpuEvents) throws ErrnoException {
+        checkSize(kvmVcpuEvents, kvm_vcpu_events.sizeof(), "kvm_vcpu_events");
+        vcpuIoctl("KVM_GET_VCPU_EVENTS", kvm_h.KVM_GET_VCPU_EVENTS(), kvmVcpuEvents);
+    }
+
+    /** Wraps {@code KVM_SET_VCPU_EVENTS}. */
+    public void setVcpuEvents(MemorySegment kvmVcpuEvents) throws ErrnoException {
+        checkSize(kvmVcpuEvents, kvm_vcpu_events.sizeof(), "kvm_vcpu_events");
+        vcpuIoctl("KVM_SET_VCPU_EVENTS", kvm_h.KVM_SET_VCPU_EVENTS(), kvmVcpuEvents);
+    }
+
+    /** Wraps {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE} 0, {@code UNINITIALIZED} 1, {@code INIT_RECEIVED} 2, {@code HALTED} 3, ... */
+    public int getMpState() throws ErrnoException {
+        MemorySegment s = Scratch.current().buffer();
+        vcpuIoctl("KVM_GET_MP_STATE", kvm_h.KVM_GET_MP_STATE(), s);
+        return kvm_mp_state.mp_state(s);
+    }
+
+    /** Wraps {@code KVM_SET_MP_STATE}. */
+    public void setMpState(int state) throws ErrnoException {
+        MemorySegment s = Scratch.current().buffer();
+        kvm_mp_state.mp_state(s, state);
+        vcpuIoctl("KVM_SET_MP_STATE", kvm_h.KVM_SET_MP_STATE(), s, "mp_state " + state);
+    }
+
+    // ---- MSRs and CPUID ----
+
+    /**
+     * Wraps {@code KVM_GET_MSRS}.
+     *
+     * @throws ErrnoException EINVAL naming the first index the kernel did not read
+     */
+    public long[] getMsrs(int... indices) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = msrs(a, indices, null);
+            int n = Ioctl.call(fd, "KVM_GET_MSRS", kvm_h.KVM_GET_MSRS(), m, msrText(indices));
+            if (n < indices.length) {
+                throw new ErrnoException("KVM_GET_MSRS", Errno.EINVAL, kvm_h.KVM_GET_MSRS(),
+                        "kernel read " + n + " of " + indices.length + " MSRs; MSR 0x"
+                                + Integer.toHexString(indices[n]) + " is not supported on vcpu " + id);
+            }
+            long[] out = new long[indices.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = kvm_msr_entry.data(kvm_msrs.entries(m, i));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Wraps {@code KVM_SET_MSRS}.
+     *
+     * @throws ErrnoException EINVAL naming the first MSR the kernel refused
+     */
+    public void setMsrs(int[] indices, long[] values) throws ErrnoException {
+        if (indices.length != values.length) {
+            throw new IllegalArgumentException("indices and values differ in length");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = msrs(a, indices, values);
+            int n = Ioctl.call(fd, "KVM_SET_MSRS", kvm_h.KVM_SET_MSRS(), m, msrText(indices));
+            if (n < indices.length) {
+                throw new ErrnoException("KVM_SET_MSRS", Errno.EINVAL, kvm_h.KVM_SET_MSRS(),
+                        "kernel set " + n + " of " + indices.length + " MSRs; refused MSR 0x"
+                                + Integer.toHexString(indices[n]) + " = 0x" + Long.toHexString(values[n])
+                                + " on vcpu " + id);
+            }
+        }
+    }
+
+    /** Reads one MSR. */
+    public long getMsr(int index) throws ErrnoException {
+        return getMsrs(index)[0];
+    }
+
+    /** Writes one MSR. */
+    public void setMsr(int index, long value) throws ErrnoException {
+        setMsrs(new int[] {index}, new long[] {value});
+    }
+
+    private static MemorySegment msrs(Arena a, int[] indices, long[] values) {
+        MemorySegment m = kvm_msrs.allocate(indices.length, a);
+        kvm_msrs.nmsrs(m, indices.length);
+        for (int i = 0; i < indices.length; i++) {
+            MemorySegment e = kvm_msrs.entries(m, i);
+            kvm_msr_entry.index(e, indices[i]);
+            if (values != null) {
+                kvm_msr_entry.data(e, values[i]);
+            }
+        }
+        return m;
+    }
+
+    private String msrText(int[] indices) {
+        StringBuilder sb = new StringBuilder("vcpu ").append(id).append(" MSRs [");
+        for (int i = 0; i < indices.length; i++) {
+            sb.append(i == 0 ? "0x" : ", 0x").append(Integer.toHexString(indices[i]));
+        }
+        return sb.append(']').toString();
+    }
+
+    /** Wraps {@code KVM_SET_CPUID2}: the CPUID leaves the guest sees (usually from {@link Kvm#supportedCpuid()}). */
+    public void setCpuid(Cpuid cpuid) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            Ioctl.call(fd, "KVM_SET_CPUID2", kvm_h.KVM_SET_CPUID2(), cpuid.toKvmCpuid2(a),
+                    cpuid.entries().size() + " entries on vcpu " + id);
+        }
+    }
+
+    /** Wraps {@code KVM_GET_CPUID2}: the leaves set on this vCPU. */
+    public Cpuid getCpuid() throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment c = kvm_cpuid2.allocate(Kvm.MAX_LIST_ENTRIES, a);
+            kvm_cpuid2.nent(c, Kvm.MAX_LIST_ENTRIES);
+            Ioctl.call(fd, "KVM_GET_CPUID2", kvm_h.KVM_GET_CPUID2(), c, "vcpu " + id);
+            return Cpuid.fromKvmCpuid2(c);
+        }
+    }
+
+    // ---- ONE_REG ----
+
+    /** {@link OneRegId#size}, refused above the 2048 bytes of the largest vCPU register. */
+    private static int oneRegSize(long regId) {
+        int size = OneRegId.size(regId);
+        if (size > 2048) {
+            throw new IllegalArgumentException("ONE_REG id 0x" + Long.toHexString(regId) + " encodes " + size
+                    + " bytes; vCPU registers are at most 2048");
+        }
+        return size;
+    }
+
+    /**
+     * Wraps {@code KVM_GET_ONE_REG} into {@code value}, which must hold the size the id encodes.
+     * x86 has no ONE_REG registers: the kernel answers ENOTTY or EINVAL, reported as such.
+     */
+    public void getOneReg(long regId, MemorySegment value) throws ErrnoException {
+        oneReg("KVM_GET_ONE_REG", kvm_h.KVM_GET_ONE_REG(), regId, value);
+    }
+
+    /** Wraps {@code KVM_SET_ONE_REG} from {@code value}, which must hold the size the id encodes. */
+    public void setOneReg(long regId, MemorySegment value) throws ErrnoException {
+        oneReg("KVM_SET_ONE_REG", kvm_h.KVM_SET_ONE_REG(), regId, value);
+    }
+
+    /** {@code KVM_GET_ONE_REG} for registers of at most 8 bytes, zero-extended. */
+    public long getOneReg(long regId) throws ErrnoException {
+        int size = oneRegSize(regId);
+        if (size > 8) {
+            throw new IllegalArgumentException("register is " + size + " bytes; pass a segment");
+        }
+        MemorySegment buf = Scratch.current().buffer().asSlice(0, 8).fill((byte) 0);
+        oneReg("KVM_GET_ONE_REG", kvm_h.KVM_GET_ONE_REG(), regId, buf.asSlice(0, size));
+        return buf.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    /** {@code KVM_SET_ONE_REG} for registers of at most 8 bytes. */
+    public void setOneReg(long regId, long value) throws ErrnoException {
+        int size = oneRegSize(regId);
+        if (size > 8) {
+            throw new IllegalArgumentException("register is " + size + " bytes; pass a segment");
+        }
+        MemorySegment buf = Scratch.current().buffer().asSlice(0, 8);
+        buf.set(ValueLayout.JAVA_LONG, 0, value);
+        oneReg("KVM_SET_ONE_REG", kvm_h.KVM_SET_ONE_REG(), regId, buf.asSlice(0, size));
+    }
+
+    private void oneReg(String name, long request, long regId, MemorySegment value) throws ErrnoException {
+        int size = oneRegSize(regId);
+        if (value.byteSize() < size) {
+            throw new IllegalArgumentException("ONE_REG id 0x" + Long.toHexString(regId) + " needs " + size
+                    + " bytes, buffer has " + value.byteSize());
+        }
+        kvm_one_reg.id(oneReg, regId);
+        kvm_one_reg.addr(oneReg, value.address());
+        int rc = Ioctl.raw(capture, fd, request, oneReg);
+        java.lang.ref.Reference.reachabilityFence(value);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, name, -rc, request, "reg 0x" + Long.toHexString(regId) + " on vcpu " + id);
+        }
+    }
+
+    /**
+     * Wraps {@code KVM_GET_REG_LIST}: every ONE_REG id this vCPU has (arm64, riscv, loongarch).
+     * x86 has none; the kernel's error is reported as thrown.
+     */
+    public long[] regList() throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment probe = kvm_reg_list.allocate(0, a);
+            int rc = Ioctl.raw(Scratch.capture(), fd, kvm_h.KVM_GET_REG_LIST(), probe);
+            if (rc >= 0) {
+                return new long[0];
+            }
+            if (rc != -Errno.E2BIG) {
+                throw Ioctl.failure(fd, "KVM_GET_REG_LIST", -rc, kvm_h.KVM_GET_REG_LIST(), "vcpu " + id);
+            }
+            long n = kvm_reg_list.n(probe);
+            MemorySegment list = kvm_reg_list.allocate(n, a);
+            kvm_reg_list.n(list, n);
+            Ioctl.call(fd, "KVM_GET_REG_LIST", kvm_h.KVM_GET_REG_LIST(), list, n + " ids on vcpu " + id);
+            long[] out = new long[(int) kvm_reg_list.n(list)];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = kvm_reg_list.reg(list, i);
+            }
+            return out;
+        }
+    }
+
+    /** Wraps {@code KVM_ENABLE_CAP} on the vCPU fd with up to four arguments. */
+    public void enableCap(int cap, long... args) throws ErrnoException {
+        EnableCap.call(fd, cap, args, " on vcpu " + id);
+    }
+
+    private void vcpuIoctl(String name, long request, MemorySegment arg) throws ErrnoException {
+        int rc = Ioctl.raw(capture, fd, request, arg);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, name, -rc, request, "vcpu " + id);
+        }
+    }
+
+    private void vcpuIoctl(String name, long request, MemorySegment arg, String detail) throws ErrnoException {
+        int rc = Ioctl.raw(capture, fd, request, arg);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, name, -rc, request, detail + " on vcpu " + id);
+        }
+    }
+
+    private static void checkSize(MemorySegment s, long size, String what) {
+        if (s.byteSize() < size) {
+            throw new IllegalArgumentException(what + " needs " + size + " bytes, segment has " + s.byteSize());
+        }
+    }
+
+    /** Closes the vCPU fd. The {@code kvm_run} mapping is released with the VM. Idempotent. */
+    @Override
+    public void close() {
+        fd.close();
+    }
+}

@@ -1,0 +1,14 @@
+/**
+ * Safe Java objects over {@code /dev/kvm}: the system, VMs, vCPUs, memory slots, the dirty log and ring,
+ * in-kernel devices, irqfd/ioeventfd and ONE_REG.
+ *
+ * <p>Its calls go through {@code dev.panavirt.sys}, which needs native access
+ * ({@code --enable-native-access=dev.panavirt.sys}).
+ */
+module dev.panavirt.kvm {
+    requires transitive dev.panavirt.base;
+    requires transitive dev.panavirt.bindings;
+    requires transitive dev.panavirt.sys;
+
+    exports dev.panavirt.kvm;
+}

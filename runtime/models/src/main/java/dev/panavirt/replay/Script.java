@@ -1,0 +1,118 @@
+package dev.panavirt.replay;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A parsed device session script: one operation per line, in the spirit of QEMU's qtest protocol.
+ *
+ * <pre>
+ * # comment                                 blank lines and comments are skipped
+ * write ADDR WIDTH VALUE                    guest register write (MMIO offset or IOCSR address)
+ * read ADDR WIDTH                           guest register read
+ * mem-write GPA WIDTH VALUE                 guest memory write of 1, 2, 4 or 8 bytes
+ * mem-read GPA WIDTH                        guest memory read
+ * attr-set GROUP ATTR VALUE [SIZE]          KVM_SET_DEVICE_ATTR (SIZE 4 or 8, default 8)
+ * attr-get GROUP ATTR [SIZE]                KVM_GET_DEVICE_ATTR
+ * attr-has GROUP ATTR                       KVM_HAS_DEVICE_ATTR (1 or 0)
+ * reg-set VCPU ID VALUE                     KVM_SET_ONE_REG (VALUE a number, or bytes:HEX in memory order)
+ * reg-get VCPU ID                           KVM_GET_ONE_REG
+ * irq LINE LEVEL                            raise (1) or lower (0) an input line
+ * msi ADDRESS DATA DEVID                    KVM_SIGNAL_MSI-style injection
+ * vcpu-load VCPU / vcpu-put VCPU            the vCPU is scheduled in / out
+ * state                                     the device's observable state
+ * </pre>
+ *
+ * Any line may end with {@code expect RESULT}: a number, {@code bytes:HEX}, {@code ok}, an errno name
+ * such as {@code EINVAL}, or for {@code state} the exact text in double quotes. Numbers are decimal or
+ * {@code 0x} hex, or a name the device knows ({@link SessionTarget#symbol}), optionally {@code NAME+N}.
+ */
+public final class Script {
+    /** One operation: its line number, the op word, the arguments, and the expectation if any. */
+    public record Op(int line, String verb, List<String> args, String expect, String text) {}
+
+    /** A script line that cannot be parsed. */
+    public static final class ScriptException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public ScriptException(int line, String message) {
+            super("line " + line + ": " + message);
+        }
+    }
+
+    private static final java.util.Map<String, int[]> ARITY = java.util.Map.ofEntries(
+            java.util.Map.entry("write", new int[] {3, 3}), java.util.Map.entry("read", new int[] {2, 2}),
+            java.util.Map.entry("mem-write", new int[] {3, 3}), java.util.Map.entry("mem-read", new int[] {2, 2}),
+            java.util.Map.entry("attr-set", new int[] {3, 4}), java.util.Map.entry("attr-get", new int[] {2, 3}),
+            java.util.Map.entry("attr-has", new int[] {2, 2}), java.util.Map.entry("reg-set", new int[] {3, 3}),
+            java.util.Map.entry("reg-get", new int[] {2, 2}), java.util.Map.entry("irq", new int[] {2, 2}),
+            java.util.Map.entry("msi", new int[] {3, 3}), java.util.Map.entry("vcpu-load", new int[] {1, 1}),
+            java.util.Map.entry("vcpu-put", new int[] {1, 1}), java.util.Map.entry("state", new int[] {0, 0}));
+
+    private final List<Op> ops;
+
+    private Script(List<Op> ops) {
+        this.ops = List.copyOf(ops);
+    }
+
+    /** The operations in order. */
+    public List<Op> ops() {
+        return ops;
+    }
+
+    /** Parses script text; the first malformed line is reported with its number. */
+    public static Script parse(String text) throws ScriptException {
+        List<Op> ops = new ArrayList<>();
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            int no = i + 1;
+            String line = lines[i].strip();
+            int hash = line.indexOf('#');
+            if (hash >= 0 && !inQuotes(line, hash)) {
+                line = line.substring(0, hash).strip();
+            }
+            if (line.isEmpty()) {
+                continue;
+            }
+            String expect = null;
+            int at = indexOfExpect(line);
+            String body = line;
+            if (at >= 0) {
+                expect = line.substring(at + " expect ".length()).strip();
+                body = line.substring(0, at).strip();
+                if (expect.isEmpty()) {
+                    throw new ScriptException(no, "'expect' needs a result");
+                }
+            }
+            String[] words = body.split("\\s+");
+            String verb = words[0].toLowerCase(Locale.ROOT);
+            int[] arity = ARITY.get(verb);
+            if (arity == null) {
+                throw new ScriptException(no, "unknown operation '" + words[0] + "'");
+            }
+            int n = words.length - 1;
+            if (n < arity[0] || n > arity[1]) {
+                throw new ScriptException(no, verb + " takes " + (arity[0] == arity[1] ? arity[0]
+                        : arity[0] + " to " + arity[1]) + " arguments, got " + n);
+            }
+            ops.add(new Op(no, verb, List.of(words).subList(1, words.length), expect, line));
+        }
+        return new Script(ops);
+    }
+
+    private static int indexOfExpect(String line) {
+        int at = line.indexOf(" expect ");
+        return at >= 0 && !inQuotes(line, at) ? at : -1;
+    }
+
+    private static boolean inQuotes(String s, int index) {
+        int quotes = 0;
+        for (int i = 0; i < index; i++) {
+            if (s.charAt(i) == '"') {
+                quotes++;
+            }
+        }
+        return quotes % 2 == 1;
+    }
+}

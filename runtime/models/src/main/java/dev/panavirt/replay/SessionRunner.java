@@ -1,0 +1,198 @@
+package dev.panavirt.replay;
+
+import dev.panavirt.base.Errno;
+import dev.panavirt.base.ErrnoException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalLong;
+
+/**
+ * Runs a {@link Script} against a {@link SessionTarget}: one deterministic result line per operation
+ * ({@code L<line> <op> -> <result>}: a hex value, {@code bytes:HEX}, {@code ok}, or an errno name), and
+ * stops at the first unmet expectation, naming its line.
+ */
+public final class SessionRunner {
+    /** The outcome: every result line, and the first unmet expectation (null when all were met). */
+    public record Outcome(List<String> lines, String failure) {
+        public boolean passed() {
+            return failure == null;
+        }
+    }
+
+    private final SessionTarget target;
+    private final Symbols symbols;
+
+    /** A runner using only the names the target itself knows. */
+    public SessionRunner(SessionTarget target) {
+        this(target, Symbols.none());
+    }
+
+    /** A runner that also resolves {@code symbols} (after the target's own names). */
+    public SessionRunner(SessionTarget target, Symbols symbols) {
+        this.target = target;
+        this.symbols = symbols;
+    }
+
+    /** Runs every operation in order; stops after the first unmet expectation. */
+    public Outcome run(Script script) {
+        List<String> out = new ArrayList<>();
+        for (Script.Op op : script.ops()) {
+            String result;
+            try {
+                result = execute(op);
+            } catch (ErrnoException e) {
+                result = Errno.name(e.errno());
+            } catch (UnsupportedOperationException e) {
+                result = "unsupported";
+            } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+                result = "error: " + e.getMessage();
+            }
+            out.add("L" + op.line() + " " + op.text().replaceFirst("\\s+expect\\s+.*$", "") + " -> " + result);
+            if (op.expect() != null && !matches(op.expect(), result)) {
+                String failure = "line " + op.line() + ": expected " + op.expect() + ", got " + result;
+                out.add("FAIL " + failure);
+                return new Outcome(out, failure);
+            }
+        }
+        return new Outcome(out, null);
+    }
+
+    private String execute(Script.Op op) throws ErrnoException {
+        List<String> a = op.args();
+        return switch (op.verb()) {
+            case "write" -> {
+                target.write(num(a.get(0)), width(a.get(1)), num(a.get(2)));
+                yield "ok";
+            }
+            case "read" -> hex(target.read(num(a.get(0)), width(a.get(1))));
+            case "mem-write" -> {
+                int w = width(a.get(1));
+                target.memWrite(num(a.get(0)), le(num(a.get(2)), w));
+                yield "ok";
+            }
+            case "mem-read" -> {
+                int w = width(a.get(1));
+                yield hex(fromLe(target.memRead(num(a.get(0)), w)));
+            }
+            case "attr-set" -> {
+                target.setAttr((int) num(a.get(0)), num(a.get(1)), num(a.get(2)), a.size() > 3 ? size(a.get(3)) : 8);
+                yield "ok";
+            }
+            case "attr-get" -> hex(target.getAttr((int) num(a.get(0)), num(a.get(1)), a.size() > 2 ? size(a.get(2)) : 8));
+            case "attr-has" -> target.hasAttr((int) num(a.get(0)), num(a.get(1))) ? "1" : "0";
+            case "reg-set" -> {
+                long id = num(a.get(1));
+                target.setOneReg((int) num(a.get(0)), id, value(a.get(2), id));
+                yield "ok";
+            }
+            case "reg-get" -> {
+                byte[] v = target.getOneReg((int) num(a.get(0)), num(a.get(1)));
+                yield v.length <= 8 ? hex(fromLe(v)) : "bytes:" + HexFormat.of().formatHex(v);
+            }
+            case "irq" -> {
+                target.setIrq((int) num(a.get(0)), num(a.get(1)) != 0);
+                yield "ok";
+            }
+            case "msi" -> Integer.toString(target.signalMsi(num(a.get(0)), (int) num(a.get(1)), (int) num(a.get(2))));
+            case "vcpu-load" -> {
+                target.vcpuLoad((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "vcpu-put" -> {
+                target.vcpuPut((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "state" -> "\"" + target.state() + "\"";
+            default -> throw new IllegalArgumentException("unknown operation " + op.verb());
+        };
+    }
+
+    private static boolean matches(String expect, String result) {
+        if (expect.equals(result) || expect.equalsIgnoreCase(result)) {
+            return true;
+        }
+        if (result.startsWith("0x") || result.matches("-?\\d+")) {
+            try {
+                return parseNumber(expect) == parseNumber(result);
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /** A number: decimal, 0x hex, or a symbol the device knows, optionally SYMBOL+N. */
+    long num(String s) {
+        try {
+            return parseNumber(s);
+        } catch (NumberFormatException e) {
+            int plus = s.indexOf('+');
+            String name = plus > 0 ? s.substring(0, plus) : s;
+            OptionalLong v = target.symbol(name);
+            if (v.isEmpty()) {
+                v = symbols.get(name);
+            }
+            if (v.isEmpty()) {
+                throw new IllegalArgumentException("not a number or a name " + target.name() + " knows: " + s);
+            }
+            return v.getAsLong() + (plus > 0 ? parseNumber(s.substring(plus + 1)) : 0);
+        }
+    }
+
+    private static long parseNumber(String s) {
+        String t = s.toLowerCase(Locale.ROOT).replace("_", "");
+        boolean neg = t.startsWith("-");
+        if (neg) {
+            t = t.substring(1);
+        }
+        long v = t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseUnsignedLong(t);
+        return neg ? -v : v;
+    }
+
+    private static int width(String s) {
+        int w = Integer.parseInt(s);
+        if (w != 1 && w != 2 && w != 4 && w != 8) {
+            throw new IllegalArgumentException("width must be 1, 2, 4 or 8: " + s);
+        }
+        return w;
+    }
+
+    private static int size(String s) {
+        int w = Integer.parseInt(s);
+        if (w != 4 && w != 8) {
+            throw new IllegalArgumentException("attribute size must be 4 or 8: " + s);
+        }
+        return w;
+    }
+
+    /** A ONE_REG value: bytes:HEX as given, or a number in the id's size (little-endian). */
+    private byte[] value(String s, long id) {
+        if (s.startsWith("bytes:")) {
+            return HexFormat.of().parseHex(s.substring(6));
+        }
+        int size = 1 << (int) ((id >>> 52) & 0xf);
+        return le(num(s), Math.min(size, 8));
+    }
+
+    private static byte[] le(long v, int width) {
+        byte[] b = new byte[width];
+        for (int i = 0; i < width; i++) {
+            b[i] = (byte) (v >>> (8 * i));
+        }
+        return b;
+    }
+
+    private static long fromLe(byte[] b) {
+        long v = 0;
+        for (int i = 0; i < Math.min(8, b.length); i++) {
+            v |= (b[i] & 0xffL) << (8 * i);
+        }
+        return v;
+    }
+
+    private static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+}

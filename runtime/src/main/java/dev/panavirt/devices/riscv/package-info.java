@@ -1,5 +1,0 @@
-/**
- * Software model of the RISC-V KVM vector extension interface: the {@code KVM_REG_RISCV_VECTOR} ONE_REG
- * registers of a vCPU and the lazy save/restore state machine on {@code sstatus.VS} (SEMANTICS C).
- */
-package dev.panavirt.devices.riscv;

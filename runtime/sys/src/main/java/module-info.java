@@ -1,0 +1,14 @@
+/**
+ * The syscall layer: libc downcalls (open, close, ioctl, mmap, read, write, eventfd) and errno capture.
+ * Its raw package is exported only to the kernel-object layer (the benchmarks, which compare raw ioctl paths,
+ * read it from the class path); everyone else gets the file-descriptor types of {@code dev.panavirt.fd}.
+ * The only module that calls restricted FFM methods, so the only one that needs native access.
+ *
+ * <p>Needs native access: {@code --enable-native-access=dev.panavirt.sys}.
+ */
+module dev.panavirt.sys {
+    requires transitive dev.panavirt.base;
+
+    exports dev.panavirt.fd;
+    exports dev.panavirt.sys to dev.panavirt.kvm;
+}

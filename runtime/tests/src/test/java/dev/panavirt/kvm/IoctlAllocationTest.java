@@ -1,0 +1,59 @@
+package dev.panavirt.kvm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.fd.EventFd;
+import dev.panavirt.sys.Libc;
+import dev.panavirt.testsupport.KvmTest;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+
+/** The ioctl wrappers a VMM calls in loops allocate nothing once warm. */
+@KvmTest
+class IoctlAllocationTest {
+    static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    interface Op {
+        void run() throws Exception;
+    }
+
+    /**
+     * Fewest bytes the calling thread allocated over {@code n} calls in one round. Rounds repeat until one
+     * allocates nothing or 30 s pass: the interpreter and C1 allocate where C2's compiled code does not,
+     * and on a loaded machine C2 may take a while to get there.
+     */
+    static long allocated(int n, Op op) throws Exception {
+        long best = Long.MAX_VALUE;
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (best > 0 && System.nanoTime() < deadline) {
+            long before = THREADS.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < n; i++) {
+                op.run();
+            }
+            best = Math.min(best, THREADS.getCurrentThreadAllocatedBytes() - before);
+        }
+        return best;
+    }
+
+    @Test
+    void checkExtensionRegsDirtyLogAndEventfdWritesAllocateNothing() throws Exception {
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined();
+                EventFd event = EventFd.create(Libc.EFD_NONBLOCK); EventFd irq = EventFd.create(Libc.EFD_NONBLOCK)) {
+            vm.createIrqchip();
+            vm.addMemory(0, 0, 64L << 20, (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES());
+            Vcpu cpu = vm.createVcpu(0);
+            vm.registerIrqfd(irq, 5, null);
+            MemorySegment bitmap = arena.allocate(vm.dirtyBitmapBytes(0), 8);
+            assertEquals(0, allocated(20_000, () -> kvm.checkExtension(Cap.IRQCHIP)), "Kvm.checkExtension");
+            assertEquals(0, allocated(20_000, () -> vm.checkExtension(Cap.IRQFD)), "Vm.checkExtension");
+            assertEquals(0, allocated(2_000, () -> cpu.setRegs(cpu.getRegs())), "get/set regs");
+            assertEquals(0, allocated(1_000, () -> vm.getDirtyLog(0, bitmap)), "getDirtyLog into a segment");
+            assertEquals(0, allocated(20_000, () -> event.signal(1)), "EventFd.signal");
+            assertEquals(0, allocated(20_000, () -> irq.signal(1)), "irqfd signal");
+        }
+    }
+}

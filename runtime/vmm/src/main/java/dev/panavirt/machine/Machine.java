@@ -1,0 +1,572 @@
+package dev.panavirt.machine;
+
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
+import dev.panavirt.kvm.Cpuid;
+import dev.panavirt.kvm.GsiRoute;
+import dev.panavirt.kvm.GuestMemory;
+import dev.panavirt.kvm.Kvm;
+import dev.panavirt.kvm.Vcpu;
+import dev.panavirt.kvm.VcpuExit;
+import dev.panavirt.kvm.Vm;
+import dev.panavirt.vmm.Bus;
+import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.ExitDispatcher;
+import dev.panavirt.vmm.legacy.DebugExit;
+import dev.panavirt.vmm.legacy.FwCfg;
+import dev.panavirt.vmm.legacy.PicMask;
+import dev.panavirt.vmm.legacy.Serial16550;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A small x86 machine on KVM: RAM from address 0, a 16550 UART on COM1 whose output goes to a stream,
+ * QEMU's {@code isa-debug-exit} port, QEMU's {@code fw_cfg} ports ({@link FwCfg}), the ucall port of
+ * {@code panavirt_guest.h}, optionally KVM's in-kernel irqchip (PIC, IOAPIC, local APICs) and PIT, and
+ * vCPUs each on its own platform thread. Without the in-kernel irqchip, {@link PicMask} stands in for the
+ * two PICs' registers. {@link #run()} returns when the guest asks to exit, every vCPU has halted,
+ * something fatal happens, or the time limit passes.
+ *
+ * <p>Guests start as flat images or ELF files ({@link #load}) or as multiboot kernels
+ * ({@link #bootMultiboot}, the way QEMU's {@code -kernel} boots them).
+ *
+ * <h2>When is the guest done?</h2>
+ * Without the in-kernel irqchip a HLT exits to user space, and the run ends when every vCPU has executed one.
+ * With it, KVM keeps a halted vCPU inside {@code KVM_RUN} until an interrupt wakes it, so the main thread
+ * checks instead, every {@value #IDLE_POLL_MS} ms: it parks every vCPU thread outside {@code KVM_RUN} (a kick,
+ * then a wait until each has seen it), reads each vCPU's MP state and RFLAGS, and lets them run again. The
+ * machine is idle when every vCPU is either halted with interrupts disabled (MP state HALTED and RFLAGS.IF
+ * clear: only an NMI, SMI or INIT could wake it, and no device here sends those) or was never started (an AP
+ * still waiting for INIT/SIPI). The run ends with status 0 after two idle checks in a row, so a wake-up that
+ * was already on its way when the first check stopped the world gets its chance to run. A check costs one
+ * exit per vCPU. A vCPU halted with interrupts enabled is waiting for something; if nothing comes, the time
+ * limit ends the run.
+ *
+ * <p>Exit statuses ({@link Result#exitStatus()}): the guest's own value for a debug-exit write
+ * ({@code (code << 1) | 1}) or a ucall DONE ({@code value & 0xff}); 0 when all vCPUs halted;
+ * {@link #EXIT_TIMEOUT}, {@link #EXIT_TRIPLE_FAULT}, {@link #EXIT_KVM_ERROR} otherwise.
+ */
+public final class Machine implements AutoCloseable {
+    /** QEMU {@code isa-debug-exit,iobase=0xf4,iosize=4}, as kvm-unit-tests use it. */
+    public static final int DEBUG_EXIT_PORT = 0xf4, DEBUG_EXIT_SIZE = 4;
+    /** Exit status when the time limit passed. */
+    public static final int EXIT_TIMEOUT = 124;
+    /** Exit status for a triple fault ({@code KVM_EXIT_SHUTDOWN}). */
+    public static final int EXIT_TRIPLE_FAULT = 125;
+    /** Exit status for a KVM internal error, failed entry, or an exit panavirt cannot handle. */
+    public static final int EXIT_KVM_ERROR = 126;
+    /** Where long-mode and protected-mode tables go (below the usual 1 MiB load address). */
+    public static final long TABLES_BASE = 0x8000;
+    /** Stack bytes per vCPU, carved from the top of RAM. */
+    public static final long STACK_SIZE = 0x10000;
+    /** How often the main thread flushes the console and, with the in-kernel irqchip, checks for idle vCPUs. */
+    public static final long IDLE_POLL_MS = 25;
+    /** How long an idle check waits for the vCPU threads to park before giving up on that check. */
+    private static final long PARK_TIMEOUT_MS = 1000;
+    private static final long RFLAGS_IF = 1 << 9;
+
+    /** The CPU mode a guest starts in. */
+    public enum Mode { REAL, PROTECTED, LONG }
+
+    /** Why the run ended. */
+    public enum Outcome { DEBUG_EXIT, DONE, HALTED, ASSERT_FAILED, TRIPLE_FAULT, INTERNAL_ERROR, FAIL_ENTRY,
+        UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR }
+
+    /**
+     * How a run ended: the outcome, the process exit status to use, a message, the time taken, and how many
+     * times the vCPUs exited to user space for the guest (port and MMIO accesses, halts, errors; not the
+     * interruptions panavirt itself causes).
+     */
+    public record Result(Outcome outcome, int exitStatus, String message, Duration elapsed, long exits) {}
+
+    /**
+     * Machine settings.
+     *
+     * @param memorySize RAM bytes (page multiple)
+     * @param vcpus      vCPU count
+     * @param irqchip    create the in-kernel PIC/IOAPIC/LAPIC (and PIT)
+     * @param timeout    wall-clock limit for {@link #run()}
+     */
+    public record Config(long memorySize, int vcpus, boolean irqchip, Duration timeout) {
+        public Config {
+            if (memorySize < 1 << 20 || (memorySize & 0xfff) != 0) {
+                throw new IllegalArgumentException("memory must be at least 1 MiB and page-aligned: " + memorySize);
+            }
+            if (vcpus < 1) {
+                throw new IllegalArgumentException("at least one vCPU");
+            }
+        }
+    }
+
+    private final Config config;
+    private final Kvm kvm;
+    private final Vm vm;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final Bus pio = new Bus("pio");
+    private final Bus mmio = new Bus("mmio");
+    private final Serial16550 serial;
+    private final FwCfg fwCfg;
+    private final PrintStream console;
+    private final AtomicReference<Result> result = new AtomicReference<>();
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final LongAdder exits = new LongAdder();
+    private final AtomicInteger halted = new AtomicInteger();
+    private volatile boolean stopping;
+    /** Guards {@link #parked} and {@link #live}; vCPU threads wait on it while parked. */
+    private final Object gate = new Object();
+    private volatile boolean pauseRequested;
+    private int parked;
+    private int live;
+    private long startNanos;
+
+    /** Creates the VM, RAM, devices and vCPUs (not yet started). */
+    public Machine(Config config, OutputStream consoleOut) throws ErrnoException {
+        this.config = config;
+        this.console = new PrintStream(consoleOut, true, StandardCharsets.UTF_8);
+        this.serial = new Serial16550(consoleOut);
+        this.kvm = Kvm.open();
+        Vm v = null;
+        try {
+            v = kvm.createVm();
+            v.setTssAddr(0xfffb_d000L);
+            if (config.irqchip()) {
+                v.createIrqchip();
+                v.createPit2(0);
+                v.setGsiRouting(pcInterruptRouting());
+            }
+            v.addMemory(0, 0, config.memorySize(), 0);
+            var cpuid = kvm.supportedCpuid();
+            for (int i = 0; i < config.vcpus(); i++) {
+                Vcpu c = v.createVcpu(i);
+                c.setCpuid(withApicId(cpuid, i));
+                vcpus.add(c);
+            }
+        } catch (ErrnoException | RuntimeException e) {
+            if (v != null) {
+                v.close();
+            }
+            kvm.close();
+            throw e;
+        }
+        this.vm = v;
+        pio.insert(serial, Serial16550.COM1_BASE, Serial16550.REGISTER_COUNT);
+        pio.insert(new DebugExit(status -> finish(Outcome.DEBUG_EXIT, status, "guest wrote to the debug-exit port")),
+                DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE);
+        pio.insert(new UcallPort(), Ucall.PORT, 4);
+        this.fwCfg = FwCfg.forMachine(config.memorySize(), config.vcpus());
+        pio.insert(fwCfg, FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT);
+        if (config.irqchip()) {
+            fwCfg.putInt(FwCfg.IRQ0_OVERRIDE, 1);
+        } else {
+            pio.insert(new PicMask(), PicMask.MASTER_PORT, PicMask.PORT_COUNT);
+            pio.insert(new PicMask(), PicMask.SLAVE_PORT, PicMask.PORT_COUNT);
+        }
+    }
+
+    /**
+     * The interrupt routing of a PC, as QEMU sets it up with the in-kernel irqchip: ISA IRQs 0-15 go to the PIC
+     * pins of the same number (except 2, the cascade), and to the IOAPIC pins of the same number except IRQ 0,
+     * the PIT, which goes to IOAPIC pin 2 (the MP specification's default configuration; ACPI describes it as an
+     * interrupt source override). GSIs 16-23 go to the IOAPIC pins of that number. KVM's own default would put
+     * the PIT on IOAPIC pin 0.
+     */
+    static List<GsiRoute> pcInterruptRouting() {
+        int pic = kvm_h.KVM_IRQCHIP_PIC_MASTER(), slave = kvm_h.KVM_IRQCHIP_PIC_SLAVE();
+        int ioapic = kvm_h.KVM_IRQCHIP_IOAPIC();
+        List<GsiRoute> routes = new ArrayList<>();
+        for (int irq = 0; irq < 16; irq++) {
+            if (irq != 2) {
+                routes.add(new GsiRoute.Irqchip(irq, irq < 8 ? pic : slave, irq & 7));
+            }
+        }
+        for (int gsi = 0; gsi < 24; gsi++) {
+            if (gsi != 2) {
+                routes.add(new GsiRoute.Irqchip(gsi, ioapic, gsi == 0 ? 2 : gsi));
+            }
+        }
+        return routes;
+    }
+
+    /**
+     * The supported CPUID with this vCPU's APIC ID where CPUID reports it, as a PC's CPUs do: bits 31-24 of
+     * EBX in leaf 1 (KVM fills them from the host CPU that answered) and EDX of the topology leaves 0xb and
+     * 0x1f. KVM gives each vCPU the APIC ID equal to its vCPU id.
+     */
+    static Cpuid withApicId(Cpuid cpuid, int apicId) {
+        List<Cpuid.Entry> out = new ArrayList<>();
+        for (Cpuid.Entry e : cpuid.entries()) {
+            if (e.function() == 1) {
+                e = new Cpuid.Entry(e.function(), e.index(), e.flags(), e.eax(),
+                        (e.ebx() & 0x00ff_ffff) | (apicId << 24), e.ecx(), e.edx());
+            } else if (e.function() == 0xb || e.function() == 0x1f) {
+                e = new Cpuid.Entry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(),
+                        e.ecx(), apicId);
+            }
+            out.add(e);
+        }
+        return new Cpuid(out);
+    }
+
+    public Vm vm() {
+        return vm;
+    }
+
+    public GuestMemory memory() {
+        return vm.memory();
+    }
+
+    /** The port I/O bus, for adding devices. */
+    public Bus pio() {
+        return pio;
+    }
+
+    /** The MMIO bus, for adding devices. */
+    public Bus mmio() {
+        return mmio;
+    }
+
+    public List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    /** The COM1 UART. */
+    public Serial16550 serial() {
+        return serial;
+    }
+
+    /** The fw_cfg device, for adding items before {@link #run()}. */
+    public FwCfg fwCfg() {
+        return fwCfg;
+    }
+
+    /**
+     * Boots a multiboot kernel the way QEMU's {@code -kernel} does: its segments at their physical addresses,
+     * the modules and the information structure placed as {@link MultibootInfo} describes, and the first vCPU
+     * in 32-bit flat protected mode with paging and interrupts off, EAX = {@link Multiboot#BOOTLOADER_MAGIC}
+     * and EBX = the information structure. The other vCPUs are left as KVM creates them with the in-kernel
+     * local APIC: waiting for the INIT and STARTUP IPIs the kernel sends.
+     *
+     * @param cmdline the command line: by convention the kernel's file name, a space and its arguments
+     * @param modules boot modules (kvm-unit-tests read one as their environment)
+     * @return where things went
+     * @throws IllegalStateException with more than one vCPU but no in-kernel irqchip (nothing could start the APs)
+     * @throws IllegalArgumentException when the kernel or its data do not fit in RAM
+     */
+    public MultibootInfo.Layout bootMultiboot(Multiboot.Kernel kernel, String cmdline, List<Multiboot.Module> modules)
+            throws ErrnoException {
+        if (vcpus.size() > 1 && !config.irqchip()) {
+            throw new IllegalStateException("a multiboot kernel with more than one vCPU needs the in-kernel irqchip: "
+                    + "the kernel starts the other vCPUs with INIT and STARTUP IPIs through its local APIC");
+        }
+        MultibootInfo.Layout layout = MultibootInfo.plan(kernel, config.memorySize(), cmdline, modules);
+        Vcpu bsp = vcpus.getFirst();
+        // The entry state's GDT first: a kernel loaded over it wins, since only the cached descriptors matter.
+        X86Boot.protectedMode(bsp, memory(), MultibootInfo.BOOT_TABLES, kernel.entry(), layout.stackTop());
+        for (GuestLoader.Segment s : kernel.segments()) {
+            requireRam(s.physAddr(), s.memSize());
+            memory().slice(s.physAddr(), s.memSize()).fill((byte) 0);
+            memory().write(s.physAddr(), s.fileBytes());
+        }
+        for (MultibootInfo.Blob b : layout.blobs()) {
+            requireRam(b.address(), b.bytes().length);
+            memory().write(b.address(), b.bytes());
+        }
+        MemorySegment r = bsp.getRegs();
+        kvm_regs.rax(r, Integer.toUnsignedLong(Multiboot.BOOTLOADER_MAGIC));
+        kvm_regs.rbx(r, layout.infoAddress());
+        bsp.setRegs(r);
+        return layout;
+    }
+
+    /** Copies a flat image into RAM and points every vCPU at its entry in {@code mode}. */
+    public void load(GuestImage image, Mode mode) throws ErrnoException {
+        requireRam(image.loadAddress(), image.bytes().length);
+        memory().write(image.loadAddress(), image.bytes());
+        start(image.entry(), mode);
+    }
+
+    /** Copies an ELF's segments into RAM and enters it in long mode (64-bit) or protected mode (32-bit). */
+    public void load(GuestLoader.Elf elf) throws ErrnoException {
+        for (GuestLoader.Segment s : elf.segments()) {
+            requireRam(s.physAddr(), s.memSize());
+            memory().slice(s.physAddr(), s.memSize()).fill((byte) 0);
+            memory().write(s.physAddr(), s.fileBytes());
+        }
+        start(elf.entry(), elf.is64() ? Mode.LONG : Mode.PROTECTED);
+    }
+
+    private void requireRam(long addr, long length) {
+        if (length > 0 && !memory().isMapped(addr, length)) {
+            throw new IllegalArgumentException("guest bytes at 0x" + Long.toHexString(addr) + "+" + length
+                    + " do not fit in " + (config.memorySize() >> 20) + " MiB of RAM");
+        }
+    }
+
+    private void start(long entry, Mode mode) throws ErrnoException {
+        for (Vcpu c : vcpus) {
+            long stack = config.memorySize() - c.id() * STACK_SIZE - 16;
+            switch (mode) {
+                case REAL -> X86Boot.realMode(c, (int) (entry >>> 4), (int) (entry & 0xf));
+                case PROTECTED -> X86Boot.protectedMode(c, memory(), TABLES_BASE, entry, stack);
+                case LONG -> X86Boot.longMode(c, memory(), TABLES_BASE, entry, stack);
+            }
+            MemorySegment r = c.getRegs();
+            kvm_regs.rdi(r, c.id());
+            c.setRegs(r);
+            if (config.irqchip() && c.id() > 0) {
+                c.setMpState(kvm_h.KVM_MP_STATE_RUNNABLE());
+            }
+        }
+    }
+
+    /** Runs every vCPU on its own platform thread until the guest finishes or the time limit passes. */
+    public Result run() throws InterruptedException {
+        startNanos = System.nanoTime();
+        synchronized (gate) {
+            live = vcpus.size();
+        }
+        List<Thread> threads = new ArrayList<>();
+        for (Vcpu c : vcpus) {
+            threads.add(Thread.ofPlatform().name("vcpu-" + c.id()).start(() -> loop(c)));
+        }
+        long deadline = startNanos + config.timeout().toNanos();
+        int idleChecks = 0;
+        while (!finished.await(IDLE_POLL_MS, TimeUnit.MILLISECONDS)) {
+            serial.flush();
+            if (System.nanoTime() - deadline >= 0) {
+                finish(Outcome.TIMEOUT, EXIT_TIMEOUT, "the guest ran past its time limit of "
+                        + config.timeout().toSeconds() + " s");
+                break;
+            }
+            if (config.irqchip()) {
+                idleChecks = allIdle() ? idleChecks + 1 : 0;
+                if (idleChecks >= 2) {
+                    finish(Outcome.HALTED, 0, "all vCPUs halted with interrupts disabled");
+                }
+            }
+        }
+        for (Thread t : threads) {
+            while (t.isAlive()) {
+                for (Vcpu c : vcpus) {
+                    c.kick();
+                }
+                t.join(50);
+            }
+        }
+        serial.flush();
+        return result.get();
+    }
+
+    private void loop(Vcpu c) {
+        // One dispatcher per vCPU thread: it owns scratch windows; the buses are shared.
+        ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
+        try {
+            loopExits(c, dispatcher);
+        } finally {
+            synchronized (gate) {
+                live--;
+                gate.notifyAll();
+            }
+        }
+    }
+
+    private void loopExits(Vcpu c, ExitDispatcher dispatcher) {
+        try {
+            while (!stopping) {
+                VcpuExit exit = c.run();
+                if (!(exit instanceof VcpuExit.Interrupted)) {
+                    exits.increment();   // the guest's exits; not the kicks of idle checks
+                }
+                switch (exit) {
+                    case VcpuExit.Io io -> dispatcher.pio(io.port(), io.size(), io.isIn(), io.data(), io.count());
+                    case VcpuExit.Mmio m -> dispatcher.mmio(m.address(), m.length(), m.isWrite(), m.data());
+                    case VcpuExit.Interrupted i -> {
+                        if (pauseRequested) {
+                            park();
+                        }
+                    }
+                    case VcpuExit.Hlt h -> {
+                        if (halted.incrementAndGet() == vcpus.size()) {
+                            finish(Outcome.HALTED, 0, "all vCPUs halted");
+                        }
+                        return;
+                    }
+                    case VcpuExit.Shutdown s -> {
+                        finish(Outcome.TRIPLE_FAULT, EXIT_TRIPLE_FAULT,
+                                "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + VcpuReport.where(c, memory()));
+                        return;
+                    }
+                    case VcpuExit.InternalError e -> {
+                        finish(Outcome.INTERNAL_ERROR, EXIT_KVM_ERROR, "KVM internal error (KVM_EXIT_INTERNAL_ERROR"
+                                + ", suberror " + internalError(e) + ") on vCPU " + c.id() + VcpuReport.where(c, memory()));
+                        return;
+                    }
+                    case VcpuExit.FailEntry f -> {
+                        finish(Outcome.FAIL_ENTRY, EXIT_KVM_ERROR, "KVM could not enter vCPU " + c.id()
+                                + " (KVM_EXIT_FAIL_ENTRY, reason 0x" + Long.toHexString(f.hardwareEntryFailureReason())
+                                + ")" + VcpuReport.where(c, memory()));
+                        return;
+                    }
+                    case VcpuExit.SystemEvent e -> {
+                        finish(Outcome.SYSTEM_EVENT, e.type() == kvm_h.KVM_SYSTEM_EVENT_SHUTDOWN() ? 0 : EXIT_KVM_ERROR,
+                                "guest system event " + e.type());
+                        return;
+                    }
+                    case VcpuExit.DirtyRingFull f -> { }
+                    case VcpuExit.Unknown u -> {
+                        finish(Outcome.UNKNOWN_EXIT, EXIT_KVM_ERROR,
+                                "unhandled exit reason " + u.reason() + " on vCPU " + c.id() + VcpuReport.where(c, memory()));
+                        return;
+                    }
+                }
+            }
+        } catch (ErrnoException | RuntimeException e) {
+            finish(Outcome.ERROR, EXIT_KVM_ERROR, "vCPU " + c.id() + ": " + e.getMessage());
+        }
+    }
+
+    /** Ends the run with this outcome, unless another one came first; wakes every vCPU. */
+    public void finish(Outcome outcome, int status, String message) {
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - startNanos);
+        if (result.compareAndSet(null, new Result(outcome, status, message, elapsed, exits.sum()))) {
+            stopping = true;
+            synchronized (gate) {
+                gate.notifyAll();
+            }
+            for (Vcpu c : vcpus) {
+                c.kick();
+            }
+            finished.countDown();
+        }
+    }
+
+    /** On a vCPU thread, after a kick: waits outside KVM_RUN while the main thread inspects the vCPUs. */
+    private void park() {
+        synchronized (gate) {
+            parked++;
+            gate.notifyAll();
+            try {
+                while (pauseRequested && !stopping) {
+                    gate.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                parked--;
+            }
+        }
+    }
+
+    /**
+     * Whether every vCPU is halted with interrupts disabled or not started (see the class comment). Parks all vCPU
+     * threads for the duration of the check, so the states read belong together.
+     */
+    private boolean allIdle() throws InterruptedException {
+        try {
+            if (!pauseAll()) {
+                return false;
+            }
+            for (Vcpu c : vcpus) {
+                int mp = c.getMpState();
+                if (mp == kvm_h.KVM_MP_STATE_HALTED()) {
+                    if ((kvm_regs.rflags(c.getRegs()) & RFLAGS_IF) != 0) {
+                        return false;
+                    }
+                } else if (mp != kvm_h.KVM_MP_STATE_UNINITIALIZED() && mp != kvm_h.KVM_MP_STATE_INIT_RECEIVED()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (ErrnoException e) {
+            return false;
+        } finally {
+            synchronized (gate) {
+                pauseRequested = false;
+                gate.notifyAll();
+            }
+        }
+    }
+
+    /** Asks every vCPU thread to park and waits until all live ones have; false if that took too long. */
+    private boolean pauseAll() throws InterruptedException {
+        pauseRequested = true;
+        for (Vcpu c : vcpus) {
+            c.kick();
+        }
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PARK_TIMEOUT_MS);
+        synchronized (gate) {
+            while (parked < live && !stopping) {
+                long left = until - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(gate, left);
+            }
+            return !stopping;
+        }
+    }
+
+    /** The suberror with its name, and KVM's extra data words (QEMU prints the same). */
+    private static String internalError(VcpuExit.InternalError e) {
+        StringBuilder sb = new StringBuilder().append(e.suberror());
+        String name = switch (e.suberror()) {
+            case 1 -> "emulation failure: KVM's instruction emulator cannot handle the instruction";
+            case 2 -> "exception while delivering an exception";
+            case 3 -> "error while delivering an event";
+            case 4 -> "unexpected exit reason";
+            default -> null;
+        };
+        if (name != null) {
+            sb.append(", ").append(name);
+        }
+        if (e.ndata() > 0) {
+            sb.append(", data");
+            for (int i = 0; i < e.ndata(); i++) {
+                sb.append(" 0x").append(Long.toHexString(e.data(i)));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The ucall port: PRINT goes to the console, DONE and failed ASSERTs end the run. */
+    private final class UcallPort implements BusDevice {
+        @Override
+        public void write(long base, long offset, MemorySegment data) {
+            if (data.byteSize() != 4) {
+                return;
+            }
+            long gpa = Integer.toUnsignedLong(data.get(ValueLayout.JAVA_INT_UNALIGNED, 0));
+            Ucall u;
+            try {
+                u = Ucall.read(memory(), gpa);
+            } catch (IllegalArgumentException e) {
+                console.println("panavirt: ignored ucall: " + e.getMessage());
+                return;
+            }
+            switch (u.command()) {
+                case PRINT -> console.println(u.message());
+                case SYNC -> { }
+                case DONE -> finish(Outcome.DONE, (int) (u.value() & 0xff), "guest finished with " + u.value());
+                case ASSERT -> finish(Outcome.ASSERT_FAILED, 1, "guest assertion failed at " + u.where());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        vm.close();
+        kvm.close();
+    }
+}

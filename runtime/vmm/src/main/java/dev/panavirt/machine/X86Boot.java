@@ -1,0 +1,167 @@
+package dev.panavirt.machine;
+
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.bindings.kvm.x86_64.kvm_dtable;
+import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_segment;
+import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
+import dev.panavirt.kvm.GuestMemory;
+import dev.panavirt.kvm.Vcpu;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Puts an x86 vCPU into a state a flat guest can start in: 16-bit real mode, 32-bit flat protected
+ * mode (multiboot), or 64-bit long mode with identity-mapped page tables and a GDT in guest memory.
+ */
+public final class X86Boot {
+    private X86Boot() {}
+
+    /** Bytes of guest memory {@link #longMode} uses at its {@code tablesBase}: GDT, TSS and page tables. */
+    public static final long LONG_MODE_TABLES_SIZE = 0x8000;
+    /** How much is identity-mapped in long mode: the first 4 GiB, in 2 MiB pages. */
+    public static final long IDENTITY_MAPPED = 4L << 30;
+
+    /** GDT selectors used by {@link #longMode} and {@link #protectedMode}. */
+    public static final int CODE64_SELECTOR = 0x08, DATA_SELECTOR = 0x10, TSS_SELECTOR = 0x18, CODE32_SELECTOR = 0x28;
+
+    private static final long CR0_PE = 1, CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_WP = 1 << 16,
+            CR0_PG = 1L << 31;
+    private static final long CR4_PAE = 1 << 5, CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;
+    private static final long EFER_LME = 1 << 8, EFER_LMA = 1 << 10;
+    private static final long PTE_PRESENT = 1, PTE_WRITE = 2, PTE_LARGE = 1 << 7;
+
+    /** Starts the vCPU in real mode at {@code segment:offset} with interrupts off. */
+    public static void realMode(Vcpu vcpu, int segment, int offset) throws ErrnoException {
+        MemorySegment s = vcpu.getSregs();
+        MemorySegment cs = kvm_sregs.cs(s);
+        kvm_segment.selector(cs, (short) segment);
+        kvm_segment.base(cs, (long) segment << 4);
+        vcpu.setSregs(s);
+        MemorySegment r = vcpu.getRegs();
+        r.fill((byte) 0);
+        kvm_regs.rip(r, offset);
+        kvm_regs.rflags(r, 2);
+        vcpu.setRegs(r);
+    }
+
+    /**
+     * Starts the vCPU in 32-bit flat protected mode, paging off (the multiboot entry state), writing a GDT
+     * at {@code tablesBase}.
+     */
+    public static void protectedMode(Vcpu vcpu, GuestMemory memory, long tablesBase, long entry, long stack)
+            throws ErrnoException {
+        writeGdt(memory, tablesBase);
+        MemorySegment s = vcpu.getSregs();
+        setSegment(kvm_sregs.cs(s), CODE32_SELECTOR, 0xb, false, true);
+        for (MemorySegment seg : dataSegments(s)) {
+            setSegment(seg, DATA_SELECTOR, 0x3, false, true);
+        }
+        setTss(kvm_sregs.tr(s), tablesBase);
+        setGdt(s, tablesBase);
+        kvm_sregs.cr0(s, CR0_PE | CR0_ET | CR0_NE);
+        kvm_sregs.cr4(s, 0);
+        kvm_sregs.efer(s, 0);
+        vcpu.setSregs(s);
+        setEntry(vcpu, entry, stack);
+    }
+
+    /**
+     * Starts the vCPU in 64-bit long mode at {@code entry} with {@code rsp = stack}: identity page tables
+     * for the first 4 GiB, a GDT and a TSS are written at {@code tablesBase} ({@link #LONG_MODE_TABLES_SIZE}
+     * bytes, page-aligned, inside guest memory), SSE enabled (compiled C uses it), interrupts off.
+     */
+    public static void longMode(Vcpu vcpu, GuestMemory memory, long tablesBase, long entry, long stack)
+            throws ErrnoException {
+        if ((tablesBase & 0xfff) != 0) {
+            throw new IllegalArgumentException("tablesBase must be page-aligned");
+        }
+        writeGdt(memory, tablesBase);
+        long pml4 = tablesBase + 0x2000;
+        long pdpt = pml4 + 0x1000;
+        long pd = pdpt + 0x1000;
+        memory.slice(pml4, 0x6000).fill((byte) 0);
+        memory.writeLong(pml4, pdpt | PTE_PRESENT | PTE_WRITE);
+        for (int i = 0; i < 4; i++) {
+            long table = pd + i * 0x1000L;
+            memory.writeLong(pdpt + i * 8L, table | PTE_PRESENT | PTE_WRITE);
+            for (int j = 0; j < 512; j++) {
+                long phys = ((long) i << 30) + ((long) j << 21);
+                memory.writeLong(table + j * 8L, phys | PTE_PRESENT | PTE_WRITE | PTE_LARGE);
+            }
+        }
+        MemorySegment s = vcpu.getSregs();
+        setSegment(kvm_sregs.cs(s), CODE64_SELECTOR, 0xb, true, false);
+        for (MemorySegment seg : dataSegments(s)) {
+            setSegment(seg, DATA_SELECTOR, 0x3, false, true);
+        }
+        setTss(kvm_sregs.tr(s), tablesBase);
+        setGdt(s, tablesBase);
+        kvm_sregs.cr3(s, pml4);
+        kvm_sregs.cr4(s, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT);
+        kvm_sregs.cr0(s, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+        kvm_sregs.efer(s, EFER_LME | EFER_LMA);
+        vcpu.setSregs(s);
+        setEntry(vcpu, entry, stack);
+    }
+
+    private static MemorySegment[] dataSegments(MemorySegment s) {
+        return new MemorySegment[] {kvm_sregs.ds(s), kvm_sregs.es(s), kvm_sregs.fs(s), kvm_sregs.gs(s),
+                kvm_sregs.ss(s)};
+    }
+
+    private static void setEntry(Vcpu vcpu, long entry, long stack) throws ErrnoException {
+        MemorySegment r = vcpu.getRegs();
+        r.fill((byte) 0);
+        kvm_regs.rip(r, entry);
+        kvm_regs.rsp(r, stack);
+        kvm_regs.rflags(r, 2);
+        vcpu.setRegs(r);
+    }
+
+    /** GDT at tablesBase: null, 64-bit code, data, a 16-byte TSS descriptor, 32-bit code; TSS at +0x1000. */
+    private static void writeGdt(GuestMemory memory, long tablesBase) {
+        long tss = tablesBase + 0x1000;
+        memory.slice(tablesBase, 0x2000).fill((byte) 0);
+        memory.writeLong(tablesBase + CODE64_SELECTOR, 0x00af_9b00_0000_ffffL);
+        memory.writeLong(tablesBase + DATA_SELECTOR, 0x00cf_9300_0000_ffffL);
+        long limit = 0x67;
+        long low = limit | (tss & 0xffffff) << 16 | 0x8bL << 40 | (tss >>> 24 & 0xff) << 56;
+        memory.writeLong(tablesBase + TSS_SELECTOR, low);
+        memory.writeLong(tablesBase + TSS_SELECTOR + 8, tss >>> 32);
+        memory.writeLong(tablesBase + CODE32_SELECTOR, 0x00cf_9b00_0000_ffffL);
+    }
+
+    private static void setGdt(MemorySegment sregs, long tablesBase) {
+        MemorySegment gdt = kvm_sregs.gdt(sregs);
+        kvm_dtable.base(gdt, tablesBase);
+        kvm_dtable.limit(gdt, (short) (CODE32_SELECTOR + 7));
+    }
+
+    private static void setTss(MemorySegment tr, long tablesBase) {
+        kvm_segment.selector(tr, (short) TSS_SELECTOR);
+        kvm_segment.base(tr, tablesBase + 0x1000);
+        kvm_segment.limit(tr, 0x67);
+        kvm_segment.type(tr, (byte) 0xb);
+        kvm_segment.present(tr, (byte) 1);
+        kvm_segment.dpl(tr, (byte) 0);
+        kvm_segment.db(tr, (byte) 0);
+        kvm_segment.s(tr, (byte) 0);
+        kvm_segment.l(tr, (byte) 0);
+        kvm_segment.g(tr, (byte) 0);
+        kvm_segment.unusable(tr, (byte) 0);
+    }
+
+    private static void setSegment(MemorySegment seg, int selector, int type, boolean longMode, boolean big) {
+        kvm_segment.selector(seg, (short) selector);
+        kvm_segment.base(seg, 0);
+        kvm_segment.limit(seg, 0xffff_ffff);
+        kvm_segment.type(seg, (byte) type);
+        kvm_segment.present(seg, (byte) 1);
+        kvm_segment.dpl(seg, (byte) 0);
+        kvm_segment.db(seg, (byte) (big ? 1 : 0));
+        kvm_segment.s(seg, (byte) 1);
+        kvm_segment.l(seg, (byte) (longMode ? 1 : 0));
+        kvm_segment.g(seg, (byte) 1);
+        kvm_segment.unusable(seg, (byte) 0);
+    }
+}
