@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class OneRegIdTest {
     @Test
     void riscvVectorIds() {
-        // SEMANTICS C.1: vlenb = 0x8030_0000_0900_0004, v0 at VLEN 128 = 0x8040_0000_0900_0006.
+        // arch/riscv/include/uapi/asm/kvm.h KVM_REG_RISCV_VECTOR_CSR_REG(vlenb), KVM_REG_RISCV_VECTOR_REG(0):
+        // vlenb = 0x8030_0000_0900_0004, v0 at VLEN 128 = 0x8040_0000_0900_0006.
         assertEquals(0x8030_0000_0900_0004L, OneRegId.riscv(kvm_h.KVM_REG_RISCV_VECTOR(), 4, 8));
         assertEquals(0x8040_0000_0900_0006L, OneRegId.riscv(kvm_h.KVM_REG_RISCV_VECTOR(), 6, 16));
         assertEquals(16, OneRegId.size(0x8040_0000_0900_0006L));

@@ -14,8 +14,10 @@ import dev.panavirt.models.gicv3.ItsTables.Ite;
 
 /**
  * The state machine of one ITS: the GITS registers, the command queue in guest memory, the translation of
- * (DeviceID, EventID) to an LPI, and the per-ITS translation cache (SEMANTICS A.3 to A.5). {@link ItsDevice}
- * puts the MMIO frame and the device attributes in front of it.
+ * (DeviceID, EventID) to an LPI, and the per-ITS translation cache ({@code arch/arm64/kvm/vgic/vgic-its.c}:
+ * {@code vgic_mmio_write_its_*()}, {@code vgic_its_process_commands()}, {@code vgic_its_resolve_lpi()},
+ * {@code vgic_its_cache_translation()}, {@code vgic_its_reset()}). {@link ItsDevice} puts the MMIO frame and
+ * the device attributes in front of it.
  *
  * <p>The translation cache is modelled as a generation number: an ITE is cached while its
  * {@code cacheGeneration} equals the ITS's, and invalidating the cache starts a new generation. KVM caches

@@ -3,7 +3,8 @@ package dev.panavirt.models.gicv3;
 /**
  * ITS command encoding: opcodes, the field layout of a 32-byte command (four little-endian 64-bit words
  * {@code w0..w3}), the {@code E_ITS_*} error numbers KVM computes, and encoders that build commands the way a
- * guest driver does (SEMANTICS A.1; arm-gic-v3.h, vgic-its.c {@code its_cmd_get_*}).
+ * guest driver does ({@code include/linux/irqchip/arm-gic-v3.h} {@code GITS_CMD_*} and {@code E_ITS_*};
+ * {@code arch/arm64/kvm/vgic/vgic-its.c} {@code its_cmd_get_*()}).
  *
  * <p>Decoders take the word that holds the field and return it zero-extended.
  */

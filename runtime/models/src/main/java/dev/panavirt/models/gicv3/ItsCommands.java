@@ -22,9 +22,9 @@ import dev.panavirt.models.gicv3.ItsTables.Device;
 import dev.panavirt.models.gicv3.ItsTables.Ite;
 
 /**
- * The ITS command handlers ({@code vgic_its_cmd_handle_*}, SEMANTICS A.4). Each returns 0, an
- * {@code E_ITS_*} code, or a negative errno; the command queue discards the value, as KVM does, so a
- * failing command simply changes nothing (apart from the documented side effects on guest memory).
+ * The ITS command handlers ({@code arch/arm64/kvm/vgic/vgic-its.c} {@code vgic_its_cmd_handle_*()}). Each
+ * returns 0, an {@code E_ITS_*} code, or a negative errno; the command queue discards the value, as KVM does,
+ * so a failing command simply changes nothing (apart from the documented side effects on guest memory).
  *
  * <p>Nothing here allocates once the pools behind {@link ItsTables} and {@link Lpis} have grown to the
  * guest's working set. Callers hold the {@link Vgic} lock.

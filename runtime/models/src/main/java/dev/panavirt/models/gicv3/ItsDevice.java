@@ -18,9 +18,12 @@ import java.util.Optional;
 
 /**
  * A software GICv3 ITS that behaves as KVM's {@code KVM_DEV_TYPE_ARM_VGIC_ITS} device: the same device
- * attributes and errnos ({@link DeviceAttributes}, SEMANTICS A.2), the same guest-visible 128 KiB register
- * frame ({@link RegisterDevice}, A.1 and A.3), the same commands (A.4), reset (A.5) and table save/restore ABI
- * (A.6). Create one with {@link Vgic#createDevice(int)}; MSIs reach it through {@link Vgic#signalMsi}.
+ * attributes and errnos ({@link DeviceAttributes}; {@code vgic_its_set_attr/get_attr/has_attr()}), the same
+ * guest-visible 128 KiB register frame ({@link RegisterDevice}; {@code its_registers[]}), the same commands
+ * ({@code vgic_its_cmd_handle_*()}), reset ({@code vgic_its_reset()}) and table save/restore ABI
+ * ({@code vgic_its_save_tables_v0()}, {@code vgic_its_restore_tables_v0()}), all in
+ * {@code arch/arm64/kvm/vgic/vgic-its.c}. Create one with {@link Vgic#createDevice(int)}; MSIs reach it
+ * through {@link Vgic#signalMsi}.
  *
  * <p>Attribute groups: {@code KVM_DEV_ARM_VGIC_GRP_ADDR} (the frame base, type
  * {@code KVM_VGIC_ITS_ADDR_TYPE}), {@code KVM_DEV_ARM_VGIC_GRP_CTRL} (init, reset, save and restore tables)

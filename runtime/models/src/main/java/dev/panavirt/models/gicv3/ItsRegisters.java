@@ -4,8 +4,10 @@ import dev.panavirt.bindings.kvm.arm64.kvm_h;
 
 /**
  * The GITS register frame of the KVM ITS: register offsets, field layouts, the constant registers and the
- * sanitisation KVM applies to guest-written base registers (SEMANTICS A.1 and A.3; arm-gic-v3.h,
- * vgic-its.c, vgic-mmio-v3.c).
+ * sanitisation KVM applies to guest-written base registers ({@code include/linux/irqchip/arm-gic-v3.h};
+ * {@code arch/arm64/kvm/vgic/vgic-its.c} {@code its_registers[]}, {@code vgic_mmio_write_its_*()},
+ * {@code vgic_sanitise_its_baser()}, {@code vgic_sanitise_its_cbaser()}; {@code vgic-mmio-v3.c}
+ * {@code vgic_sanitise_*()}).
  *
  * <p>Register offsets are relative to the ITS base address. Only the first 64 KiB page of the 128 KiB
  * frame holds registers; everything else, {@code GITS_TRANSLATER} included, reads as zero and ignores

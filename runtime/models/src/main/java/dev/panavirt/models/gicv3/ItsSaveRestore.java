@@ -12,8 +12,9 @@ import java.util.List;
 
 /**
  * {@code KVM_DEV_ARM_ITS_SAVE_TABLES} and {@code KVM_DEV_ARM_ITS_RESTORE_TABLES} in table ABI revision 0
- * (SEMANTICS A.6; vgic.h {@code KVM_ITS_*}, Documentation "ITS Table ABI REV0"). Every entry is 8 bytes,
- * little-endian:
+ * ({@code arch/arm64/kvm/vgic/vgic.h} {@code KVM_ITS_*}; {@code vgic-its.c} {@code vgic_its_save_tables_v0()},
+ * {@code vgic_its_restore_tables_v0()}; "ITS Table ABI REV0" in
+ * {@code Documentation/virt/kvm/devices/arm-vgic-its.rst}). Every entry is 8 bytes, little-endian:
  *
  * <ul>
  *   <li>DTE: V (63), next DeviceID delta (62:49, 0 = last), ITT address bits 51:8 (48:5), EventID bits - 1 (4:0);

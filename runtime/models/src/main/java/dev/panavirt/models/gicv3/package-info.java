@@ -6,7 +6,8 @@
  * it from scripted sessions. Guest memory is reached through {@link dev.panavirt.devices.gicv3.GuestRam},
  * with a heap implementation for tests and an adapter over a real VM's memory.
  *
- * <p>Behaviour follows the kernel (vgic-its.c and friends) as written down in SEMANTICS.md section A,
- * errno for errno. Plain Java: no FFM calls, and no allocation on the steady command and MSI paths.
+ * <p>Behaviour follows the kernel's {@code arch/arm64/kvm/vgic/vgic-its.c} (with {@code vgic-kvm-device.c},
+ * {@code vgic-mmio.c} and {@code Documentation/virt/kvm/devices/arm-vgic-its.rst}), errno for errno. Plain
+ * Java: no FFM calls, and no allocation on the steady command and MSI paths.
  */
 package dev.panavirt.models.gicv3;

@@ -19,7 +19,8 @@ import dev.panavirt.base.Errno;
 import dev.panavirt.models.loongarch.EiointcRegisters.Register;
 
 /**
- * The EIOINTC register state and its routing logic (SEMANTICS B.1-B.5), without locking or error reporting:
+ * The EIOINTC register state ({@code struct loongarch_eiointc}, {@code arch/loongarch/include/asm/kvm_eiointc.h})
+ * and its routing logic ({@code arch/loongarch/kvm/intc/eiointc.c}), without locking or error reporting:
  * guest accessors return 0 or a positive errno and leave a read's result in {@link #readValue}. The owning
  * {@link EiointcDevice} serialises every call on its lock, as the kernel does with {@code eiointc->lock}.
  *
@@ -62,7 +63,10 @@ final class EiointcCore {
 
     // ---- routing (eiointc_update_irq, eiointc_update_sw_coremap, eiointc_set_sw_coreisr) ----
 
-    /** The pin vector {@code irq} is routed to, from its IPMAP byte and the INT_ENCODE status bit (B.4). */
+    /**
+     * The pin vector {@code irq} is routed to, from its IPMAP byte and the INT_ENCODE status bit
+     * ({@code eiointc_update_irq()}).
+     */
     int pinOf(int irq) {
         int b = (int) (ipmap >>> ((irq >>> 5) * 8)) & 0xFF;
         if ((status & ENABLE_INT_ENCODE) == 0) {

@@ -17,8 +17,9 @@ import dev.panavirt.models.loongarch.EiointcRegisters.Register;
 
 /**
  * A software model of the LoongArch in-kernel EIOINTC with the V-EIOINTC extension
- * ({@code KVM_DEV_TYPE_LOONGARCH_EIOINTC}), following SEMANTICS B: the IOCSR registers, routing in bitmap and
- * encoded modes, line raise and lower with the vCPU pins they drive, and the device attributes.
+ * ({@code KVM_DEV_TYPE_LOONGARCH_EIOINTC}), following {@code arch/loongarch/kvm/intc/eiointc.c}: the IOCSR
+ * registers, routing in bitmap and encoded modes, line raise and lower with the vCPU pins they drive, and the
+ * device attributes.
  *
  * <p><b>Guest accesses.</b> {@link #iocsrRead}/{@link #iocsrWrite} are the IOCSR accesses of a given vCPU, with
  * the kernel's errno when its handler rejects one (EINVAL for a misaligned or undecoded access, EPERM for a
@@ -30,7 +31,8 @@ import dev.panavirt.models.loongarch.EiointcRegisters.Register;
  *
  * <p><b>Versions.</b> {@link Options#MAINLINE} is the late-2025 kernel. {@link Options#defaultReturnPatch()}
  * turns on the Jan-2026 "Set default return value in kvm IO bus ops" behaviour (rejected accesses are handled,
- * reading 0); {@link Options#numCpuRejects256()} gives the short-lived {@code >= 256} NUM_CPU bound (B.8).
+ * reading 0); {@link Options#numCpuRejects256()} gives the short-lived {@code >= 256} NUM_CPU bound
+ * ({@code kvm_eiointc_ctrl_access()} before it was relaxed to {@code > EIOINTC_ROUTE_MAX_VCPUS}).
  *
  * <p><b>Where the model chooses.</b> The kernel has no {@code has_attr}, so {@link #hasAttr} fails with EPERM,
  * the errno of {@code kvm_device_ioctl_attr} for a missing accessor. With INT_ENCODE an IPMAP byte above 15

@@ -1,8 +1,9 @@
 package dev.panavirt.models.loongarch;
 
 /**
- * The guest-visible IOCSR map of the LoongArch EIOINTC and its V-EIOINTC extension page (SEMANTICS B.2), the
- * feature and config bits (B.2, B.5) and the model's bus-window layout.
+ * The guest-visible IOCSR map of the LoongArch EIOINTC and its V-EIOINTC extension page, the feature and config
+ * bits ({@code arch/loongarch/include/asm/kvm_eiointc.h} {@code EIOINTC_*}; checked by
+ * {@code arch/loongarch/kvm/intc/eiointc.c} {@code kvm_eiointc_virt_write()}) and the model's bus-window layout.
  *
  * <p>Register offsets are relative to {@link #EIOINTC_BASE}, as in the kernel's {@code EIOINTC_*_START/END}
  * constants and in the {@code KVM_DEV_LOONGARCH_EXTIOI_GRP_REGS} attribute encoding.

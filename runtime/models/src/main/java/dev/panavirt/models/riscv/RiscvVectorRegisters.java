@@ -3,7 +3,9 @@ package dev.panavirt.models.riscv;
 import dev.panavirt.bindings.kvm.riscv64.kvm_h;
 
 /**
- * ONE_REG ids of the RISC-V vector registers (SEMANTICS C.1) and the {@code sstatus.VS} field (C.3), for RV64.
+ * ONE_REG ids of the RISC-V vector registers ({@code arch/riscv/include/uapi/asm/kvm.h}
+ * {@code KVM_REG_RISCV_VECTOR*}) and the {@code sstatus.VS} field ({@code arch/riscv/include/asm/csr.h}
+ * {@code SR_VS*}), for RV64.
  *
  * <p>An id is {@code KVM_REG_RISCV | size | KVM_REG_RISCV_VECTOR | number}: the five CSRs {@code vstart, vl,
  * vtype, vcsr, vlenb} are numbers 0..4 of size U64, {@code datap} (5) is never a register, and {@code v0..v31}

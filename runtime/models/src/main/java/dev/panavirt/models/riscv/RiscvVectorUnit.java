@@ -31,8 +31,9 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * A model of one RISC-V vCPU's vector unit as KVM presents it (SEMANTICS C): the {@code KVM_REG_RISCV_VECTOR}
- * ONE_REG registers with every size, number and pointer rule, the V entry of {@code KVM_REG_RISCV_ISA_EXT}, the
+ * A model of one RISC-V vCPU's vector unit as KVM presents it ({@code arch/riscv/kvm/vcpu_vector.c},
+ * {@code vcpu_onereg.c} and the load/put hooks in {@code vcpu.c}): the {@code KVM_REG_RISCV_VECTOR} ONE_REG
+ * registers with every size, number and pointer rule, the V entry of {@code KVM_REG_RISCV_ISA_EXT}, the
  * vector part of {@code KVM_GET_REG_LIST}, and the lazy save/restore state machine on {@code sstatus.VS} across
  * {@link #load}, {@link #put}, {@link #reset} and guest vector execution.
  *

@@ -1,8 +1,9 @@
 package dev.panavirt.models.riscv;
 
 /**
- * The four states of {@code sstatus.VS} (bits 10:9) in a vCPU's saved host-level sstatus (SEMANTICS C.3), which
- * drive the lazy save and restore of the guest's vector registers.
+ * The four states of {@code sstatus.VS} (bits 10:9, {@code arch/riscv/include/asm/csr.h} {@code SR_VS_*}) in a
+ * vCPU's saved host-level sstatus, which drive the lazy save and restore of the guest's vector registers
+ * ({@code arch/riscv/kvm/vcpu_vector.c}).
  */
 public enum VectorStatus {
     /** Vector instructions trap; nothing is saved or restored. */

@@ -1,5 +1,6 @@
 /**
  * Software model of the RISC-V KVM vector extension interface: the {@code KVM_REG_RISCV_VECTOR} ONE_REG
- * registers of a vCPU and the lazy save/restore state machine on {@code sstatus.VS} (SEMANTICS C).
+ * registers of a vCPU and the lazy save/restore state machine on {@code sstatus.VS}
+ * ({@code arch/riscv/kvm/vcpu_vector.c}).
  */
 package dev.panavirt.models.riscv;

@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Device creation and the three attribute groups (SEMANTICS A.2). */
+/**
+ * Device creation and the three attribute groups (arch/arm64/kvm/vgic/vgic-its.c {@code vgic_its_create()},
+ * {@code vgic_its_set_attr/get_attr/has_attr()}, {@code vgic_its_ctrl()}, {@code vgic_its_attr_regs_access()}).
+ */
 class ItsAttributesTest {
 
     private static final int ADDR_TYPE = kvm_h.KVM_VGIC_ITS_ADDR_TYPE();

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** Command encoding: opcodes, E_ITS_* numbers and field positions, checked against literal values (SEMANTICS A.1). */
+/**
+ * Command encoding: opcodes, E_ITS_* numbers and field positions, checked against literal values
+ * (include/linux/irqchip/arm-gic-v3.h; arch/arm64/kvm/vgic/vgic-its.c {@code its_cmd_get_*()}).
+ */
 class ItsCommandTest {
 
     @Test

@@ -25,7 +25,10 @@ import dev.panavirt.base.HeapGuestRam;
 import dev.panavirt.bindings.kvm.arm64.kvm_h;
 import org.junit.jupiter.api.Test;
 
-/** MOVI, DISCARD, CLEAR, INV, INVALL, MOVALL and INT (SEMANTICS A.4). */
+/**
+ * MOVI, DISCARD, CLEAR, INV, INVALL, MOVALL and INT (arch/arm64/kvm/vgic/vgic-its.c
+ * {@code vgic_its_cmd_handle_*()}).
+ */
 class ItsInterruptCommandsTest {
 
     private static final int VALID_DEVID = kvm_h.KVM_MSI_VALID_DEVID();

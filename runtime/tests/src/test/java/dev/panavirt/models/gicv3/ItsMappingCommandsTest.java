@@ -24,7 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** MAPD, MAPC, MAPTI and MAPI, and the table checks behind them (SEMANTICS A.4). */
+/**
+ * MAPD, MAPC, MAPTI and MAPI, and the table checks behind them (arch/arm64/kvm/vgic/vgic-its.c
+ * {@code vgic_its_cmd_handle_mapd/mapc/mapi()}, {@code vgic_its_check_id()}, {@code vgic_its_check_event_id()}).
+ */
 class ItsMappingCommandsTest {
 
     private final ItsRig rig = ItsRig.ready();

@@ -16,7 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** KVM_SIGNAL_MSI into the ITS: return values, errnos and the translation cache (SEMANTICS A.4). */
+/**
+ * KVM_SIGNAL_MSI into the ITS: return values, errnos and the translation cache (arch/arm64/kvm/vgic/vgic-its.c
+ * {@code vgic_its_inject_msi()}, {@code vgic_its_resolve_lpi()}, {@code vgic_its_cache_translation()}).
+ */
 class ItsMsiTest {
 
     private static final int VALID_DEVID = kvm_h.KVM_MSI_VALID_DEVID();

@@ -21,7 +21,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The GITS frame as a guest sees it (SEMANTICS A.1, A.3). */
+/**
+ * The GITS frame as a guest sees it (arch/arm64/kvm/vgic/vgic-its.c {@code its_registers[]} and
+ * {@code vgic_mmio_read/write_its_*()}; vgic-mmio.c {@code check_region()}).
+ */
 class ItsRegistersTest {
 
     private final ItsRig rig = new ItsRig();

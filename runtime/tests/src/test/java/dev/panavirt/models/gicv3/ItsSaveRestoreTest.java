@@ -18,7 +18,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** KVM_DEV_ARM_ITS_SAVE_TABLES / RESTORE_TABLES, table ABI rev 0 (SEMANTICS A.5, A.6). */
+/**
+ * KVM_DEV_ARM_ITS_SAVE_TABLES / RESTORE_TABLES, table ABI rev 0, and CTRL_RESET (arch/arm64/kvm/vgic/vgic-its.c
+ * {@code vgic_its_save_tables_v0()}, {@code vgic_its_restore_tables_v0()}, {@code vgic_its_reset()}; "ITS Table
+ * ABI REV0" in Documentation/virt/kvm/devices/arm-vgic-its.rst).
+ */
 class ItsSaveRestoreTest {
 
     private static final long V = 1L << 63;

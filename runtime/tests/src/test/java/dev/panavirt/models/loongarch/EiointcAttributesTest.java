@@ -17,7 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** SEMANTICS B.6: creation, the three attribute groups, LOAD_FINISHED and every attribute error. */
+/**
+ * Creation, the three attribute groups, LOAD_FINISHED and every attribute error (arch/loongarch/kvm/intc/eiointc.c
+ * {@code kvm_eiointc_create()}, {@code kvm_eiointc_set_attr/get_attr()} and the {@code *_access()} helpers they
+ * call; arch/loongarch/include/uapi/asm/kvm.h {@code KVM_DEV_LOONGARCH_EXTIOI_*}).
+ */
 class EiointcAttributesTest extends EiointcFixture {
 
     // ---- uapi values and identity ----
@@ -51,7 +55,8 @@ class EiointcAttributesTest extends EiointcFixture {
 
     @Test
     void b6_hasAttrHasNoHandler() {
-        // SEMANTICS B.6 says "generic -ENXIO"; kvm_device_ioctl_attr returns -EPERM when has_attr is NULL.
+        // eiointc.c's kvm_eiointc_dev_ops has no has_attr, and virt/kvm/kvm_main.c kvm_device_ioctl_attr()
+        // answers a missing accessor with -EPERM.
         assertErrno(EPERM, () -> dev.hasAttr(GRP_CTRL, 0));
         assertErrno(EPERM, () -> dev.hasAttr(GRP_REGS, 0x200));
         assertErrno(EPERM, () -> dev.hasAttr(0, 0));

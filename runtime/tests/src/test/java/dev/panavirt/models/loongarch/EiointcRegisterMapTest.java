@@ -12,10 +12,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** SEMANTICS B.1 (state and reset values), B.2 (IOCSR map), B.3 (widths and alignment), B.7 (holes). */
+/**
+ * State and reset values, the IOCSR map, widths and alignment, and holes (arch/loongarch/kvm/intc/eiointc.c
+ * {@code kvm_eiointc_create()}, {@code kvm_eiointc_read/write()}, {@code loongarch_eiointc_read/write()};
+ * arch/loongarch/include/asm/kvm_eiointc.h).
+ */
 class EiointcRegisterMapTest extends EiointcFixture {
 
-    // ---- B.1 state: everything starts at zero, every route at vCPU 0 ----
+    // ---- state (kvm_eiointc_create() zero-allocates): everything starts at zero, every route at vCPU 0 ----
 
     @Test
     void b1_resetValuesAreZeroEverywhere() throws ErrnoException {
@@ -64,7 +68,7 @@ class EiointcRegisterMapTest extends EiointcFixture {
         assertEquals(0, f.rd(7, COREISR + 24, 8));
     }
 
-    // ---- B.2 the IOCSR map ----
+    // ---- the IOCSR map (asm/kvm_eiointc.h EIOINTC_*_START/END) ----
 
     @Test
     void b2_registerOffsetsMatchTheMap() {
@@ -138,7 +142,7 @@ class EiointcRegisterMapTest extends EiointcFixture {
         assertEquals(0, rd(1, COREISR, 8));
     }
 
-    // ---- B.3 widths and alignment ----
+    // ---- widths and alignment (kvm_eiointc_read(), kvm_eiointc_write()) ----
 
     @Test
     void b3_readsFetchTheContainingWordAndShift() throws ErrnoException {
@@ -217,7 +221,7 @@ class EiointcRegisterMapTest extends EiointcFixture {
         assertErrno(EOPNOTSUPP, () -> rd(Long.MAX_VALUE - 2, 8));
     }
 
-    // ---- B.7 undecoded offsets inside the block ----
+    // ---- undecoded offsets inside the block (default case of loongarch_eiointc_read/write()) ----
 
     @ParameterizedTest
     @ValueSource(longs = {0x1400, 0x1498, 0x14C8, 0x1500, 0x1620, 0x1678, 0x16A0, 0x1700, 0x1718, 0x1780,

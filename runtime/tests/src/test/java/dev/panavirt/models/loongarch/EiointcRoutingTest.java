@@ -10,7 +10,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** SEMANTICS B.4: pin and CPU selection in both modes, line changes, ENABLE, COREISR and COREMAP side effects. */
+/**
+ * Pin and CPU selection in both modes, line changes, ENABLE, COREISR and COREMAP side effects
+ * (arch/loongarch/kvm/intc/eiointc.c {@code eiointc_update_irq()}, {@code eiointc_update_sw_coremap()},
+ * {@code eiointc_set_irq()}, {@code loongarch_eiointc_write()}).
+ */
 class EiointcRoutingTest extends EiointcFixture {
 
     // ---- pin selection ----

@@ -9,7 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavirt.base.ErrnoException;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS B.8: the mainline default, the Jan-2026 "default return value" switch, the old NUM_CPU bound. */
+/**
+ * The mainline default; the switch for the patch "LoongArch: KVM: Set default return value in KVM IO bus ops"
+ * (Bibo Mao, 2026); the old {@code >= EIOINTC_ROUTE_MAX_VCPUS} NUM_CPU bound in eiointc.c
+ * {@code kvm_eiointc_ctrl_access()}.
+ */
 class EiointcVersionSwitchTest {
 
     private static EiointcFixture withOptions(boolean patch, boolean oldBound) {

@@ -11,7 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.panavirt.base.ErrnoException;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS B.2 (the V-EIOINTC page) and B.5 (FEATURES read-only, CONFIG rules, default status). */
+/**
+ * The V-EIOINTC page: FEATURES read-only, CONFIG rules, default status (arch/loongarch/kvm/intc/eiointc.c
+ * {@code kvm_eiointc_virt_read/write()}, {@code kvm_eiointc_ctrl_access()} INIT_FEATURE; asm/kvm_eiointc.h).
+ */
 class EiointcVirtExtensionTest extends EiointcFixture {
 
     /** CONFIG bit 1 (the fixture's ENABLE is the register address). */

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.panavirt.bindings.kvm.riscv64.kvm_h;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS C.1: register ids and the constants they are built from. */
+/**
+ * Register ids and the constants they are built from (arch/riscv/include/uapi/asm/kvm.h
+ * {@code KVM_REG_RISCV_VECTOR*}, {@code KVM_RISCV_ISA_EXT_V}; uapi/asm/ptrace.h {@code struct __riscv_v_ext_state}).
+ */
 class RiscvVectorIdTest extends RiscvVectorFixture {
 
     @Test

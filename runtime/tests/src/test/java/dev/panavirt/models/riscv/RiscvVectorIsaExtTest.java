@@ -11,7 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavirt.base.ErrnoException;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS C.2 "ISA control": enabling V, VMM permission, EBUSY after the first run. */
+/**
+ * Enabling V, VMM permission, EBUSY after the first run (arch/riscv/kvm/vcpu_onereg.c
+ * {@code riscv_vcpu_set_isa_ext_single()}, {@code kvm_riscv_vcpu_isa_enable_allowed()}).
+ */
 class RiscvVectorIsaExtTest extends RiscvVectorFixture {
 
     @Test

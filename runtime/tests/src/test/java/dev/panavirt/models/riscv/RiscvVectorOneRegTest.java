@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** SEMANTICS C.2: the GET/SET rules of KVM_REG_RISCV_VECTOR, each error in order. */
+/**
+ * The GET/SET rules of KVM_REG_RISCV_VECTOR, each error in order (arch/riscv/kvm/vcpu_vector.c
+ * {@code kvm_riscv_vcpu_get/set_reg_vector()}, {@code kvm_riscv_vcpu_vreg_addr()}).
+ */
 class RiscvVectorOneRegTest extends RiscvVectorFixture {
 
     private void disableV() throws ErrnoException {

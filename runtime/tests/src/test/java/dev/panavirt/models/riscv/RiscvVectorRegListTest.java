@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.panavirt.base.ErrnoException;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS C.2 "KVM_GET_REG_LIST": order, sizes, datap never listed, nothing without V. */
+/**
+ * KVM_GET_REG_LIST: order, sizes, datap never listed, nothing without V (arch/riscv/kvm/vcpu_onereg.c
+ * {@code num_vector_regs()}, {@code copy_vector_reg_indices()}).
+ */
 class RiscvVectorRegListTest extends RiscvVectorFixture {
 
     @Test

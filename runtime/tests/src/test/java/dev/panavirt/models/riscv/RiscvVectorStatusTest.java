@@ -9,7 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavirt.base.ErrnoException;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS C.3: the lazy save/restore state machine on sstatus.VS. */
+/**
+ * The lazy save/restore state machine on sstatus.VS (arch/riscv/kvm/vcpu_vector.c
+ * {@code kvm_riscv_vcpu_vector_reset()}, {@code kvm_riscv_vcpu_guest_vector_save/restore()}; vcpu.c
+ * {@code kvm_arch_vcpu_load/put()}).
+ */
 class RiscvVectorStatusTest extends RiscvVectorFixture {
 
     @Test

@@ -9,7 +9,13 @@ import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.riscv64.kvm_h;
 import org.junit.jupiter.api.Test;
 
-/** SEMANTICS C.4: the model follows upstream where the 2022 v12 patch differed. */
+/**
+ * The model follows upstream where the 2022 "[PATCH v12 16/17] riscv: KVM: Add vector lazy save/restore
+ * support" differed: arch/riscv/include/uapi/asm/kvm.h makes {@code KVM_REG_RISCV_VECTOR} type 9 (v12 used 7,
+ * ISA_EXT's) and bases its indices on {@code struct __riscv_v_ext_state}, which has vlenb (so v0 is 6);
+ * {@code KVM_RISCV_ISA_EXT_V} is 15; arch/riscv/kvm/vcpu_vector.c answers a missing register with ENOENT and a
+ * size or value mismatch with EINVAL; {@code SR_VS} is bits 10:9 (arch/riscv/include/asm/csr.h).
+ */
 class RiscvVectorVersionNoteTest extends RiscvVectorFixture {
 
     @Test
