@@ -14,6 +14,7 @@ import dev.panavirt.machine.VcpuReport;
 import dev.panavirt.machine.X86Boot;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.ExitDispatcher;
+import dev.panavirt.vmm.VcpuRunner;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,8 +59,9 @@ public final class TestGuest implements AutoCloseable {
     private final List<Vcpu> vcpus;
     private final Bus pio = new Bus("pio");
     private final Bus mmio = new Bus("mmio");
-    /** One dispatcher per vCPU: dispatchers own scratch windows and must not be shared across threads. */
-    private final ExitDispatcher[] dispatchers;
+    /** One runner per vCPU, each with its own dispatcher (dispatchers own scratch windows) and exit policy. */
+    private final VcpuRunner[] runners;
+    private final GuestExits[] policies;
     private final List<String> prints = Collections.synchronizedList(new ArrayList<>());
     private volatile Consumer<String> printSink = s -> { };
 
@@ -67,9 +69,11 @@ public final class TestGuest implements AutoCloseable {
         this.kvm = kvm;
         this.vm = vm;
         this.vcpus = vcpus;
-        this.dispatchers = new ExitDispatcher[vcpus.size()];
-        for (int i = 0; i < dispatchers.length; i++) {
-            dispatchers[i] = new ExitDispatcher(pio, mmio);
+        this.runners = new VcpuRunner[vcpus.size()];
+        this.policies = new GuestExits[vcpus.size()];
+        for (int i = 0; i < runners.length; i++) {
+            policies[i] = new GuestExits(i);
+            runners[i] = new VcpuRunner(vcpus.get(i), new ExitDispatcher(pio, mmio), policies[i]);
         }
     }
 
@@ -209,8 +213,8 @@ public final class TestGuest implements AutoCloseable {
      */
     public Stop next(int index, Duration timeout) throws ErrnoException {
         Vcpu v = vcpus.get(index);
-        ExitDispatcher dispatcher = dispatchers[index];
-        long deadline = System.nanoTime() + timeout.toNanos();
+        GuestExits policy = policies[index];
+        policy.start(timeout);
         Thread watchdog = Thread.ofVirtual().start(() -> {
             try {
                 Thread.sleep(timeout);
@@ -220,55 +224,73 @@ public final class TestGuest implements AutoCloseable {
             }
         });
         try {
-            for (;;) {
-                VcpuExit exit = v.run();
-                switch (exit) {
-                    case VcpuExit.Io io when io.port() == Ucall.PORT && !io.isIn() -> {
-                        Ucall u = Ucall.read(vm.memory(), Integer.toUnsignedLong(io.value()));
-                        switch (u.command()) {
-                            case PRINT -> {
-                                prints.add(u.message());
-                                printSink.accept(u.message());
-                            }
-                            case ASSERT -> throw new AssertionError("guest assertion failed at " + u.where());
-                            case SYNC -> {
-                                return new Stop(StopKind.SYNC, u.value());
-                            }
-                            case DONE -> {
-                                return new Stop(StopKind.DONE, u.value());
-                            }
-                        }
-                    }
-                    case VcpuExit.Io io -> dispatcher.pio(io.port(), io.size(), io.isIn(), io.data(), io.count());
-                    case VcpuExit.Mmio m -> dispatcher.mmio(m.address(), m.length(), m.isWrite(), m.data());
-                    case VcpuExit.Hlt h -> {
-                        return new Stop(StopKind.HALT, 0);
-                    }
-                    case VcpuExit.Interrupted i -> {
-                        if (System.nanoTime() - deadline >= 0) {
-                            throw new AssertionError("guest on vcpu " + index + " did not stop within " + timeout
-                                    + " (rip 0x" + Long.toHexString(kvm_regs.rip(v.getRegs())) + ")");
-                        }
-                        return new Stop(StopKind.INTERRUPTED, 0);
-                    }
-                    case VcpuExit.DirtyRingFull f -> {
-                        return new Stop(StopKind.DIRTY_RING_FULL, 0);
-                    }
-                    case VcpuExit.SystemEvent e -> {
-                        return new Stop(StopKind.SYSTEM_EVENT, e.type());
-                    }
-                    case VcpuExit.Shutdown s -> throw new AssertionError(
-                            "guest triple-faulted (KVM_EXIT_SHUTDOWN) on vcpu " + index + VcpuReport.where(v, vm.memory()));
-                    case VcpuExit.InternalError e -> throw new AssertionError("KVM internal error, suberror "
-                            + e.suberror() + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
-                    case VcpuExit.FailEntry f -> throw new AssertionError("KVM could not enter the guest, reason 0x"
-                            + Long.toHexString(f.hardwareEntryFailureReason()));
-                    case VcpuExit.Unknown u -> throw new AssertionError("unexpected exit reason " + u.reason()
-                            + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
-                }
-            }
+            runners[index].run();
+            return policy.stop;
         } finally {
             watchdog.interrupt();
+        }
+    }
+
+    /** A test guest's exit policy: ucalls on {@link Ucall#PORT}, halts and kicks stop the run; faults fail the test. */
+    private final class GuestExits implements VcpuRunner.ExitHandler {
+        private final int index;
+        private long deadline;
+        private Duration timeout;
+        private Stop stop;
+
+        GuestExits(int index) {
+            this.index = index;
+        }
+
+        void start(Duration limit) {
+            timeout = limit;
+            deadline = System.nanoTime() + limit.toNanos();
+            stop = null;
+        }
+
+        @Override
+        public boolean claims(VcpuExit.Io io) {
+            return io.port() == Ucall.PORT && !io.isIn();
+        }
+
+        @Override
+        public VcpuRunner.Step handle(VcpuExit exit) throws ErrnoException {
+            Vcpu v = vcpus.get(index);
+            switch (exit) {
+                case VcpuExit.Io io -> {
+                    Ucall u = Ucall.read(vm.memory(), Integer.toUnsignedLong(io.value()));
+                    switch (u.command()) {
+                        case PRINT -> {
+                            prints.add(u.message());
+                            printSink.accept(u.message());
+                            return VcpuRunner.Step.CONTINUE;
+                        }
+                        case ASSERT -> throw new AssertionError("guest assertion failed at " + u.where());
+                        case SYNC -> stop = new Stop(StopKind.SYNC, u.value());
+                        case DONE -> stop = new Stop(StopKind.DONE, u.value());
+                    }
+                }
+                case VcpuExit.Hlt h -> stop = new Stop(StopKind.HALT, 0);
+                case VcpuExit.Interrupted i -> {
+                    if (System.nanoTime() - deadline >= 0) {
+                        throw new AssertionError("guest on vcpu " + index + " did not stop within " + timeout
+                                + " (rip 0x" + Long.toHexString(kvm_regs.rip(v.getRegs())) + ")");
+                    }
+                    stop = new Stop(StopKind.INTERRUPTED, 0);
+                }
+                case VcpuExit.DirtyRingFull f -> stop = new Stop(StopKind.DIRTY_RING_FULL, 0);
+                case VcpuExit.SystemEvent e -> stop = new Stop(StopKind.SYSTEM_EVENT, e.type());
+                case VcpuExit.Shutdown s -> throw new AssertionError(
+                        "guest triple-faulted (KVM_EXIT_SHUTDOWN) on vcpu " + index + VcpuReport.where(v, vm.memory()));
+                case VcpuExit.InternalError e -> throw new AssertionError("KVM internal error, suberror "
+                        + e.suberror() + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
+                case VcpuExit.FailEntry f -> throw new AssertionError("KVM could not enter the guest, reason 0x"
+                        + Long.toHexString(f.hardwareEntryFailureReason()));
+                case VcpuExit.Unknown u -> throw new AssertionError("unexpected exit reason " + u.reason()
+                        + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
+                case VcpuExit.Mmio m -> throw new IllegalStateException("MMIO is the bus's: " + m);
+            }
+            return VcpuRunner.Step.STOP;
         }
     }
 

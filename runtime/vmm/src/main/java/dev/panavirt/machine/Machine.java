@@ -13,6 +13,7 @@ import dev.panavirt.kvm.Vm;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusDevice;
 import dev.panavirt.vmm.ExitDispatcher;
+import dev.panavirt.vmm.VcpuRunner;
 import dev.panavirt.vmm.legacy.DebugExit;
 import dev.panavirt.vmm.legacy.FwCfg;
 import dev.panavirt.vmm.legacy.PicMask;
@@ -29,7 +30,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A small x86 machine on KVM: RAM from address 0, a 16550 UART on COM1 whose output goes to a stream,
@@ -121,7 +121,7 @@ public final class Machine implements AutoCloseable {
     private final PrintStream console;
     private final AtomicReference<Result> result = new AtomicReference<>();
     private final CountDownLatch finished = new CountDownLatch(1);
-    private final LongAdder exits = new LongAdder();
+    private final List<VcpuRunner> runners = new ArrayList<>();
     private final AtomicInteger halted = new AtomicInteger();
     private volatile boolean stopping;
     /** Guards {@link #parked} and {@link #live}; vCPU threads wait on it while parked. */
@@ -152,6 +152,8 @@ public final class Machine implements AutoCloseable {
                 Vcpu c = v.createVcpu(i);
                 c.setCpuid(withApicId(cpuid, i));
                 vcpus.add(c);
+                // One dispatcher per vCPU: it owns scratch windows; the buses are shared.
+                runners.add(new VcpuRunner(c, new ExitDispatcher(pio, mmio), exit -> onExit(c, exit)));
             }
         } catch (ErrnoException | RuntimeException e) {
             if (v != null) {
@@ -338,8 +340,8 @@ public final class Machine implements AutoCloseable {
             live = vcpus.size();
         }
         List<Thread> threads = new ArrayList<>();
-        for (Vcpu c : vcpus) {
-            threads.add(Thread.ofPlatform().name("vcpu-" + c.id()).start(() -> loop(c)));
+        for (VcpuRunner r : runners) {
+            threads.add(Thread.ofPlatform().name("vcpu-" + r.vcpu().id()).start(() -> loop(r)));
         }
         long deadline = startNanos + config.timeout().toNanos();
         int idleChecks = 0;
@@ -366,14 +368,17 @@ public final class Machine implements AutoCloseable {
             }
         }
         serial.flush();
-        return result.get();
+        // The threads have ended, so their exit counts are final and visible here.
+        long exits = runners.stream().mapToLong(VcpuRunner::guestExits).sum();
+        Result r = result.get();
+        return new Result(r.outcome(), r.exitStatus(), r.message(), r.elapsed(), exits);
     }
 
-    private void loop(Vcpu c) {
-        // One dispatcher per vCPU thread: it owns scratch windows; the buses are shared.
-        ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio);
+    private void loop(VcpuRunner runner) {
         try {
-            loopExits(c, dispatcher);
+            runner.run();
+        } catch (ErrnoException | RuntimeException e) {
+            finish(Outcome.ERROR, EXIT_KVM_ERROR, "vCPU " + runner.vcpu().id() + ": " + e.getMessage());
         } finally {
             synchronized (gate) {
                 live--;
@@ -382,71 +387,51 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    private void loopExits(Vcpu c, ExitDispatcher dispatcher) {
-        try {
-            while (!stopping) {
-                VcpuExit exit = c.run();
-                if (!(exit instanceof VcpuExit.Interrupted)) {
-                    exits.increment();   // the guest's exits; not the kicks of idle checks
+    /** The machine's policy for the exits that are not bus I/O: when the run ends and with what result. */
+    private VcpuRunner.Step onExit(Vcpu c, VcpuExit exit) {
+        switch (exit) {
+            case VcpuExit.Interrupted i -> {
+                if (pauseRequested) {
+                    park();
                 }
-                switch (exit) {
-                    case VcpuExit.Io io -> dispatcher.pio(io.port(), io.size(), io.isIn(), io.data(), io.count());
-                    case VcpuExit.Mmio m -> dispatcher.mmio(m.address(), m.length(), m.isWrite(), m.data());
-                    case VcpuExit.Interrupted i -> {
-                        if (pauseRequested) {
-                            park();
-                        }
-                    }
-                    case VcpuExit.Hlt h -> {
-                        if (halted.incrementAndGet() == vcpus.size()) {
-                            finish(Outcome.HALTED, 0, "all vCPUs halted");
-                        }
-                        return;
-                    }
-                    case VcpuExit.Shutdown s -> {
-                        finish(Outcome.TRIPLE_FAULT, EXIT_TRIPLE_FAULT,
-                                "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + VcpuReport.where(c, memory()));
-                        return;
-                    }
-                    case VcpuExit.InternalError e -> {
-                        finish(Outcome.INTERNAL_ERROR, EXIT_KVM_ERROR, "KVM internal error (KVM_EXIT_INTERNAL_ERROR"
-                                + ", suberror " + internalError(e) + ") on vCPU " + c.id() + VcpuReport.where(c, memory()));
-                        return;
-                    }
-                    case VcpuExit.FailEntry f -> {
-                        finish(Outcome.FAIL_ENTRY, EXIT_KVM_ERROR, "KVM could not enter vCPU " + c.id()
-                                + " (KVM_EXIT_FAIL_ENTRY, reason 0x" + Long.toHexString(f.hardwareEntryFailureReason())
-                                + ")" + VcpuReport.where(c, memory()));
-                        return;
-                    }
-                    case VcpuExit.SystemEvent e -> {
-                        finish(Outcome.SYSTEM_EVENT, e.type() == kvm_h.KVM_SYSTEM_EVENT_SHUTDOWN() ? 0 : EXIT_KVM_ERROR,
-                                "guest system event " + e.type());
-                        return;
-                    }
-                    case VcpuExit.DirtyRingFull f -> { }
-                    case VcpuExit.Unknown u -> {
-                        finish(Outcome.UNKNOWN_EXIT, EXIT_KVM_ERROR,
-                                "unhandled exit reason " + u.reason() + " on vCPU " + c.id() + VcpuReport.where(c, memory()));
-                        return;
-                    }
+                return VcpuRunner.Step.CONTINUE;
+            }
+            case VcpuExit.DirtyRingFull f -> {
+                return VcpuRunner.Step.CONTINUE;
+            }
+            case VcpuExit.Hlt h -> {
+                if (halted.incrementAndGet() == vcpus.size()) {
+                    finish(Outcome.HALTED, 0, "all vCPUs halted");
                 }
             }
-        } catch (ErrnoException | RuntimeException e) {
-            finish(Outcome.ERROR, EXIT_KVM_ERROR, "vCPU " + c.id() + ": " + e.getMessage());
+            case VcpuExit.Shutdown s -> finish(Outcome.TRIPLE_FAULT, EXIT_TRIPLE_FAULT,
+                    "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + VcpuReport.where(c, memory()));
+            case VcpuExit.InternalError e -> finish(Outcome.INTERNAL_ERROR, EXIT_KVM_ERROR,
+                    "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror " + internalError(e) + ") on vCPU " + c.id()
+                            + VcpuReport.where(c, memory()));
+            case VcpuExit.FailEntry f -> finish(Outcome.FAIL_ENTRY, EXIT_KVM_ERROR, "KVM could not enter vCPU "
+                    + c.id() + " (KVM_EXIT_FAIL_ENTRY, reason 0x" + Long.toHexString(f.hardwareEntryFailureReason())
+                    + ")" + VcpuReport.where(c, memory()));
+            case VcpuExit.SystemEvent e -> finish(Outcome.SYSTEM_EVENT,
+                    e.type() == kvm_h.KVM_SYSTEM_EVENT_SHUTDOWN() ? 0 : EXIT_KVM_ERROR, "guest system event " + e.type());
+            case VcpuExit.Unknown u -> finish(Outcome.UNKNOWN_EXIT, EXIT_KVM_ERROR,
+                    "unhandled exit reason " + u.reason() + " on vCPU " + c.id() + VcpuReport.where(c, memory()));
+            case VcpuExit.Io io -> throw new IllegalStateException("port I/O is the bus's: " + io);
+            case VcpuExit.Mmio m -> throw new IllegalStateException("MMIO is the bus's: " + m);
         }
+        return VcpuRunner.Step.STOP;
     }
 
     /** Ends the run with this outcome, unless another one came first; wakes every vCPU. */
     public void finish(Outcome outcome, int status, String message) {
         Duration elapsed = Duration.ofNanos(System.nanoTime() - startNanos);
-        if (result.compareAndSet(null, new Result(outcome, status, message, elapsed, exits.sum()))) {
+        if (result.compareAndSet(null, new Result(outcome, status, message, elapsed, 0))) {
             stopping = true;
             synchronized (gate) {
                 gate.notifyAll();
             }
-            for (Vcpu c : vcpus) {
-                c.kick();
+            for (VcpuRunner r : runners) {
+                r.stop();
             }
             finished.countDown();
         }
