@@ -5,38 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.fd.EventFd;
 import dev.panavirt.sys.Libc;
+import dev.panavirt.testsupport.Allocations;
 import dev.panavirt.testsupport.KvmTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /** The ioctl wrappers a VMM calls in loops allocate nothing once warm. */
 @KvmTest
 class IoctlAllocationTest {
-    static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-    interface Op {
-        void run() throws Exception;
-    }
-
-    /**
-     * Fewest bytes the calling thread allocated over {@code n} calls in one round. Rounds repeat until one
-     * allocates nothing or 30 s pass: the interpreter and C1 allocate where C2's compiled code does not,
-     * and on a loaded machine C2 may take a while to get there.
-     */
-    static long allocated(int n, Op op) throws Exception {
-        long best = Long.MAX_VALUE;
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (best > 0 && System.nanoTime() < deadline) {
-            long before = THREADS.getCurrentThreadAllocatedBytes();
+    /** Fewest bytes allocated over {@code n} calls of {@code op} in one round, rounds repeating up to 30 s. */
+    static long allocated(int n, Allocations.Body op) throws Exception {
+        return Allocations.untilZero(Duration.ofSeconds(30), () -> {
             for (int i = 0; i < n; i++) {
                 op.run();
             }
-            best = Math.min(best, THREADS.getCurrentThreadAllocatedBytes() - before);
-        }
-        return best;
+        });
     }
 
     @Test

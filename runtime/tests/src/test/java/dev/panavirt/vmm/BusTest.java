@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavirt.testsupport.Allocations;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Optional;
@@ -382,7 +383,7 @@ class BusTest {
     }
 
     @Test
-    void accessPathAllocatesNothing() {
+    void accessPathAllocatesNothing() throws Exception {
         Bus bus = new Bus("mmio", 1);
         bus.insert(new BusDevice() {
             @Override
@@ -396,7 +397,7 @@ class BusTest {
         MemorySegment w4 = MemorySegment.ofArray(new byte[4]);
         MemorySegment w8 = MemorySegment.ofArray(new byte[8]);
         bus.read(0x9999, w4); // use up the log budget outside the measurement
-        long allocated = Allocations.measure(() -> {
+        long allocated = Allocations.fewest(() -> {
             for (int i = 0; i < 200_000; i++) {
                 bus.read(0x1000 + (i & 0xFF8), w8);
                 bus.write(0x10_0000L * ((i & 31) + 1) + 4, w4);

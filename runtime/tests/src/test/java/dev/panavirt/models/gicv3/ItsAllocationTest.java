@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.arm64.kvm_h;
+import dev.panavirt.testsupport.Allocations;
 import dev.panavirt.vmm.BusData;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,25 +16,8 @@ import org.junit.jupiter.api.Test;
  */
 class ItsAllocationTest {
 
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private static final int EVENTS = 64;
     private static final int ROUNDS = 200;
-
-    /** Fewest bytes any of several runs of {@code body} allocated on this thread, after warm-up runs. */
-    private static long measure(Runnable body) {
-        for (int i = 0; i < 5; i++) {
-            body.run();
-        }
-        long tid = Thread.currentThread().threadId();
-        long min = Long.MAX_VALUE;
-        for (int i = 0; i < 7; i++) {
-            long before = THREADS.getThreadAllocatedBytes(tid);
-            body.run();
-            min = Math.min(min, THREADS.getThreadAllocatedBytes(tid) - before);
-        }
-        return min;
-    }
 
     private final ItsRig rig = ItsRig.ready();
     private final long[][] commands = new long[EVENTS * 3][];
@@ -78,15 +61,15 @@ class ItsAllocationTest {
     static volatile Object sink;
 
     @Test
-    void theMeasurementSeesAllocations() {
-        assertEquals(true, THREADS.isThreadAllocatedMemorySupported() && THREADS.isThreadAllocatedMemoryEnabled());
-        long bytes = measure(() -> sink = new long[128]);
+    void theMeasurementSeesAllocations() throws Exception {
+        assertEquals(true, Allocations.supported());
+        long bytes = Allocations.fewest(() -> sink = new long[128]);
         assertEquals(true, bytes >= 128 * 8, "measured " + bytes);
     }
 
     @Test
-    void steadyMaptiIntDiscardAllocatesNothing() {
-        long bytes = measure(() -> {
+    void steadyMaptiIntDiscardAllocatesNothing() throws Exception {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < ROUNDS; i++) {
                 mapIntDiscard();
             }
@@ -97,13 +80,13 @@ class ItsAllocationTest {
     }
 
     @Test
-    void steadyMsiInjectionAllocatesNothing() throws ErrnoException {
+    void steadyMsiInjectionAllocatesNothing() throws Exception {
         int validDevid = kvm_h.KVM_MSI_VALID_DEVID();
         for (int ev = 0; ev < EVENTS; ev++) {
             rig.map(1, ev, LPI + ev, ev & 1);
         }
         Vgic vgic = rig.vgic;
-        long bytes = measure(() -> {
+        long bytes = Allocations.fewest(() -> {
             try {
                 for (int i = 0; i < ROUNDS; i++) {
                     for (int ev = 0; ev < EVENTS; ev++) {

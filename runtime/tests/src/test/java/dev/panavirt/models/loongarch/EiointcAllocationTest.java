@@ -4,36 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
+import dev.panavirt.testsupport.Allocations;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 /** The steady paths allocate nothing: register access, route update, line raise and lower. */
 class EiointcAllocationTest extends EiointcFixture {
 
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-    interface Body {
-        void run() throws Exception;
-    }
-
-    /** Fewest bytes any of several warm runs of {@code body} allocated on this thread. */
-    static long allocated(Body body) throws Exception {
-        for (int i = 0; i < 5; i++) {
-            body.run();
-        }
-        long tid = Thread.currentThread().threadId();
-        long min = Long.MAX_VALUE;
-        for (int i = 0; i < 7; i++) {
-            long before = THREADS.getThreadAllocatedBytes(tid);
-            body.run();
-            min = Math.min(min, THREADS.getThreadAllocatedBytes(tid) - before);
-        }
-        return min;
-    }
 
     EiointcAllocationTest() {
         super(new LoongArchVm(256), EiointcDevice.Options.MAINLINE);
@@ -42,7 +22,7 @@ class EiointcAllocationTest extends EiointcFixture {
 
     @Test
     void registerAccessAllocatesNothing() throws Exception {
-        long bytes = allocated(() -> {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < 20_000; i++) {
                 wr(BOUNCE + 8L * (i & 3), 8, i);
                 rd(i & 255, BOUNCE + 8L * (i & 3), 1 << (i & 3));
@@ -60,7 +40,7 @@ class EiointcAllocationTest extends EiointcFixture {
         for (int irq = 0; irq < 256; irq += 3) {
             dev.setIrq(irq, true);
         }
-        long bytes = allocated(() -> {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < 20_000; i++) {
                 wr(COREMAP + 8L * (i & 31), 8, 0x0102_0304_0506_0708L * (i & 0x1F));
             }
@@ -78,7 +58,7 @@ class EiointcAllocationTest extends EiointcFixture {
         }
         long[] heard = new long[1];
         dev.setLineListener((v, p, l) -> heard[0] += l ? 1 : -1);
-        long bytes = allocated(() -> {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < 20_000; i++) {
                 dev.setIrq(i & 255, true);
                 dev.setIrq(i & 255, false);
@@ -94,7 +74,7 @@ class EiointcAllocationTest extends EiointcFixture {
         MemorySegment data = MemorySegment.ofArray(new byte[8]);
         MemorySegment narrow = MemorySegment.ofArray(new byte[2]);
         BusDevice bus = BusDevice.of(dev);
-        long bytes = allocated(() -> {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < 20_000; i++) {
                 BusData.set(data, i);
                 bus.write(0, 0x280, data);

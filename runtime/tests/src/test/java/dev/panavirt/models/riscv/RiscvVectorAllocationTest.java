@@ -2,32 +2,11 @@ package dev.panavirt.models.riscv;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.lang.management.ManagementFactory;
+import dev.panavirt.testsupport.Allocations;
 import org.junit.jupiter.api.Test;
 
 /** ONE_REG get/set, load/put and guest vector execution allocate nothing. */
 class RiscvVectorAllocationTest extends RiscvVectorFixture {
-
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-
-    interface Body {
-        void run() throws Exception;
-    }
-
-    static long allocated(Body body) throws Exception {
-        for (int i = 0; i < 5; i++) {
-            body.run();
-        }
-        long tid = Thread.currentThread().threadId();
-        long min = Long.MAX_VALUE;
-        for (int i = 0; i < 7; i++) {
-            long before = THREADS.getThreadAllocatedBytes(tid);
-            body.run();
-            min = Math.min(min, THREADS.getThreadAllocatedBytes(tid) - before);
-        }
-        return min;
-    }
 
     @Test
     void oneRegAccessAllocatesNothing() throws Exception {
@@ -38,7 +17,7 @@ class RiscvVectorAllocationTest extends RiscvVectorFixture {
         for (int n = 0; n < 32; n++) {
             vregIds[n] = RiscvVectorRegisters.vregId(n, 16);
         }
-        long bytes = allocated(() -> {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < 20_000; i++) {
                 cpu.setOneReg(VSTART_ID + (i & 3), csr);
                 cpu.getOneReg(VSTART_ID + (i % 5), out);
@@ -57,7 +36,7 @@ class RiscvVectorAllocationTest extends RiscvVectorFixture {
     void loadPutAndGuestExecutionAllocateNothing() throws Exception {
         byte[] v = pattern(16, 9);
         byte[] out = new byte[16];
-        long bytes = allocated(() -> {
+        long bytes = Allocations.fewest(() -> {
             for (int i = 0; i < 20_000; i++) {
                 cpu.load();
                 cpu.guestReadVreg(i & 31, out);
