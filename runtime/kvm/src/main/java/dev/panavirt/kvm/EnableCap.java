@@ -13,18 +13,18 @@ import java.util.Arrays;
 final class EnableCap {
     private EnableCap() {}
 
-    static void call(Fd fd, int cap, long[] args, String where) throws ErrnoException {
+    static void call(Fd fd, Cap cap, long[] args, String where) throws ErrnoException {
         if (args.length > 4) {
             throw new IllegalArgumentException("KVM_ENABLE_CAP takes at most 4 arguments");
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment c = kvm_enable_cap.allocate(a);
-            kvm_enable_cap.cap(c, cap);
+            kvm_enable_cap.cap(c, cap.number());
             for (int i = 0; i < args.length; i++) {
                 kvm_enable_cap.args(c, i, args[i]);
             }
             Ioctl.call(fd, "KVM_ENABLE_CAP", kvm_h.KVM_ENABLE_CAP(), c,
-                    "capability " + cap + " args " + Arrays.toString(args) + where);
+                    "capability " + cap + " (" + cap.number() + ") args " + Arrays.toString(args) + where);
         }
     }
 }

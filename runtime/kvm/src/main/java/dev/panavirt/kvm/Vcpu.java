@@ -2,19 +2,11 @@ package dev.panavirt.kvm;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.bindings.kvm.x86_64.kvm_cpuid2;
-import dev.panavirt.bindings.kvm.x86_64.kvm_fpu;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
-import dev.panavirt.bindings.kvm.x86_64.kvm_lapic_state;
 import dev.panavirt.bindings.kvm.x86_64.kvm_mp_state;
-import dev.panavirt.bindings.kvm.x86_64.kvm_msr_entry;
-import dev.panavirt.bindings.kvm.x86_64.kvm_msrs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_one_reg;
 import dev.panavirt.bindings.kvm.x86_64.kvm_reg_list;
-import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_run;
-import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
-import dev.panavirt.bindings.kvm.x86_64.kvm_vcpu_events;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import dev.panavirt.sys.Libc;
@@ -26,11 +18,13 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * A virtual CPU: its fd, its mapped {@code kvm_run} area, and the register ioctls.
+ * A virtual CPU, arch-neutral: its fd, its mapped {@code kvm_run} area, {@code KVM_RUN} and kicks, the MP
+ * state, ONE_REG and the register list, and {@code KVM_ENABLE_CAP}. The x86 register, MSR and CPUID ioctls
+ * are {@link X86Vcpu}'s ({@link X86Vcpu#of(Vcpu)}).
  *
  * <p>{@link #run()} and the register calls are meant for one thread at a time (the vCPU's own);
  * {@link #kick()} may be called from any thread. The run path allocates nothing: exits are reusable
- * views ({@link VcpuExit}) and the errno capture and register buffers belong to the vCPU.
+ * views ({@link VcpuExit}) and the errno capture belongs to the vCPU.
  */
 public final class Vcpu implements AutoCloseable {
     private static final long KVM_RUN = kvm_h.KVM_RUN();
@@ -42,12 +36,13 @@ public final class Vcpu implements AutoCloseable {
     private final int id;
     private final MemorySegment run;
     private final MemorySegment capture;
-    private final MemorySegment regs;
-    private final MemorySegment sregs;
     private final MemorySegment oneReg;
     private final VcpuExit[] exitsByReason;
     private final VcpuExit.Unknown unknown;
+    private final VcpuExit.MemoryFault memoryFault;
     private final DirtyRing dirtyRing;
+    /** The x86 view, made on first use (see {@link X86Vcpu#of}). */
+    X86Vcpu x86;
     private volatile Thread runner;
     private volatile int runnerTid;
 
@@ -61,10 +56,9 @@ public final class Vcpu implements AutoCloseable {
         // session acquire/release on every call (the run loop's capture segment is passed to each KVM_RUN).
         Arena buffers = Arena.ofAuto();
         this.capture = Libc.newCapture(buffers);
-        this.regs = kvm_regs.allocate(buffers);
-        this.sregs = kvm_sregs.allocate(buffers);
         this.oneReg = kvm_one_reg.allocate(buffers);
         this.unknown = new VcpuExit.Unknown(run);
+        this.memoryFault = new VcpuExit.MemoryFault(run);
         this.exitsByReason = new VcpuExit[64];
         java.util.Arrays.fill(exitsByReason, unknown);
         exitsByReason[KvmExits.IO] = new VcpuExit.Io(run);
@@ -98,6 +92,11 @@ public final class Vcpu implements AutoCloseable {
         return fd.raw();
     }
 
+    /** The descriptor, for this package's other views of the vCPU. */
+    Fd fd() {
+        return fd;
+    }
+
     /** The mapped {@code struct kvm_run}; read and write it with the generated {@code kvm_run} accessors. */
     public MemorySegment kvmRun() {
         return run;
@@ -124,7 +123,7 @@ public final class Vcpu implements AutoCloseable {
                 return VcpuExit.Interrupted.INSTANCE;
             }
             if (errno == Errno.EFAULT && kvm_run.exit_reason(run) == KvmExits.MEMORY_FAULT) {
-                return unknown;
+                return memoryFault;
             }
             throw Ioctl.failure(fd, "KVM_RUN", errno, KVM_RUN, "vcpu " + id);
         }
@@ -156,70 +155,7 @@ public final class Vcpu implements AutoCloseable {
         return java.util.Optional.ofNullable(dirtyRing);
     }
 
-    // ---- general-purpose and special registers ----
-
-    /**
-     * Wraps {@code KVM_GET_REGS} into this vCPU's own {@code kvm_regs} buffer and returns it; read it
-     * with {@code kvm_regs.rip(seg)} and so on. Valid until the next call.
-     */
-    public MemorySegment getRegs() throws ErrnoException {
-        vcpuIoctl("KVM_GET_REGS", kvm_h.KVM_GET_REGS(), regs);
-        return regs;
-    }
-
-    /** Wraps {@code KVM_SET_REGS} from a {@code kvm_regs} segment (for example the one {@link #getRegs()} returned). */
-    public void setRegs(MemorySegment kvmRegs) throws ErrnoException {
-        checkSize(kvmRegs, kvm_regs.sizeof(), "kvm_regs");
-        vcpuIoctl("KVM_SET_REGS", kvm_h.KVM_SET_REGS(), kvmRegs);
-    }
-
-    /** Wraps {@code KVM_GET_SREGS} into this vCPU's own {@code kvm_sregs} buffer. */
-    public MemorySegment getSregs() throws ErrnoException {
-        vcpuIoctl("KVM_GET_SREGS", kvm_h.KVM_GET_SREGS(), sregs);
-        return sregs;
-    }
-
-    /** Wraps {@code KVM_SET_SREGS}. */
-    public void setSregs(MemorySegment kvmSregs) throws ErrnoException {
-        checkSize(kvmSregs, kvm_sregs.sizeof(), "kvm_sregs");
-        vcpuIoctl("KVM_SET_SREGS", kvm_h.KVM_SET_SREGS(), kvmSregs);
-    }
-
-    /** Wraps {@code KVM_GET_FPU} into {@code kvmFpu}. */
-    public void getFpu(MemorySegment kvmFpu) throws ErrnoException {
-        checkSize(kvmFpu, kvm_fpu.sizeof(), "kvm_fpu");
-        vcpuIoctl("KVM_GET_FPU", kvm_h.KVM_GET_FPU(), kvmFpu);
-    }
-
-    /** Wraps {@code KVM_SET_FPU}. */
-    public void setFpu(MemorySegment kvmFpu) throws ErrnoException {
-        checkSize(kvmFpu, kvm_fpu.sizeof(), "kvm_fpu");
-        vcpuIoctl("KVM_SET_FPU", kvm_h.KVM_SET_FPU(), kvmFpu);
-    }
-
-    /** Wraps {@code KVM_GET_LAPIC} (needs the in-kernel irqchip) into {@code kvmLapicState}. */
-    public void getLapic(MemorySegment kvmLapicState) throws ErrnoException {
-        checkSize(kvmLapicState, kvm_lapic_state.sizeof(), "kvm_lapic_state");
-        vcpuIoctl("KVM_GET_LAPIC", kvm_h.KVM_GET_LAPIC(), kvmLapicState);
-    }
-
-    /** Wraps {@code KVM_SET_LAPIC}. */
-    public void setLapic(MemorySegment kvmLapicState) throws ErrnoException {
-        checkSize(kvmLapicState, kvm_lapic_state.sizeof(), "kvm_lapic_state");
-        vcpuIoctl("KVM_SET_LAPIC", kvm_h.KVM_SET_LAPIC(), kvmLapicState);
-    }
-
-    /** Wraps {@code KVM_GET_VCPU_EVENTS} into {@code kvmVcpuEvents}. */
-    public void getVcpuEvents(MemorySegment kvmVcpuEvents) throws ErrnoException {
-        checkSize(kvmVcpuEvents, kvm_vcpu_events.sizeof(), "kvm_vcpu_events");
-        vcpuIoctl("KVM_GET_VCPU_EVENTS", kvm_h.KVM_GET_VCPU_EVENTS(), kvmVcpuEvents);
-    }
-
-    /** Wraps {@code KVM_SET_VCPU_EVENTS}. */
-    public void setVcpuEvents(MemorySegment kvmVcpuEvents) throws ErrnoException {
-        checkSize(kvmVcpuEvents, kvm_vcpu_events.sizeof(), "kvm_vcpu_events");
-        vcpuIoctl("KVM_SET_VCPU_EVENTS", kvm_h.KVM_SET_VCPU_EVENTS(), kvmVcpuEvents);
-    }
+    // ---- multiprocessing state ----
 
     /** Wraps {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE} 0, {@code UNINITIALIZED} 1, {@code INIT_RECEIVED} 2, {@code HALTED} 3, ... */
     public int getMpState() throws ErrnoException {
@@ -233,100 +169,6 @@ public final class Vcpu implements AutoCloseable {
         MemorySegment s = Scratch.current().buffer();
         kvm_mp_state.mp_state(s, state);
         vcpuIoctl("KVM_SET_MP_STATE", kvm_h.KVM_SET_MP_STATE(), s, "mp_state " + state);
-    }
-
-    // ---- MSRs and CPUID ----
-
-    /**
-     * Wraps {@code KVM_GET_MSRS}.
-     *
-     * @throws ErrnoException EINVAL naming the first index the kernel did not read
-     */
-    public long[] getMsrs(int... indices) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = msrs(a, indices, null);
-            int n = Ioctl.call(fd, "KVM_GET_MSRS", kvm_h.KVM_GET_MSRS(), m, msrText(indices));
-            if (n < indices.length) {
-                throw new ErrnoException("KVM_GET_MSRS", Errno.EINVAL, kvm_h.KVM_GET_MSRS(),
-                        "kernel read " + n + " of " + indices.length + " MSRs; MSR 0x"
-                                + Integer.toHexString(indices[n]) + " is not supported on vcpu " + id);
-            }
-            long[] out = new long[indices.length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = kvm_msr_entry.data(kvm_msrs.entries(m, i));
-            }
-            return out;
-        }
-    }
-
-    /**
-     * Wraps {@code KVM_SET_MSRS}.
-     *
-     * @throws ErrnoException EINVAL naming the first MSR the kernel refused
-     */
-    public void setMsrs(int[] indices, long[] values) throws ErrnoException {
-        if (indices.length != values.length) {
-            throw new IllegalArgumentException("indices and values differ in length");
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = msrs(a, indices, values);
-            int n = Ioctl.call(fd, "KVM_SET_MSRS", kvm_h.KVM_SET_MSRS(), m, msrText(indices));
-            if (n < indices.length) {
-                throw new ErrnoException("KVM_SET_MSRS", Errno.EINVAL, kvm_h.KVM_SET_MSRS(),
-                        "kernel set " + n + " of " + indices.length + " MSRs; refused MSR 0x"
-                                + Integer.toHexString(indices[n]) + " = 0x" + Long.toHexString(values[n])
-                                + " on vcpu " + id);
-            }
-        }
-    }
-
-    /** Reads one MSR. */
-    public long getMsr(int index) throws ErrnoException {
-        return getMsrs(index)[0];
-    }
-
-    /** Writes one MSR. */
-    public void setMsr(int index, long value) throws ErrnoException {
-        setMsrs(new int[] {index}, new long[] {value});
-    }
-
-    private static MemorySegment msrs(Arena a, int[] indices, long[] values) {
-        MemorySegment m = kvm_msrs.allocate(indices.length, a);
-        kvm_msrs.nmsrs(m, indices.length);
-        for (int i = 0; i < indices.length; i++) {
-            MemorySegment e = kvm_msrs.entries(m, i);
-            kvm_msr_entry.index(e, indices[i]);
-            if (values != null) {
-                kvm_msr_entry.data(e, values[i]);
-            }
-        }
-        return m;
-    }
-
-    private String msrText(int[] indices) {
-        StringBuilder sb = new StringBuilder("vcpu ").append(id).append(" MSRs [");
-        for (int i = 0; i < indices.length; i++) {
-            sb.append(i == 0 ? "0x" : ", 0x").append(Integer.toHexString(indices[i]));
-        }
-        return sb.append(']').toString();
-    }
-
-    /** Wraps {@code KVM_SET_CPUID2}: the CPUID leaves the guest sees (usually from {@link Kvm#supportedCpuid()}). */
-    public void setCpuid(Cpuid cpuid) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            Ioctl.call(fd, "KVM_SET_CPUID2", kvm_h.KVM_SET_CPUID2(), cpuid.toKvmCpuid2(a),
-                    cpuid.entries().size() + " entries on vcpu " + id);
-        }
-    }
-
-    /** Wraps {@code KVM_GET_CPUID2}: the leaves set on this vCPU. */
-    public Cpuid getCpuid() throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment c = kvm_cpuid2.allocate(Kvm.MAX_LIST_ENTRIES, a);
-            kvm_cpuid2.nent(c, Kvm.MAX_LIST_ENTRIES);
-            Ioctl.call(fd, "KVM_GET_CPUID2", kvm_h.KVM_GET_CPUID2(), c, "vcpu " + id);
-            return Cpuid.fromKvmCpuid2(c);
-        }
     }
 
     // ---- ONE_REG ----
@@ -417,26 +259,30 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Wraps {@code KVM_ENABLE_CAP} on the vCPU fd with up to four arguments. */
-    public void enableCap(int cap, long... args) throws ErrnoException {
+    /**
+     * Wraps {@code KVM_ENABLE_CAP} on the vCPU fd with up to four arguments.
+     *
+     * @throws ErrnoException EINVAL when the capability cannot be enabled on a vCPU or refuses its arguments
+     */
+    public void enableCap(Cap cap, long... args) throws ErrnoException {
         EnableCap.call(fd, cap, args, " on vcpu " + id);
     }
 
-    private void vcpuIoctl(String name, long request, MemorySegment arg) throws ErrnoException {
+    void vcpuIoctl(String name, long request, MemorySegment arg) throws ErrnoException {
         int rc = Ioctl.raw(capture, fd, request, arg);
         if (rc < 0) {
             throw Ioctl.failure(fd, name, -rc, request, "vcpu " + id);
         }
     }
 
-    private void vcpuIoctl(String name, long request, MemorySegment arg, String detail) throws ErrnoException {
+    void vcpuIoctl(String name, long request, MemorySegment arg, String detail) throws ErrnoException {
         int rc = Ioctl.raw(capture, fd, request, arg);
         if (rc < 0) {
             throw Ioctl.failure(fd, name, -rc, request, detail + " on vcpu " + id);
         }
     }
 
-    private static void checkSize(MemorySegment s, long size, String what) {
+    static void checkSize(MemorySegment s, long size, String what) {
         if (s.byteSize() < size) {
             throw new IllegalArgumentException(what + " needs " + size + " bytes, segment has " + s.byteSize());
         }

@@ -1,5 +1,6 @@
 package dev.panavirt.kvm;
 
+import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_run;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -250,6 +251,51 @@ public sealed interface VcpuExit {
         /** Event data word {@code i}. */
         public long data(int i) {
             return kvm_run.system_event.data(event, i);
+        }
+    }
+
+    /**
+     * {@code KVM_EXIT_MEMORY_FAULT}: the guest touched memory KVM could not map (a guest_memfd page in the
+     * wrong shared/private state, or memory the VMM must populate first). {@code KVM_RUN} fails with EFAULT
+     * and fills this in; {@link Vcpu#run()} returns it instead of throwing, because the VMM can resolve it
+     * (convert the range, populate it) and run again.
+     */
+    final class MemoryFault implements VcpuExit {
+        private final MemorySegment fault;
+
+        MemoryFault(MemorySegment run) {
+            this.fault = kvm_run.memory_fault(run);
+        }
+
+        @Override
+        public int reason() {
+            return KvmExits.MEMORY_FAULT;
+        }
+
+        /** {@code KVM_MEMORY_EXIT_FLAG_*}; bit 3 ({@code KVM_MEMORY_EXIT_FLAG_PRIVATE}) for a private access. */
+        public long flags() {
+            return kvm_run.memory_fault.flags(fault);
+        }
+
+        /** Whether the access was to private memory ({@code KVM_MEMORY_EXIT_FLAG_PRIVATE}). */
+        public boolean isPrivate() {
+            return (flags() & kvm_h.KVM_MEMORY_EXIT_FLAG_PRIVATE()) != 0;
+        }
+
+        /** The guest-physical address of the faulting range. */
+        public long address() {
+            return kvm_run.memory_fault.gpa(fault);
+        }
+
+        /** The size of the faulting range in bytes. */
+        public long size() {
+            return kvm_run.memory_fault.size(fault);
+        }
+
+        @Override
+        public String toString() {
+            return "MemoryFault[gpa=0x" + Long.toHexString(address()) + ", size=" + size() + ", flags=0x"
+                    + Long.toHexString(flags()) + "]";
         }
     }
 

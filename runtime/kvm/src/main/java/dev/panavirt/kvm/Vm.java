@@ -44,6 +44,8 @@ public final class Vm implements AutoCloseable {
     private final Kvm kvm;
     private final Fd fd;
     private final Arena arena = Arena.ofShared();
+    /** The arena of each slot {@link #addMemory} mapped, by slot: closing one unmaps that slot's memory. */
+    private final java.util.Map<Integer, Arena> slotArenas = new java.util.HashMap<>();
     private final GuestMemory memory = new GuestMemory();
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final List<AutoCloseable> owned = new ArrayList<>();
@@ -100,7 +102,8 @@ public final class Vm implements AutoCloseable {
 
     /**
      * Maps {@code size} bytes of anonymous shared memory and registers it as slot {@code slot} at
-     * {@code guestPhysAddr}. The memory belongs to the VM and is unmapped when the VM closes.
+     * {@code guestPhysAddr}. The memory belongs to the VM: it is unmapped by {@link #removeMemory} or when the
+     * VM closes, and also when registering the slot fails.
      *
      * @param flags {@code KVM_MEM_LOG_DIRTY_PAGES} and/or {@code KVM_MEM_READONLY}
      * @throws ErrnoException EEXIST/EINVAL when the slot overlaps another or is misaligned
@@ -123,16 +126,27 @@ public final class Vm implements AutoCloseable {
         if (memory.region(slot).isPresent()) {
             throw new IllegalArgumentException("slot " + slot + " is already in use; remove it first");
         }
-        MemorySegment host = memfd ? mapMemfd(slot, size)
-                : Mmap.map(arena, size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_NORESERVE,
-                null, 0, "guest memory slot " + slot);
-        setUserMemoryRegion(slot, flags, guestPhysAddr, size, host.address());
-        MemoryRegion r = new MemoryRegion(slot, guestPhysAddr, size, flags, host);
-        memory.add(r);
-        return r;
+        // Each slot's mapping has an arena of its own, so removing the slot can unmap it; a shared arena, so
+        // closing it invalidates every segment of the memory on every thread instead of leaving them dangling.
+        Arena slotArena = Arena.ofShared();
+        try {
+            MemorySegment host = memfd ? mapMemfd(slotArena, slot, size)
+                    : Mmap.map(slotArena, size, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_SHARED | Libc.MAP_NORESERVE, null, 0, "guest memory slot " + slot);
+            setUserMemoryRegion(slot, flags, guestPhysAddr, size, host.address());
+            MemoryRegion r = new MemoryRegion(slot, guestPhysAddr, size, flags, host);
+            synchronized (slotArenas) {
+                slotArenas.put(slot, slotArena);
+            }
+            memory.add(r);
+            return r;
+        } catch (ErrnoException | RuntimeException e) {
+            slotArena.close();
+            throw e;
+        }
     }
 
-    private MemorySegment mapMemfd(int slot, long size) throws ErrnoException {
+    private static MemorySegment mapMemfd(Arena arena, int slot, long size) throws ErrnoException {
         int raw;
         try (Arena a = Arena.ofConfined()) {
             raw = Libc.memfdCreate(Scratch.capture(), a.allocateFrom("panavirt-slot-" + slot),
@@ -153,14 +167,24 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * Removes a slot this VM added and unmaps nothing yet (the mapping lives until the VM closes, so a
-     * vCPU still running on another thread cannot fault on freed memory).
+     * Removes a slot this VM added and unmaps its memory. KVM stops using the slot before
+     * {@code KVM_SET_USER_MEMORY_REGION} returns (vCPUs see the new memslot set from their next access), and
+     * every segment of the memory ({@link MemoryRegion#memory()}, slices from {@link GuestMemory}) becomes
+     * unusable on every thread: an access throws {@link IllegalStateException}, never reaches freed memory.
+     *
+     * @throws IllegalArgumentException when the VM did not add this slot
+     * @throws ErrnoException when the kernel refuses the deletion (the slot and its memory then stay)
      */
     public void removeMemory(int slot) throws ErrnoException {
         MemoryRegion r = memory.region(slot)
                 .orElseThrow(() -> new IllegalArgumentException("slot " + slot + " is not owned by this VM"));
         setUserMemoryRegion(slot, 0, r.guestPhysAddr(), 0, 0);
         memory.remove(slot);
+        Arena slotArena;
+        synchronized (slotArenas) {
+            slotArena = slotArenas.remove(slot);
+        }
+        slotArena.close();
     }
 
     /**
@@ -301,39 +325,50 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * Wraps {@code KVM_IOEVENTFD}: a guest write of {@code length} bytes to {@code addr} (a port when
-     * {@code pio}) signals {@code event} instead of exiting to user space.
+     * Wraps {@code KVM_IOEVENTFD}: a guest write of {@code length} bytes to {@code address} that
+     * {@code datamatch} accepts signals {@code event} instead of exiting to user space.
      *
-     * @param datamatch when not null, only writes of this value match ({@code KVM_IOEVENTFD_FLAG_DATAMATCH})
+     * @param length 1, 2, 4 or 8 bytes (0 for any length on MMIO, where {@code Cap.IOEVENTFD_ANY_LENGTH} says so)
+     * @throws ErrnoException EINVAL for a length or flag combination the kernel refuses; EEXIST when the same
+     *         address, length and datamatch are registered already; ENOSPC when the I/O bus is full
      */
-    public void registerIoeventfd(EventFd event, long addr, int length, boolean pio, Long datamatch)
+    public void registerIoeventfd(EventFd event, IoEventAddress address, int length, Datamatch datamatch)
             throws ErrnoException {
-        ioeventfd(event, addr, length, pio, datamatch, 0);
+        ioeventfd(event, address, length, datamatch, 0);
     }
 
-    /** Removes an ioeventfd registered with the same arguments. */
-    public void unregisterIoeventfd(EventFd event, long addr, int length, boolean pio, Long datamatch)
+    /**
+     * Removes an ioeventfd registered with the same arguments.
+     *
+     * @throws ErrnoException ENOENT when no such registration exists
+     */
+    public void unregisterIoeventfd(EventFd event, IoEventAddress address, int length, Datamatch datamatch)
             throws ErrnoException {
-        ioeventfd(event, addr, length, pio, datamatch, kvm_h.KVM_IOEVENTFD_FLAG_DEASSIGN());
+        ioeventfd(event, address, length, datamatch, kvm_h.KVM_IOEVENTFD_FLAG_DEASSIGN());
     }
 
-    private void ioeventfd(EventFd event, long addr, int length, boolean pio, Long datamatch, int flags)
+    private void ioeventfd(EventFd event, IoEventAddress address, int length, Datamatch datamatch, int flags)
             throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = kvm_ioeventfd.allocate(a);
+            long addr = switch (address) {
+                case IoEventAddress.Pio p -> {
+                    flags |= kvm_h.KVM_IOEVENTFD_FLAG_PIO();
+                    yield p.port();
+                }
+                case IoEventAddress.Mmio m -> m.address();
+            };
             kvm_ioeventfd.addr(s, addr);
             kvm_ioeventfd.len(s, length);
             kvm_ioeventfd.fd(s, event.rawFd());
-            if (pio) {
-                flags |= kvm_h.KVM_IOEVENTFD_FLAG_PIO();
-            }
-            if (datamatch != null) {
+            if (datamatch instanceof Datamatch.Value v) {
                 flags |= kvm_h.KVM_IOEVENTFD_FLAG_DATAMATCH();
-                kvm_ioeventfd.datamatch(s, datamatch);
+                kvm_ioeventfd.datamatch(s, v.value());
             }
             kvm_ioeventfd.flags(s, flags);
-            Ioctl.call(fd, "KVM_IOEVENTFD", kvm_h.KVM_IOEVENTFD(), s, (pio ? "port 0x" : "mmio 0x")
-                    + Long.toHexString(addr) + " len " + length + " flags 0x" + Integer.toHexString(flags));
+            Ioctl.call(fd, "KVM_IOEVENTFD", kvm_h.KVM_IOEVENTFD(), s, (address instanceof IoEventAddress.Pio
+                    ? "port 0x" : "mmio 0x") + Long.toHexString(addr) + " len " + length + " flags 0x"
+                    + Integer.toHexString(flags));
         }
     }
 
@@ -349,27 +384,35 @@ public final class Vm implements AutoCloseable {
      * Wraps {@code KVM_SIGNAL_MSI}.
      *
      * @return &gt; 0 when delivered, 0 when the guest blocked it
-     * @param devid the requester id, used when {@code KVM_MSI_VALID_DEVID} is needed (ITS); -1 for none
+     * @throws ErrnoException ENOTTY or EINVAL without an in-kernel irqchip that takes MSIs; EINVAL for a
+     *         device id where the VM translates none, or none where it must (an arm64 ITS); ENODEV when no ITS
+     *         answers at the doorbell
      */
-    public int signalMsi(long address, int data, int devid) throws ErrnoException {
+    public int signalMsi(Msi msi) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = kvm_msi.allocate(a);
-            kvm_msi.address_lo(m, (int) address);
-            kvm_msi.address_hi(m, (int) (address >>> 32));
-            kvm_msi.data(m, data);
-            if (devid >= 0) {
+            kvm_msi.address_lo(m, (int) msi.address());
+            kvm_msi.address_hi(m, (int) (msi.address() >>> 32));
+            kvm_msi.data(m, msi.data());
+            if (msi.deviceId().isPresent()) {
                 kvm_msi.flags(m, kvm_h.KVM_MSI_VALID_DEVID());
-                kvm_msi.devid(m, devid);
+                kvm_msi.devid(m, msi.deviceId().getAsInt());
             }
             return Ioctl.call(fd, "KVM_SIGNAL_MSI", kvm_h.KVM_SIGNAL_MSI(), m,
-                    "address 0x" + Long.toHexString(address) + " data 0x" + Integer.toHexString(data));
+                    "address 0x" + Long.toHexString(msi.address()) + " data 0x" + Integer.toHexString(msi.data()));
         }
     }
 
     // ---- capabilities ----
 
-    /** Wraps {@code KVM_ENABLE_CAP} on the VM fd with up to four arguments. */
-    public void enableCap(int cap, long... args) throws ErrnoException {
+    /**
+     * Wraps {@code KVM_ENABLE_CAP} on the VM fd with up to four arguments.
+     *
+     * @throws ErrnoException EINVAL when the capability cannot be enabled on a VM or refuses its arguments
+     *         (for example a dirty ring size that is not a power of two), EBUSY when it must be enabled before
+     *         vCPUs or memory slots exist and they already do
+     */
+    public void enableCap(Cap cap, long... args) throws ErrnoException {
         EnableCap.call(fd, cap, args, "");
     }
 
@@ -425,7 +468,7 @@ public final class Vm implements AutoCloseable {
     public void enableManualDirtyLogProtect(boolean initiallySet) throws ErrnoException {
         long mode = kvm_h.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE()
                 | (initiallySet ? kvm_h.KVM_DIRTY_LOG_INITIALLY_SET() : 0);
-        enableCap(kvm_h.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2(), mode);
+        enableCap(Cap.MANUAL_DIRTY_LOG_PROTECT2, mode);
     }
 
     /**
@@ -456,7 +499,7 @@ public final class Vm implements AutoCloseable {
             throw new IllegalStateException("the dirty ring must be enabled before any vCPU is created");
         }
         Cap cap = checkExtension(Cap.DIRTY_LOG_RING_ACQ_REL) > 0 ? Cap.DIRTY_LOG_RING_ACQ_REL : Cap.DIRTY_LOG_RING;
-        enableCap(cap.number(), bytes);
+        enableCap(cap, bytes);
         dirtyRingBytes = bytes;
     }
 
@@ -576,6 +619,12 @@ public final class Vm implements AutoCloseable {
             }
         }
         fd.close();
+        List<Arena> slots;
+        synchronized (slotArenas) {
+            slots = new ArrayList<>(slotArenas.values());
+            slotArenas.clear();
+        }
+        slots.forEach(Arena::close);
         arena.close();
     }
 }

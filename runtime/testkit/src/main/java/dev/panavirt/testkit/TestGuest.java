@@ -8,6 +8,7 @@ import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
+import dev.panavirt.kvm.X86Vcpu;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.machine.Ucall;
 import dev.panavirt.machine.VcpuReport;
@@ -140,13 +141,13 @@ public final class TestGuest implements AutoCloseable {
             var cpuid = kvm.supportedCpuid();
             for (int i = 0; i < o.vcpus(); i++) {
                 Vcpu v = vm.createVcpu(i);
-                v.setCpuid(cpuid);
+                X86Vcpu.of(v).setCpuid(cpuid);
                 if (longMode) {
                     long stack = o.ramSize() - i * STACK_SIZE - 16;
                     X86Boot.longMode(v, vm.memory(), TABLES_BASE, image.entry(), stack);
-                    MemorySegment r = v.getRegs();
+                    MemorySegment r = X86Vcpu.of(v).getRegs();
                     kvm_regs.rdi(r, i);
-                    v.setRegs(r);
+                    X86Vcpu.of(v).setRegs(r);
                 } else {
                     X86Boot.realMode(v, (int) (image.entry() >>> 4), (int) (image.entry() & 0xf));
                 }
@@ -274,7 +275,7 @@ public final class TestGuest implements AutoCloseable {
                 case VcpuExit.Interrupted i -> {
                     if (System.nanoTime() - deadline >= 0) {
                         throw new AssertionError("guest on vcpu " + index + " did not stop within " + timeout
-                                + " (rip 0x" + Long.toHexString(kvm_regs.rip(v.getRegs())) + ")");
+                                + " (rip 0x" + Long.toHexString(kvm_regs.rip(X86Vcpu.of(v).getRegs())) + ")");
                     }
                     stop = new Stop(StopKind.INTERRUPTED, 0);
                 }
@@ -286,6 +287,8 @@ public final class TestGuest implements AutoCloseable {
                         + e.suberror() + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
                 case VcpuExit.FailEntry f -> throw new AssertionError("KVM could not enter the guest, reason 0x"
                         + Long.toHexString(f.hardwareEntryFailureReason()));
+                case VcpuExit.MemoryFault f -> throw new AssertionError("KVM_EXIT_MEMORY_FAULT on vcpu " + index
+                        + ": " + f + VcpuReport.where(v, vm.memory()));
                 case VcpuExit.Unknown u -> throw new AssertionError("unexpected exit reason " + u.reason()
                         + " on vcpu " + index + VcpuReport.where(v, vm.memory()));
                 case VcpuExit.Mmio m -> throw new IllegalStateException("MMIO is the bus's: " + m);

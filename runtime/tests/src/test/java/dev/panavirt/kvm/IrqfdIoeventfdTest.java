@@ -39,9 +39,9 @@ class IrqfdIoeventfdTest {
                 EventFd c = EventFd.create(Libc.EFD_NONBLOCK)) {
             RecordingDevice ports = new RecordingDevice();
             g.pio().insert(ports, 0x600, 8);
-            g.vm().registerIoeventfd(a, 0x600, 4, true, null);
-            g.vm().registerIoeventfd(b, 0x604, 4, true, 42L);
-            g.vm().registerIoeventfd(c, 0xd000_0000L, 4, false, null);
+            g.vm().registerIoeventfd(a, IoEventAddress.pio(0x600), 4, Datamatch.ANY);
+            g.vm().registerIoeventfd(b, IoEventAddress.pio(0x604), 4, Datamatch.value(42));
+            g.vm().registerIoeventfd(c, IoEventAddress.mmio(0xd000_0000L), 4, Datamatch.ANY);
 
             assertEquals(StopKind.SYNC, g.next(0, T).kind());
             assertEquals(1, a.read());
@@ -53,7 +53,7 @@ class IrqfdIoeventfdTest {
             assertEquals(0, a.read());
             assertEquals(List.of(new RecordingDevice.Access(4, 4, 7, true)), ports.accesses());
 
-            g.vm().unregisterIoeventfd(a, 0x600, 4, true, null);
+            g.vm().unregisterIoeventfd(a, IoEventAddress.pio(0x600), 4, Datamatch.ANY);
             assertEquals(0, g.runToDone(0, T));
         }
     }
@@ -149,7 +149,7 @@ class IrqfdIoeventfdTest {
         }
         try (TestGuest g = TestGuest.create(Guests.c(irqGuest(false)), true, o)) {
             assertEquals(StopKind.SYNC, g.next(0, T).kind());
-            assertTrue(g.vm().signalMsi(msiAddress, fixedVector30, -1) > 0, "KVM_SIGNAL_MSI reports delivery");
+            assertTrue(g.vm().signalMsi(Msi.of(msiAddress, fixedVector30)) > 0, "KVM_SIGNAL_MSI reports delivery");
             assertEquals(1, g.runToDone(0, T));
         }
     }

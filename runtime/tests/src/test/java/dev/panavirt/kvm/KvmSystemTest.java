@@ -71,37 +71,35 @@ class KvmSystemTest {
     @Test
     void registersRoundTrip() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Vcpu cpu = vm.createVcpu(0)) {
-            MemorySegment r = cpu.getRegs();
+            MemorySegment r = X86Vcpu.of(cpu).getRegs();
             kvm_regs.r8(r, 0x1122_3344_5566_7788L);
             kvm_regs.rip(r, 0xfff0);
             kvm_regs.rflags(r, 0x202);
-            cpu.setRegs(r);
+            X86Vcpu.of(cpu).setRegs(r);
             r.fill((byte) 0);
-            MemorySegment back = cpu.getRegs();
+            MemorySegment back = X86Vcpu.of(cpu).getRegs();
             assertEquals(0x1122_3344_5566_7788L, kvm_regs.r8(back));
             assertEquals(0xfff0, kvm_regs.rip(back));
             assertEquals(0x202, kvm_regs.rflags(back));
-            MemorySegment s = cpu.getSregs();
+            MemorySegment s = X86Vcpu.of(cpu).getSregs();
             kvm_sregs.cr2(s, 0xdead_b000L);
-            cpu.setSregs(s);
-            assertEquals(0xdead_b000L, kvm_sregs.cr2(cpu.getSregs()));
+            X86Vcpu.of(cpu).setSregs(s);
+            assertEquals(0xdead_b000L, kvm_sregs.cr2(X86Vcpu.of(cpu).getSregs()));
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment fpu = dev.panavirt.bindings.kvm.x86_64.kvm_fpu.allocate(a);
-                cpu.getFpu(fpu);
+                fpu.copyFrom(X86Vcpu.of(cpu).getFpu());
                 dev.panavirt.bindings.kvm.x86_64.kvm_fpu.fcw(fpu, (short) 0x027f);
                 dev.panavirt.bindings.kvm.x86_64.kvm_fpu.mxcsr(fpu, 0x7f80); // all masked, round toward zero
-                cpu.setFpu(fpu);
-                MemorySegment back2 = dev.panavirt.bindings.kvm.x86_64.kvm_fpu.allocate(a);
-                cpu.getFpu(back2);
+                X86Vcpu.of(cpu).setFpu(fpu);
+                MemorySegment back2 = X86Vcpu.of(cpu).getFpu();
                 assertEquals((short) 0x027f, dev.panavirt.bindings.kvm.x86_64.kvm_fpu.fcw(back2));
                 // KVM_SET_FPU ignores MXCSR and KVM_GET_FPU leaves it zero, on every flavour: both copy
                 // only the x87 and XMM fields (arch/x86/kvm/x86.c, kvm_arch_vcpu_ioctl_get_fpu and
                 // _set_fpu; the ioctl hands a zeroed struct). MXCSR travels through KVM_GET/SET_XSAVE.
                 assertEquals(0, dev.panavirt.bindings.kvm.x86_64.kvm_fpu.mxcsr(back2), "MXCSR through KVM_GET_FPU");
-                MemorySegment events = dev.panavirt.bindings.kvm.x86_64.kvm_vcpu_events.allocate(a);
-                cpu.getVcpuEvents(events);
-                cpu.setVcpuEvents(events);
-                assertThrows(IllegalArgumentException.class, () -> cpu.setFpu(a.allocate(8)));
+                MemorySegment events = X86Vcpu.of(cpu).getVcpuEvents();
+                X86Vcpu.of(cpu).setVcpuEvents(events);
+                assertThrows(IllegalArgumentException.class, () -> X86Vcpu.of(cpu).setFpu(a.allocate(8)));
             }
         }
     }
@@ -110,14 +108,14 @@ class KvmSystemTest {
     void msrsRoundTripAndAnUnknownMsrIsNamed() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Vcpu cpu = vm.createVcpu(0)) {
             Cpuid cpuid = kvm.supportedCpuid();
-            cpu.setCpuid(cpuid);
+            X86Vcpu.of(cpu).setCpuid(cpuid);
             int sysenterCs = 0x174, sysenterEsp = 0x175;
             long esp = 0xffff_8000_1234_0000L;
             long expectedEsp = FlavourRules.sysenterEspReadBack(cpuid, esp);
-            cpu.setMsrs(new int[] {sysenterCs, sysenterEsp}, new long[] {0x10, esp});
-            assertArrayEquals(new long[] {0x10, expectedEsp}, cpu.getMsrs(sysenterCs, sysenterEsp),
+            X86Vcpu.of(cpu).setMsrs(new int[] {sysenterCs, sysenterEsp}, new long[] {0x10, esp});
+            assertArrayEquals(new long[] {0x10, expectedEsp}, X86Vcpu.of(cpu).getMsrs(sysenterCs, sysenterEsp),
                     "SYSENTER_CS/ESP on " + KvmFlavour.detect());
-            ErrnoException e = assertThrows(ErrnoException.class, () -> cpu.getMsrs(sysenterCs, 0x4b56_4d99));
+            ErrnoException e = assertThrows(ErrnoException.class, () -> X86Vcpu.of(cpu).getMsrs(sysenterCs, 0x4b56_4d99));
             assertEquals("KVM_GET_MSRS", e.operation());
             assertTrue(e.getMessage().contains("0x4b564d99"), e.getMessage());
         }
@@ -127,8 +125,8 @@ class KvmSystemTest {
     void cpuidRoundTrip() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Vcpu cpu = vm.createVcpu(0)) {
             Cpuid supported = kvm.supportedCpuid();
-            cpu.setCpuid(supported);
-            Cpuid back = cpu.getCpuid();
+            X86Vcpu.of(cpu).setCpuid(supported);
+            Cpuid back = X86Vcpu.of(cpu).getCpuid();
             assertEquals(supported.entries().size(), back.entries().size());
             assertEquals(supported.find(0, 0).orElseThrow().ebx(), back.find(0, 0).orElseThrow().ebx());
         }
@@ -143,11 +141,10 @@ class KvmSystemTest {
             cpu.setMpState(kvm_h.KVM_MP_STATE_RUNNABLE());
             assertEquals(kvm_h.KVM_MP_STATE_RUNNABLE(), cpu.getMpState());
             try (Arena a = Arena.ofConfined()) {
-                MemorySegment lapic = a.allocate(dev.panavirt.bindings.kvm.x86_64.kvm_lapic_state.sizeof());
-                cpu.getLapic(lapic);
+                MemorySegment lapic = X86Vcpu.of(cpu).getLapic();
                 // APIC ID register (offset 0x20), bits 31:24, equals the vCPU id in xAPIC mode.
                 assertEquals(1, lapic.get(java.lang.foreign.ValueLayout.JAVA_INT, 0x20) >>> 24);
-                cpu.setLapic(lapic);
+                X86Vcpu.of(cpu).setLapic(lapic);
             }
         }
     }
@@ -226,7 +223,7 @@ class KvmSystemTest {
             vm.close();
             vm.close();
             assertThrows(IllegalStateException.class, () -> vm.createVcpu(1));
-            assertThrows(IllegalStateException.class, cpu::getRegs);
+            assertThrows(IllegalStateException.class, () -> X86Vcpu.of(cpu).getRegs());
             assertThrows(IllegalStateException.class, () -> vm.checkExtension(Cap.IRQCHIP));
         }
     }

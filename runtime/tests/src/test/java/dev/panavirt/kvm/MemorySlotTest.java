@@ -1,7 +1,10 @@
 package dev.panavirt.kvm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.testkit.TestGuest.Options;
@@ -86,8 +89,30 @@ class MemorySlotTest {
             assertEquals(1, mmio.accesses().size(), "no exit while the slot is there");
 
             g.vm().removeMemory(1);
+            assertThrows(IllegalStateException.class, () -> r.memory().get(ValueLayout.JAVA_INT, 0),
+                    "the removed slot's memory is unmapped, and its segment says so");
             assertEquals(0, g.runToDone(0, T));
             assertEquals(new RecordingDevice.Access(0, 4, 0x3333, true), mmio.accesses().get(1));
+        }
+    }
+
+    @Test
+    void aSlotTheKernelRefusesLeavesNoMapping() throws Exception {
+        try (TestGuest g = TestGuest.longMode(Guests.c("int main(void) { return 0; }"))) {
+            g.vm().addMemory(1, EXTRA, EXTRA_SIZE, 0);
+            long before = mappings();
+            for (int i = 0; i < 50; i++) {
+                // Overlaps slot 1: KVM_SET_USER_MEMORY_REGION answers EEXIST.
+                ErrnoException e = assertThrows(ErrnoException.class, () -> g.vm().addMemory(2, EXTRA, EXTRA_SIZE, 0));
+                assertEquals("EEXIST", e.errnoName());
+            }
+            assertTrue(mappings() - before < 10, "mappings before " + before + ", after " + mappings());
+        }
+    }
+
+    private static long mappings() throws java.io.IOException {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+            return lines.count();
         }
     }
 

@@ -10,6 +10,7 @@ import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
+import dev.panavirt.kvm.X86Vcpu;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusDevice;
 import dev.panavirt.vmm.ExitDispatcher;
@@ -82,7 +83,7 @@ public final class Machine implements AutoCloseable {
 
     /** Why the run ended. */
     public enum Outcome { DEBUG_EXIT, DONE, HALTED, ASSERT_FAILED, TRIPLE_FAULT, INTERNAL_ERROR, FAIL_ENTRY,
-        UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR }
+        MEMORY_FAULT, UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR }
 
     /**
      * How a run ended: the outcome, the process exit status to use, a message, the time taken, and how many
@@ -150,7 +151,7 @@ public final class Machine implements AutoCloseable {
             var cpuid = kvm.supportedCpuid();
             for (int i = 0; i < config.vcpus(); i++) {
                 Vcpu c = v.createVcpu(i);
-                c.setCpuid(withApicId(cpuid, i));
+                X86Vcpu.of(c).setCpuid(withApicId(cpuid, i));
                 vcpus.add(c);
                 // One dispatcher per vCPU: it owns scratch windows; the buses are shared.
                 runners.add(new VcpuRunner(c, new ExitDispatcher(pio, mmio), exit -> onExit(c, exit)));
@@ -285,10 +286,10 @@ public final class Machine implements AutoCloseable {
             requireRam(b.address(), b.bytes().length);
             memory().write(b.address(), b.bytes());
         }
-        MemorySegment r = bsp.getRegs();
+        MemorySegment r = X86Vcpu.of(bsp).getRegs();
         kvm_regs.rax(r, Integer.toUnsignedLong(Multiboot.BOOTLOADER_MAGIC));
         kvm_regs.rbx(r, layout.infoAddress());
-        bsp.setRegs(r);
+        X86Vcpu.of(bsp).setRegs(r);
         return layout;
     }
 
@@ -324,9 +325,9 @@ public final class Machine implements AutoCloseable {
                 case PROTECTED -> X86Boot.protectedMode(c, memory(), TABLES_BASE, entry, stack);
                 case LONG -> X86Boot.longMode(c, memory(), TABLES_BASE, entry, stack);
             }
-            MemorySegment r = c.getRegs();
+            MemorySegment r = X86Vcpu.of(c).getRegs();
             kvm_regs.rdi(r, c.id());
-            c.setRegs(r);
+            X86Vcpu.of(c).setRegs(r);
             if (config.irqchip() && c.id() > 0) {
                 c.setMpState(kvm_h.KVM_MP_STATE_RUNNABLE());
             }
@@ -414,6 +415,8 @@ public final class Machine implements AutoCloseable {
                     + ")" + VcpuReport.where(c, memory()));
             case VcpuExit.SystemEvent e -> finish(Outcome.SYSTEM_EVENT,
                     e.type() == kvm_h.KVM_SYSTEM_EVENT_SHUTDOWN() ? 0 : EXIT_KVM_ERROR, "guest system event " + e.type());
+            case VcpuExit.MemoryFault f -> finish(Outcome.MEMORY_FAULT, EXIT_KVM_ERROR, "vCPU " + c.id()
+                    + " touched memory KVM could not map (KVM_EXIT_MEMORY_FAULT, " + f + ")" + VcpuReport.where(c, memory()));
             case VcpuExit.Unknown u -> finish(Outcome.UNKNOWN_EXIT, EXIT_KVM_ERROR,
                     "unhandled exit reason " + u.reason() + " on vCPU " + c.id() + VcpuReport.where(c, memory()));
             case VcpuExit.Io io -> throw new IllegalStateException("port I/O is the bus's: " + io);
@@ -466,7 +469,7 @@ public final class Machine implements AutoCloseable {
             for (Vcpu c : vcpus) {
                 int mp = c.getMpState();
                 if (mp == kvm_h.KVM_MP_STATE_HALTED()) {
-                    if ((kvm_regs.rflags(c.getRegs()) & RFLAGS_IF) != 0) {
+                    if ((kvm_regs.rflags(X86Vcpu.of(c).getRegs()) & RFLAGS_IF) != 0) {
                         return false;
                     }
                 } else if (mp != kvm_h.KVM_MP_STATE_UNINITIALIZED() && mp != kvm_h.KVM_MP_STATE_INIT_RECEIVED()) {

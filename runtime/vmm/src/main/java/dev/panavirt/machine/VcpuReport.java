@@ -6,6 +6,7 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_segment;
 import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
 import dev.panavirt.kvm.GuestMemory;
 import dev.panavirt.kvm.Vcpu;
+import dev.panavirt.kvm.X86Vcpu;
 import java.lang.foreign.MemorySegment;
 
 /** Words for fatal exits: where the vCPU stopped and the instruction bytes there. */
@@ -18,9 +19,9 @@ public final class VcpuReport {
      */
     public static String where(Vcpu vcpu, GuestMemory memory) {
         try {
-            MemorySegment r = vcpu.getRegs();
+            MemorySegment r = X86Vcpu.of(vcpu).getRegs();
             long rip = kvm_regs.rip(r);
-            long at = kvm_segment.base(kvm_sregs.cs(vcpu.getSregs())) + rip;
+            long at = kvm_segment.base(kvm_sregs.cs(X86Vcpu.of(vcpu).getSregs())) + rip;
             StringBuilder sb = new StringBuilder(" at rip 0x").append(Long.toHexString(rip));
             if (memory.isMapped(at, 16)) {
                 sb.append(", instruction bytes:");

@@ -7,6 +7,7 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_segment;
 import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
 import dev.panavirt.kvm.GuestMemory;
 import dev.panavirt.kvm.Vcpu;
+import dev.panavirt.kvm.X86Vcpu;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -32,16 +33,16 @@ public final class X86Boot {
 
     /** Starts the vCPU in real mode at {@code segment:offset} with interrupts off. */
     public static void realMode(Vcpu vcpu, int segment, int offset) throws ErrnoException {
-        MemorySegment s = vcpu.getSregs();
+        MemorySegment s = X86Vcpu.of(vcpu).getSregs();
         MemorySegment cs = kvm_sregs.cs(s);
         kvm_segment.selector(cs, (short) segment);
         kvm_segment.base(cs, (long) segment << 4);
-        vcpu.setSregs(s);
-        MemorySegment r = vcpu.getRegs();
+        X86Vcpu.of(vcpu).setSregs(s);
+        MemorySegment r = X86Vcpu.of(vcpu).getRegs();
         r.fill((byte) 0);
         kvm_regs.rip(r, offset);
         kvm_regs.rflags(r, 2);
-        vcpu.setRegs(r);
+        X86Vcpu.of(vcpu).setRegs(r);
     }
 
     /**
@@ -51,7 +52,7 @@ public final class X86Boot {
     public static void protectedMode(Vcpu vcpu, GuestMemory memory, long tablesBase, long entry, long stack)
             throws ErrnoException {
         writeGdt(memory, tablesBase);
-        MemorySegment s = vcpu.getSregs();
+        MemorySegment s = X86Vcpu.of(vcpu).getSregs();
         setSegment(kvm_sregs.cs(s), CODE32_SELECTOR, 0xb, false, true);
         for (MemorySegment seg : dataSegments(s)) {
             setSegment(seg, DATA_SELECTOR, 0x3, false, true);
@@ -61,7 +62,7 @@ public final class X86Boot {
         kvm_sregs.cr0(s, CR0_PE | CR0_ET | CR0_NE);
         kvm_sregs.cr4(s, 0);
         kvm_sregs.efer(s, 0);
-        vcpu.setSregs(s);
+        X86Vcpu.of(vcpu).setSregs(s);
         setEntry(vcpu, entry, stack);
     }
 
@@ -89,7 +90,7 @@ public final class X86Boot {
                 memory.writeLong(table + j * 8L, phys | PTE_PRESENT | PTE_WRITE | PTE_LARGE);
             }
         }
-        MemorySegment s = vcpu.getSregs();
+        MemorySegment s = X86Vcpu.of(vcpu).getSregs();
         setSegment(kvm_sregs.cs(s), CODE64_SELECTOR, 0xb, true, false);
         for (MemorySegment seg : dataSegments(s)) {
             setSegment(seg, DATA_SELECTOR, 0x3, false, true);
@@ -100,7 +101,7 @@ public final class X86Boot {
         kvm_sregs.cr4(s, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT);
         kvm_sregs.cr0(s, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
         kvm_sregs.efer(s, EFER_LME | EFER_LMA);
-        vcpu.setSregs(s);
+        X86Vcpu.of(vcpu).setSregs(s);
         setEntry(vcpu, entry, stack);
     }
 
@@ -110,12 +111,12 @@ public final class X86Boot {
     }
 
     private static void setEntry(Vcpu vcpu, long entry, long stack) throws ErrnoException {
-        MemorySegment r = vcpu.getRegs();
+        MemorySegment r = X86Vcpu.of(vcpu).getRegs();
         r.fill((byte) 0);
         kvm_regs.rip(r, entry);
         kvm_regs.rsp(r, stack);
         kvm_regs.rflags(r, 2);
-        vcpu.setRegs(r);
+        X86Vcpu.of(vcpu).setRegs(r);
     }
 
     /** GDT at tablesBase: null, 64-bit code, data, a 16-byte TSS descriptor, 32-bit code; TSS at +0x1000. */

@@ -1,0 +1,225 @@
+package dev.panavirt.kvm;
+
+import dev.panavirt.base.Errno;
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.bindings.kvm.x86_64.kvm_cpuid2;
+import dev.panavirt.bindings.kvm.x86_64.kvm_fpu;
+import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.x86_64.kvm_lapic_state;
+import dev.panavirt.bindings.kvm.x86_64.kvm_msr_entry;
+import dev.panavirt.bindings.kvm.x86_64.kvm_msrs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_vcpu_events;
+import dev.panavirt.sys.Ioctl;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The x86 ioctls of a {@link Vcpu}: general-purpose, special, FPU and local-APIC registers, pending events,
+ * MSRs and CPUID. One view per vCPU ({@link #of(Vcpu)}), on the same descriptor.
+ *
+ * <p>One buffer convention for register state: every {@code get} fills a buffer this view owns and returns
+ * it (read it with the generated accessors, e.g. {@code kvm_regs.rip(seg)}; it is overwritten by the next
+ * call of the same getter, so copy what you keep), and every {@code set} takes any segment of the struct's
+ * size, such as the one the getter returned. Register calls belong to the vCPU's thread, as
+ * {@link Vcpu#run()} does; the getters and setters allocate nothing.
+ */
+public final class X86Vcpu {
+    private final Vcpu vcpu;
+    private final MemorySegment regs;
+    private final MemorySegment sregs;
+    private final MemorySegment fpu;
+    private final MemorySegment lapic;
+    private final MemorySegment events;
+
+    private X86Vcpu(Vcpu vcpu) {
+        this.vcpu = vcpu;
+        // An automatic arena: a shared arena's segment costs a session acquire/release on every downcall.
+        Arena buffers = Arena.ofAuto();
+        this.regs = kvm_regs.allocate(buffers);
+        this.sregs = kvm_sregs.allocate(buffers);
+        this.fpu = kvm_fpu.allocate(buffers);
+        this.lapic = kvm_lapic_state.allocate(buffers);
+        this.events = kvm_vcpu_events.allocate(buffers);
+    }
+
+    /** The x86 view of {@code vcpu}: the same object on every call. */
+    public static X86Vcpu of(Vcpu vcpu) {
+        X86Vcpu v = vcpu.x86;
+        if (v == null) {
+            synchronized (vcpu) {
+                v = vcpu.x86;
+                if (v == null) {
+                    v = new X86Vcpu(vcpu);
+                    vcpu.x86 = v;
+                }
+            }
+        }
+        return v;
+    }
+
+    /** {@return the vCPU this is the x86 view of} */
+    public Vcpu vcpu() {
+        return vcpu;
+    }
+
+    // ---- general-purpose and special registers ----
+
+    /**
+     * Wraps {@code KVM_GET_REGS} into this vCPU's own {@code kvm_regs} buffer and returns it; read it
+     * with {@code kvm_regs.rip(seg)} and so on. Valid until the next call.
+     */
+    public MemorySegment getRegs() throws ErrnoException {
+        vcpu.vcpuIoctl("KVM_GET_REGS", kvm_h.KVM_GET_REGS(), regs);
+        return regs;
+    }
+
+    /** Wraps {@code KVM_SET_REGS} from a {@code kvm_regs} segment (for example the one {@link #getRegs()} returned). */
+    public void setRegs(MemorySegment kvmRegs) throws ErrnoException {
+        Vcpu.checkSize(kvmRegs, kvm_regs.sizeof(), "kvm_regs");
+        vcpu.vcpuIoctl("KVM_SET_REGS", kvm_h.KVM_SET_REGS(), kvmRegs);
+    }
+
+    /** Wraps {@code KVM_GET_SREGS} into this vCPU's own {@code kvm_sregs} buffer. */
+    public MemorySegment getSregs() throws ErrnoException {
+        vcpu.vcpuIoctl("KVM_GET_SREGS", kvm_h.KVM_GET_SREGS(), sregs);
+        return sregs;
+    }
+
+    /** Wraps {@code KVM_SET_SREGS}. */
+    public void setSregs(MemorySegment kvmSregs) throws ErrnoException {
+        Vcpu.checkSize(kvmSregs, kvm_sregs.sizeof(), "kvm_sregs");
+        vcpu.vcpuIoctl("KVM_SET_SREGS", kvm_h.KVM_SET_SREGS(), kvmSregs);
+    }
+
+    /** Wraps {@code KVM_GET_FPU} into this vCPU's own {@code kvm_fpu} buffer and returns it. */
+    public MemorySegment getFpu() throws ErrnoException {
+        vcpu.vcpuIoctl("KVM_GET_FPU", kvm_h.KVM_GET_FPU(), fpu);
+        return fpu;
+    }
+
+    /** Wraps {@code KVM_SET_FPU}. */
+    public void setFpu(MemorySegment kvmFpu) throws ErrnoException {
+        Vcpu.checkSize(kvmFpu, kvm_fpu.sizeof(), "kvm_fpu");
+        vcpu.vcpuIoctl("KVM_SET_FPU", kvm_h.KVM_SET_FPU(), kvmFpu);
+    }
+
+    /** Wraps {@code KVM_GET_LAPIC} (needs the in-kernel irqchip) into this vCPU's own buffer and returns it. */
+    public MemorySegment getLapic() throws ErrnoException {
+        vcpu.vcpuIoctl("KVM_GET_LAPIC", kvm_h.KVM_GET_LAPIC(), lapic);
+        return lapic;
+    }
+
+    /** Wraps {@code KVM_SET_LAPIC}. */
+    public void setLapic(MemorySegment kvmLapicState) throws ErrnoException {
+        Vcpu.checkSize(kvmLapicState, kvm_lapic_state.sizeof(), "kvm_lapic_state");
+        vcpu.vcpuIoctl("KVM_SET_LAPIC", kvm_h.KVM_SET_LAPIC(), kvmLapicState);
+    }
+
+    /** Wraps {@code KVM_GET_VCPU_EVENTS} into this vCPU's own buffer and returns it. */
+    public MemorySegment getVcpuEvents() throws ErrnoException {
+        vcpu.vcpuIoctl("KVM_GET_VCPU_EVENTS", kvm_h.KVM_GET_VCPU_EVENTS(), events);
+        return events;
+    }
+
+    /** Wraps {@code KVM_SET_VCPU_EVENTS}. */
+    public void setVcpuEvents(MemorySegment kvmVcpuEvents) throws ErrnoException {
+        Vcpu.checkSize(kvmVcpuEvents, kvm_vcpu_events.sizeof(), "kvm_vcpu_events");
+        vcpu.vcpuIoctl("KVM_SET_VCPU_EVENTS", kvm_h.KVM_SET_VCPU_EVENTS(), kvmVcpuEvents);
+    }
+
+    // ---- MSRs and CPUID ----
+
+    /**
+     * Wraps {@code KVM_GET_MSRS}.
+     *
+     * @throws ErrnoException EINVAL naming the first index the kernel did not read
+     */
+    public long[] getMsrs(int... indices) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = msrs(a, indices, null);
+            int n = Ioctl.call(vcpu.fd(), "KVM_GET_MSRS", kvm_h.KVM_GET_MSRS(), m, msrText(indices));
+            if (n < indices.length) {
+                throw new ErrnoException("KVM_GET_MSRS", Errno.EINVAL, kvm_h.KVM_GET_MSRS(),
+                        "kernel read " + n + " of " + indices.length + " MSRs; MSR 0x"
+                                + Integer.toHexString(indices[n]) + " is not supported on vcpu " + vcpu.id());
+            }
+            long[] out = new long[indices.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = kvm_msr_entry.data(kvm_msrs.entries(m, i));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Wraps {@code KVM_SET_MSRS}.
+     *
+     * @throws ErrnoException EINVAL naming the first MSR the kernel refused
+     */
+    public void setMsrs(int[] indices, long[] values) throws ErrnoException {
+        if (indices.length != values.length) {
+            throw new IllegalArgumentException("indices and values differ in length");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = msrs(a, indices, values);
+            int n = Ioctl.call(vcpu.fd(), "KVM_SET_MSRS", kvm_h.KVM_SET_MSRS(), m, msrText(indices));
+            if (n < indices.length) {
+                throw new ErrnoException("KVM_SET_MSRS", Errno.EINVAL, kvm_h.KVM_SET_MSRS(),
+                        "kernel set " + n + " of " + indices.length + " MSRs; refused MSR 0x"
+                                + Integer.toHexString(indices[n]) + " = 0x" + Long.toHexString(values[n])
+                                + " on vcpu " + vcpu.id());
+            }
+        }
+    }
+
+    /** Reads one MSR. */
+    public long getMsr(int index) throws ErrnoException {
+        return getMsrs(index)[0];
+    }
+
+    /** Writes one MSR. */
+    public void setMsr(int index, long value) throws ErrnoException {
+        setMsrs(new int[] {index}, new long[] {value});
+    }
+
+    private static MemorySegment msrs(Arena a, int[] indices, long[] values) {
+        MemorySegment m = kvm_msrs.allocate(indices.length, a);
+        kvm_msrs.nmsrs(m, indices.length);
+        for (int i = 0; i < indices.length; i++) {
+            MemorySegment e = kvm_msrs.entries(m, i);
+            kvm_msr_entry.index(e, indices[i]);
+            if (values != null) {
+                kvm_msr_entry.data(e, values[i]);
+            }
+        }
+        return m;
+    }
+
+    private String msrText(int[] indices) {
+        StringBuilder sb = new StringBuilder("vcpu ").append(vcpu.id()).append(" MSRs [");
+        for (int i = 0; i < indices.length; i++) {
+            sb.append(i == 0 ? "0x" : ", 0x").append(Integer.toHexString(indices[i]));
+        }
+        return sb.append(']').toString();
+    }
+
+    /** Wraps {@code KVM_SET_CPUID2}: the CPUID leaves the guest sees (usually from {@link Kvm#supportedCpuid()}). */
+    public void setCpuid(Cpuid cpuid) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            Ioctl.call(vcpu.fd(), "KVM_SET_CPUID2", kvm_h.KVM_SET_CPUID2(), cpuid.toKvmCpuid2(a),
+                    cpuid.entries().size() + " entries on vcpu " + vcpu.id());
+        }
+    }
+
+    /** Wraps {@code KVM_GET_CPUID2}: the leaves set on this vCPU. */
+    public Cpuid getCpuid() throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment c = kvm_cpuid2.allocate(Kvm.MAX_LIST_ENTRIES, a);
+            kvm_cpuid2.nent(c, Kvm.MAX_LIST_ENTRIES);
+            Ioctl.call(vcpu.fd(), "KVM_GET_CPUID2", kvm_h.KVM_GET_CPUID2(), c, "vcpu " + vcpu.id());
+            return Cpuid.fromKvmCpuid2(c);
+        }
+    }
+}
