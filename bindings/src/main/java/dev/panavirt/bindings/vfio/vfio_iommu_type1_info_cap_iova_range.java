@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.vfio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct vfio_iommu_type1_info_cap_iova_range</code> from <code>linux/vfio.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class vfio_iommu_type1_info_cap_iova_range {
 
@@ -127,19 +132,35 @@ public class vfio_iommu_type1_info_cap_iova_range {
 
     private static final GroupLayout iova_ranges$ELEM = (GroupLayout) iova_ranges$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code iova_ranges}. */
+    /** Layout of one element of {@code iova_ranges}. A panavirt extension. */
     public static final GroupLayout iova_ranges$elementLayout() {
         return iova_ranges$ELEM;
     }
 
-    /** The flexible array <code>struct vfio_iova_range iova_ranges[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>struct vfio_iova_range iova_ranges[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment iova_ranges(MemorySegment struct) {
         return struct.asSlice(iova_ranges$OFFSET);
     }
 
-    /** Element {@code index} of {@code iova_ranges}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>struct vfio_iova_range iova_ranges[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code iova_ranges$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void iova_ranges(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, iova_ranges$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code iova_ranges}, as a slice. A panavirt extension. */
     public static MemorySegment iova_ranges(MemorySegment struct, long index) {
         return struct.asSlice(iova_ranges$OFFSET + index * iova_ranges$ELEM.byteSize(), iova_ranges$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code iova_ranges}. A panavirt extension. */
+    public static void iova_ranges(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, iova_ranges$OFFSET + index * iova_ranges$ELEM.byteSize(), iova_ranges$ELEM.byteSize());
     }
 
     /** Size of <code>struct vfio_iommu_type1_info_cap_iova_range</code> in bytes. */
@@ -157,20 +178,39 @@ public class vfio_iommu_type1_info_cap_iova_range {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct vfio_iommu_type1_info_cap_iova_range</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code iova_ranges[]}: {@code sizeof() + count * iova_ranges$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * iova_ranges$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code iova_ranges[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code iova_ranges[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.vfio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct vfio_pci_hot_reset</code> from <code>linux/vfio.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class vfio_pci_hot_reset {
 
@@ -127,22 +132,33 @@ public class vfio_pci_hot_reset {
 
     private static final OfInt group_fds$ELEM = (OfInt) group_fds$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code group_fds}. */
+    /** Layout of one element of {@code group_fds}. A panavirt extension. */
     public static final OfInt group_fds$elementLayout() {
         return group_fds$ELEM;
     }
 
-    /** The flexible array <code>__s32 group_fds[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>__s32 group_fds[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment group_fds(MemorySegment struct) {
         return struct.asSlice(group_fds$OFFSET);
     }
 
-    /** Gets element {@code index} of {@code group_fds}. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>__s32 group_fds[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code group_fds$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void group_fds(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, group_fds$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Gets element {@code index} of {@code group_fds}. A panavirt extension. */
     public static int group_fds(MemorySegment struct, long index) {
         return struct.get(group_fds$ELEM, group_fds$OFFSET + index * group_fds$ELEM.byteSize());
     }
 
-    /** Sets element {@code index} of {@code group_fds}. */
+    /** Sets element {@code index} of {@code group_fds}. A panavirt extension. */
     public static void group_fds(MemorySegment struct, long index, int fieldValue) {
         struct.set(group_fds$ELEM, group_fds$OFFSET + index * group_fds$ELEM.byteSize(), fieldValue);
     }
@@ -162,20 +178,39 @@ public class vfio_pci_hot_reset {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct vfio_pci_hot_reset</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code group_fds[]}: {@code sizeof() + count * group_fds$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * group_fds$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code group_fds[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code group_fds[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

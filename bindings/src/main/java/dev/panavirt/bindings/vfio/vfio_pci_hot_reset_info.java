@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.vfio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct vfio_pci_hot_reset_info</code> from <code>linux/vfio.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class vfio_pci_hot_reset_info {
 
@@ -127,19 +132,35 @@ public class vfio_pci_hot_reset_info {
 
     private static final GroupLayout devices$ELEM = (GroupLayout) devices$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code devices}. */
+    /** Layout of one element of {@code devices}. A panavirt extension. */
     public static final GroupLayout devices$elementLayout() {
         return devices$ELEM;
     }
 
-    /** The flexible array <code>struct vfio_pci_dependent_device devices[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>struct vfio_pci_dependent_device devices[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment devices(MemorySegment struct) {
         return struct.asSlice(devices$OFFSET);
     }
 
-    /** Element {@code index} of {@code devices}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>struct vfio_pci_dependent_device devices[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code devices$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void devices(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, devices$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code devices}, as a slice. A panavirt extension. */
     public static MemorySegment devices(MemorySegment struct, long index) {
         return struct.asSlice(devices$OFFSET + index * devices$ELEM.byteSize(), devices$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code devices}. A panavirt extension. */
+    public static void devices(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, devices$OFFSET + index * devices$ELEM.byteSize(), devices$ELEM.byteSize());
     }
 
     /** Size of <code>struct vfio_pci_hot_reset_info</code> in bytes. */
@@ -157,20 +178,39 @@ public class vfio_pci_hot_reset_info {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct vfio_pci_hot_reset_info</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code devices[]}: {@code sizeof() + count * devices$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * devices$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code devices[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code devices[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

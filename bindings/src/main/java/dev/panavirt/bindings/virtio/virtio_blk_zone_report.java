@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.virtio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct virtio_blk_zone_report</code> from <code>linux/virtio_blk.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class virtio_blk_zone_report {
 
@@ -121,19 +126,35 @@ public class virtio_blk_zone_report {
 
     private static final GroupLayout zones$ELEM = (GroupLayout) zones$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code zones}. */
+    /** Layout of one element of {@code zones}. A panavirt extension. */
     public static final GroupLayout zones$elementLayout() {
         return zones$ELEM;
     }
 
-    /** The flexible array <code>struct virtio_blk_zone_descriptor zones[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>struct virtio_blk_zone_descriptor zones[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment zones(MemorySegment struct) {
         return struct.asSlice(zones$OFFSET);
     }
 
-    /** Element {@code index} of {@code zones}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>struct virtio_blk_zone_descriptor zones[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code zones$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void zones(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, zones$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code zones}, as a slice. A panavirt extension. */
     public static MemorySegment zones(MemorySegment struct, long index) {
         return struct.asSlice(zones$OFFSET + index * zones$ELEM.byteSize(), zones$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code zones}. A panavirt extension. */
+    public static void zones(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, zones$OFFSET + index * zones$ELEM.byteSize(), zones$ELEM.byteSize());
     }
 
     /** Size of <code>struct virtio_blk_zone_report</code> in bytes. */
@@ -151,20 +172,39 @@ public class virtio_blk_zone_report {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct virtio_blk_zone_report</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code zones[]}: {@code sizeof() + count * zones$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * zones$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code zones[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code zones[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

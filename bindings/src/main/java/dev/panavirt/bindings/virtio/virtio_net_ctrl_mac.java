@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.virtio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct virtio_net_ctrl_mac</code> from <code>linux/virtio_net.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class virtio_net_ctrl_mac {
 
@@ -77,19 +82,35 @@ public class virtio_net_ctrl_mac {
 
     private static final SequenceLayout macs$ELEM = (SequenceLayout) macs$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code macs}. */
+    /** Layout of one element of {@code macs}. A panavirt extension. */
     public static final SequenceLayout macs$elementLayout() {
         return macs$ELEM;
     }
 
-    /** The flexible array <code>__u8 macs[][6]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>__u8 macs[][6]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment macs(MemorySegment struct) {
         return struct.asSlice(macs$OFFSET);
     }
 
-    /** Element {@code index} of {@code macs}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>__u8 macs[][6]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code macs$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void macs(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, macs$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code macs}, as a slice. A panavirt extension. */
     public static MemorySegment macs(MemorySegment struct, long index) {
         return struct.asSlice(macs$OFFSET + index * macs$ELEM.byteSize(), macs$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code macs}. A panavirt extension. */
+    public static void macs(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, macs$OFFSET + index * macs$ELEM.byteSize(), macs$ELEM.byteSize());
     }
 
     /** Size of <code>struct virtio_net_ctrl_mac</code> in bytes. */
@@ -107,20 +128,39 @@ public class virtio_net_ctrl_mac {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct virtio_net_ctrl_mac</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code macs[]}: {@code sizeof() + count * macs$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * macs$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code macs[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code macs[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

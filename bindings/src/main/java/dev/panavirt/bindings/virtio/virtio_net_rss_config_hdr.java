@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.virtio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct virtio_net_rss_config_hdr</code> from <code>linux/virtio_net.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class virtio_net_rss_config_hdr {
 
@@ -127,22 +132,33 @@ public class virtio_net_rss_config_hdr {
 
     private static final OfShort indirection_table$ELEM = (OfShort) indirection_table$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code indirection_table}. */
+    /** Layout of one element of {@code indirection_table}. A panavirt extension. */
     public static final OfShort indirection_table$elementLayout() {
         return indirection_table$ELEM;
     }
 
-    /** The flexible array <code>__le16 indirection_table[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>__le16 indirection_table[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment indirection_table(MemorySegment struct) {
         return struct.asSlice(indirection_table$OFFSET);
     }
 
-    /** Gets element {@code index} of {@code indirection_table}. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>__le16 indirection_table[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code indirection_table$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void indirection_table(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, indirection_table$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Gets element {@code index} of {@code indirection_table}. A panavirt extension. */
     public static short indirection_table(MemorySegment struct, long index) {
         return struct.get(indirection_table$ELEM, indirection_table$OFFSET + index * indirection_table$ELEM.byteSize());
     }
 
-    /** Sets element {@code index} of {@code indirection_table}. */
+    /** Sets element {@code index} of {@code indirection_table}. A panavirt extension. */
     public static void indirection_table(MemorySegment struct, long index, short fieldValue) {
         struct.set(indirection_table$ELEM, indirection_table$OFFSET + index * indirection_table$ELEM.byteSize(), fieldValue);
     }
@@ -162,20 +178,39 @@ public class virtio_net_rss_config_hdr {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct virtio_net_rss_config_hdr</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code indirection_table[]}: {@code sizeof() + count * indirection_table$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * indirection_table$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code indirection_table[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code indirection_table[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

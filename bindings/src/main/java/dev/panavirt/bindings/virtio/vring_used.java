@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.virtio;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct vring_used</code> from <code>linux/virtio_ring.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class vring_used {
 
@@ -102,19 +107,35 @@ public class vring_used {
 
     private static final GroupLayout ring$ELEM = (GroupLayout) ring$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code ring}. */
+    /** Layout of one element of {@code ring}. A panavirt extension. */
     public static final GroupLayout ring$elementLayout() {
         return ring$ELEM;
     }
 
-    /** The flexible array <code>vring_used_elem_t ring[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>vring_used_elem_t ring[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment ring(MemorySegment struct) {
         return struct.asSlice(ring$OFFSET);
     }
 
-    /** Element {@code index} of {@code ring}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>vring_used_elem_t ring[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code ring$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void ring(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, ring$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code ring}, as a slice. A panavirt extension. */
     public static MemorySegment ring(MemorySegment struct, long index) {
         return struct.asSlice(ring$OFFSET + index * ring$ELEM.byteSize(), ring$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code ring}. A panavirt extension. */
+    public static void ring(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, ring$OFFSET + index * ring$ELEM.byteSize(), ring$ELEM.byteSize());
     }
 
     /** Size of <code>struct vring_used</code> in bytes. */
@@ -132,20 +153,39 @@ public class vring_used {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct vring_used</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code ring[]}: {@code sizeof() + count * ring$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * ring$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code ring[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code ring[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }

@@ -149,6 +149,7 @@ public final class JavaEmitter {
         sb.append(stamp(r.header()));
         sb.append("package ").append(pkg.packageName()).append(";\n\n");
         sb.append("import java.lang.foreign.AddressLayout;\n");
+        sb.append("import java.lang.foreign.Arena;\n");
         sb.append("import java.lang.foreign.GroupLayout;\n");
         sb.append("import java.lang.foreign.MemoryLayout;\n");
         sb.append("import java.lang.foreign.MemorySegment;\n");
@@ -161,7 +162,8 @@ public final class JavaEmitter {
         sb.append("import java.lang.foreign.ValueLayout.OfInt;\n");
         sb.append("import java.lang.foreign.ValueLayout.OfLong;\n");
         sb.append("import java.lang.foreign.ValueLayout.OfShort;\n");
-        sb.append("import java.util.Objects;\n\n");
+        sb.append("import java.util.Objects;\n");
+        sb.append("import java.util.function.Consumer;\n\n");
         sb.append("import static java.lang.foreign.MemoryLayout.PathElement.groupElement;\n\n");
         Set<String> nestedNames = new HashSet<>();
         collectNestedNames(r, nestedNames);
@@ -195,7 +197,10 @@ public final class JavaEmitter {
         String i2 = i1 + "    ";
 
         sb.append(in).append("/**\n").append(in).append(" * <code>").append(Doc.code(r.cName()))
-                .append("</code> from <code>").append(Doc.code(r.header())).append("</code>.\n").append(in).append(" */\n");
+                .append("</code> from <code>").append(Doc.code(r.header())).append("</code>.\n");
+        sb.append(in).append(" *\n").append(in)
+                .append(" * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions\n")
+                .append(in).append(" * (see native-headers/README.md).\n").append(in).append(" */\n");
         sb.append(in).append("public ").append(r.outer() == null ? "" : "static ").append("class ").append(name)
                 .append(" {\n\n");
         sb.append(i1).append("private ").append(name).append("() {\n").append(i2)
@@ -234,9 +239,23 @@ public final class JavaEmitter {
         sb.append(i1).append("public static MemorySegment allocateArray(long elementCount, SegmentAllocator allocator) {\n")
                 .append(i2).append("return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));\n")
                 .append(i1).append("}\n\n");
-        sb.append(i1).append("/** The element at {@code index} of an array of this type. */\n");
+        sb.append(i1).append("/**\n").append(i1).append(" * The element at {@code index} of an array of this type (jextract's slice runs to the end of\n")
+                .append(i1).append(" * {@code array}; this one is {@code sizeof()} bytes long).\n").append(i1).append(" */\n");
         sb.append(i1).append("public static MemorySegment asSlice(MemorySegment array, long index) {\n").append(i2)
                 .append("return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());\n")
+                .append(i1).append("}\n\n");
+        sb.append(i1).append("/**\n").append(i1).append(" * {@code addr} resized to one <code>").append(Doc.code(r.cName()))
+                .append("</code> in {@code arena}; {@code cleanup} (may be null) runs\n")
+                .append(i1).append(" * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.\n")
+                .append(i1).append(" */\n");
+        sb.append(i1).append("public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {\n")
+                .append(i2).append("return reinterpret(addr, 1, arena, cleanup);\n").append(i1).append("}\n\n");
+        sb.append(i1).append("/**\n").append(i1)
+                .append(" * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};\n")
+                .append(i1).append(" * {@code cleanup} (may be null) runs when the arena closes. Restricted.\n")
+                .append(i1).append(" */\n");
+        sb.append(i1).append("public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {\n")
+                .append(i2).append("return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);\n")
                 .append(i1).append("}\n");
         if (flexible.size() == 1) {
             String f = flexible.get(0).javaName();
@@ -244,12 +263,12 @@ public final class JavaEmitter {
             sb.append(i1).append("/**\n").append(i1).append(" * Bytes for this struct with {@code count} elements in {@code ")
                     .append(f).append("[]}: {@code sizeof() + count * ").append(f)
                     .append("$elementLayout().byteSize()},\n").append(i1)
-                    .append(" * like the kernel's {@code struct_size()}.\n").append(i1).append(" */\n");
+                    .append(" * like the kernel's {@code struct_size()}. A panavirt extension.\n").append(i1).append(" */\n");
             sb.append(i1).append("public static long sizeof(long count) {\n").append(i2)
                     .append("return $LAYOUT.byteSize() + count * ").append(f).append("$ELEM.byteSize();\n")
                     .append(i1).append("}\n\n");
             sb.append(i1).append("/** Allocates this struct zeroed with room for {@code count} elements in {@code ")
-                    .append(f).append("[]}. */\n");
+                    .append(f).append("[]}. A panavirt extension. */\n");
             sb.append(i1).append("public static MemorySegment allocate(long count, SegmentAllocator allocator) {\n")
                     .append(i2).append("return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());\n")
                     .append(i1).append("}\n");
@@ -395,34 +414,73 @@ public final class JavaEmitter {
             sb.append(in).append("/** Dimensions of {@code ").append(n).append("}, outermost first. */\n");
             sb.append(in).append("public static long[] ").append(n).append("$dimensions() {\n").append(i2)
                     .append("return ").append(n).append("$DIMS.clone();\n").append(in).append("}\n");
-            if (dims.length == 1) {
-                indexed(sb, n, a.element(), "Objects.checkIndex(index, " + a.count() + "L)", in);
-            }
+            CType leaf = a;
+            while (leaf instanceof CType.ArrayType x) leaf = x.element();
+            indexed(sb, n, leaf, dims, in);
         }
     }
 
-    /** Element layout constant plus indexed getter (and setter for scalars). */
-    private void indexed(StringBuilder sb, String n, CType element, String index, String in) {
+    /**
+     * The element layout constant and the indexed getter and setter of an array: one index per dimension
+     * (jextract's {@code fpr(struct, index0, index1)}), each checked against its bound. Elements that are
+     * not scalars are read as slices and written by copying.
+     */
+    private void indexed(StringBuilder sb, String n, CType leaf, long[] dims, String in) {
         String i2 = in + "    ";
-        String lt = layoutType(element);
+        String lt = layoutType(leaf);
         sb.append('\n');
-        sb.append(in).append("private static final ").append(lt).append(' ').append(n).append("$ELEM = (")
-                .append(lt).append(") ").append(n).append("$LAYOUT.elementLayout();\n\n");
+        sb.append(in).append("private static final ").append(lt).append(' ').append(n).append("$ELEM = (").append(lt)
+                .append(") ").append(n).append("$LAYOUT.");
+        if (dims.length == 1) {
+            sb.append("elementLayout();\n\n");
+        } else {
+            sb.append("select(");
+            for (int i = 0; i < dims.length; i++) {
+                sb.append(i == 0 ? "" : ", ").append("MemoryLayout.PathElement.sequenceElement()");
+            }
+            sb.append(");\n\n");
+        }
+        StringBuilder params = new StringBuilder();
+        StringBuilder which = new StringBuilder();
+        String index;
+        if (dims.length == 1) {
+            params.append("long index");
+            which.append("{@code index}");
+            index = "Objects.checkIndex(index, " + dims[0] + "L)";
+        } else {
+            index = "Objects.checkIndex(index0, " + dims[0] + "L)";
+            which.append("{@code ");
+            for (int i = 0; i < dims.length; i++) {
+                params.append(i == 0 ? "" : ", ").append("long index").append(i);
+                which.append("[index").append(i).append(']');
+                if (i > 0) {
+                    index = (i > 1 ? "(" + index + ")" : index) + " * " + dims[i] + "L + Objects.checkIndex(index" + i
+                            + ", " + dims[i] + "L)";
+                }
+            }
+            which.append('}');
+            index = "(" + index + ")";
+        }
         String at = n + "$OFFSET + " + index + " * " + n + "$ELEM.byteSize()";
-        if (element instanceof CType.ScalarType s) {
+        if (leaf instanceof CType.ScalarType s) {
             String carrier = s.scalar().carrier;
-            sb.append(in).append("/** Gets element {@code index} of {@code ").append(n).append("}. */\n");
-            sb.append(in).append("public static ").append(carrier).append(' ').append(n)
-                    .append("(MemorySegment struct, long index) {\n").append(i2).append("return struct.get(")
-                    .append(n).append("$ELEM, ").append(at).append(");\n").append(in).append("}\n\n");
-            sb.append(in).append("/** Sets element {@code index} of {@code ").append(n).append("}. */\n");
-            sb.append(in).append("public static void ").append(n).append("(MemorySegment struct, long index, ")
-                    .append(carrier).append(" fieldValue) {\n").append(i2).append("struct.set(").append(n)
+            sb.append(in).append("/** Gets element ").append(which).append(" of {@code ").append(n).append("}. */\n");
+            sb.append(in).append("public static ").append(carrier).append(' ').append(n).append("(MemorySegment struct, ")
+                    .append(params).append(") {\n").append(i2).append("return struct.get(").append(n).append("$ELEM, ")
+                    .append(at).append(");\n").append(in).append("}\n\n");
+            sb.append(in).append("/** Sets element ").append(which).append(" of {@code ").append(n).append("}. */\n");
+            sb.append(in).append("public static void ").append(n).append("(MemorySegment struct, ").append(params)
+                    .append(", ").append(carrier).append(" fieldValue) {\n").append(i2).append("struct.set(").append(n)
                     .append("$ELEM, ").append(at).append(", fieldValue);\n").append(in).append("}\n");
         } else {
-            sb.append(in).append("/** Element {@code index} of {@code ").append(n).append("}, as a slice. */\n");
-            sb.append(in).append("public static MemorySegment ").append(n)
-                    .append("(MemorySegment struct, long index) {\n").append(i2).append("return struct.asSlice(")
+            sb.append(in).append("/** Element ").append(which).append(" of {@code ").append(n).append("}, as a slice. */\n");
+            sb.append(in).append("public static MemorySegment ").append(n).append("(MemorySegment struct, ").append(params)
+                    .append(") {\n").append(i2).append("return struct.asSlice(").append(at).append(", ").append(n)
+                    .append("$ELEM.byteSize());\n").append(in).append("}\n\n");
+            sb.append(in).append("/** Copies {@code fieldValue} into element ").append(which).append(" of {@code ").append(n)
+                    .append("}. */\n");
+            sb.append(in).append("public static void ").append(n).append("(MemorySegment struct, ").append(params)
+                    .append(", MemorySegment fieldValue) {\n").append(i2).append("MemorySegment.copy(fieldValue, 0L, struct, ")
                     .append(at).append(", ").append(n).append("$ELEM.byteSize());\n").append(in).append("}\n");
         }
     }
@@ -445,29 +503,44 @@ public final class JavaEmitter {
         sb.append('\n');
         sb.append(in).append("private static final ").append(lt).append(' ').append(n).append("$ELEM = (")
                 .append(lt).append(") ").append(n).append("$LAYOUT.elementLayout();\n\n");
-        sb.append(in).append("/** Layout of one element of {@code ").append(n).append("}. */\n");
+        sb.append(in).append("/** Layout of one element of {@code ").append(n).append("}. A panavirt extension. */\n");
         sb.append(in).append("public static final ").append(lt).append(' ').append(n).append("$elementLayout() {\n")
                 .append(i2).append("return ").append(n).append("$ELEM;\n").append(in).append("}\n\n");
-        sb.append(in).append("/** The flexible array <code>").append(Doc.code(f.cDecl()))
-                .append("</code>: everything from its offset to the end of {@code struct}. */\n");
+        sb.append(in).append("/**\n").append(in).append(" * The flexible array <code>").append(Doc.code(f.cDecl()))
+                .append("</code>: everything from its offset to the end of {@code struct}\n").append(in)
+                .append(" * (jextract's getter returns a zero-length slice here).\n").append(in).append(" */\n");
         sb.append(in).append("public static MemorySegment ").append(n).append("(MemorySegment struct) {\n")
                 .append(i2).append("return struct.asSlice(").append(n).append("$OFFSET);\n").append(in).append("}\n\n");
+        sb.append(in).append("/**\n").append(in).append(" * Copies all of {@code fieldValue} into the flexible array <code>")
+                .append(Doc.code(f.cDecl())).append("</code>; {@code struct} must have\n").append(in)
+                .append(" * room for it (jextract's setter copies {@code ").append(n)
+                .append("$layout().byteSize()}, that is 0, bytes).\n").append(in).append(" */\n");
+        sb.append(in).append("public static void ").append(n).append("(MemorySegment struct, MemorySegment fieldValue) {\n")
+                .append(i2).append("MemorySegment.copy(fieldValue, 0L, struct, ").append(n)
+                .append("$OFFSET, fieldValue.byteSize());\n").append(in).append("}\n\n");
         String at = n + "$OFFSET + index * " + n + "$ELEM.byteSize()";
         if (f.element() instanceof CType.ScalarType s) {
             String carrier = s.scalar().carrier;
-            sb.append(in).append("/** Gets element {@code index} of {@code ").append(n).append("}. */\n");
+            sb.append(in).append("/** Gets element {@code index} of {@code ").append(n).append("}. A panavirt extension. */\n");
             sb.append(in).append("public static ").append(carrier).append(' ').append(n)
                     .append("(MemorySegment struct, long index) {\n").append(i2).append("return struct.get(")
                     .append(n).append("$ELEM, ").append(at).append(");\n").append(in).append("}\n\n");
-            sb.append(in).append("/** Sets element {@code index} of {@code ").append(n).append("}. */\n");
+            sb.append(in).append("/** Sets element {@code index} of {@code ").append(n).append("}. A panavirt extension. */\n");
             sb.append(in).append("public static void ").append(n).append("(MemorySegment struct, long index, ")
                     .append(carrier).append(" fieldValue) {\n").append(i2).append("struct.set(").append(n)
                     .append("$ELEM, ").append(at).append(", fieldValue);\n").append(in).append("}\n");
         } else {
-            sb.append(in).append("/** Element {@code index} of {@code ").append(n).append("}, as a slice. */\n");
+            sb.append(in).append("/** Element {@code index} of {@code ").append(n)
+                    .append("}, as a slice. A panavirt extension. */\n");
             sb.append(in).append("public static MemorySegment ").append(n)
                     .append("(MemorySegment struct, long index) {\n").append(i2).append("return struct.asSlice(")
-                    .append(at).append(", ").append(n).append("$ELEM.byteSize());\n").append(in).append("}\n");
+                    .append(at).append(", ").append(n).append("$ELEM.byteSize());\n").append(in).append("}\n\n");
+            sb.append(in).append("/** Copies {@code fieldValue} into element {@code index} of {@code ").append(n)
+                    .append("}. A panavirt extension. */\n");
+            sb.append(in).append("public static void ").append(n)
+                    .append("(MemorySegment struct, long index, MemorySegment fieldValue) {\n").append(i2)
+                    .append("MemorySegment.copy(fieldValue, 0L, struct, ").append(at).append(", ").append(n)
+                    .append("$ELEM.byteSize());\n").append(in).append("}\n");
         }
     }
 
@@ -478,7 +551,8 @@ public final class JavaEmitter {
                 .append(" to ").append(b.offset() + b.size() - 1)
                 .append(" of its record) holding adjacent C bitfields.\n");
         sb.append(in).append(" * FFM has no bitfields, so the unit is exposed whole; shift and mask to reach a field\n");
-        sb.append(in).append(" * (bit 0 is the least significant bit of the unit's first byte, little-endian).\n");
+        sb.append(in).append(" * (bit 0 is the least significant bit of the unit's first byte, little-endian). A panavirt\n");
+        sb.append(in).append(" * extension: jextract leaves bitfields out.\n");
         sb.append(in).append(" * <ul>\n");
         for (Member.Bit bit : b.bits()) {
             sb.append(in).append(" * <li><code>").append(Doc.code(bit.cDecl())).append("</code>: bit offset ")

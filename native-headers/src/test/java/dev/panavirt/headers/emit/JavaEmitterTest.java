@@ -17,6 +17,7 @@ import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -26,7 +27,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -47,6 +50,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *     struct point pts[2];             // 16
  *     __u64 count;                     // 32
  *     struct point entries[];          // 40: flexible
+ * };
+ * struct grid {                        // 40 bytes, aligned 4
+ *     __u8 cells[2][3];                // 0
+ *     struct point pts[2][2];          // 8
  * };
  * </pre>
  */
@@ -85,12 +92,16 @@ class JavaEmitterTest {
                 field("pts", 16, new CType.ArrayType(new CType.RecordType(point), 2)),
                 field("count", 32, U64),
                 new Member.FlexibleArray("entries", "entries", 40, new CType.RecordType(point), "struct point entries[]")));
+        Record grid = new Record("grid", "struct grid", "t.h", false, 40, 4);
+        grid.members().addAll(List.of(
+                field("cells", 0, new CType.ArrayType(new CType.ArrayType(U8, 3), 2)),
+                field("pts", 8, new CType.ArrayType(new CType.ArrayType(new CType.RecordType(point), 2), 2))));
         List<Constant> constants = List.of(
                 new Constant("KVM_GET_REGS", 8, 0x8090ae81L, "t.h", "#define KVM_GET_REGS _IOR(KVMIO, 0x81, struct kvm_regs)"),
                 new Constant("KVM_RUN", 4, 0xae80, "t.h", "#define KVM_RUN _IO(KVMIO, 0x80)"),
                 new Constant("BIG", 4, 0xffffffffL, "t.h", "#define BIG 0xffffffffU"),
                 new Constant("NEG", 2, -2, "t.h", "#define NEG (short)-2 /* a comment */"));
-        return new BindingPackage("test.gen", "t_h", List.of("t.h"), "x86", List.of(point, thing), constants,
+        return new BindingPackage("test.gen", "t_h", List.of("t.h"), "x86", List.of(grid, point, thing), constants,
                 BindingPackage.newSkipped());
     }
 
@@ -109,7 +120,8 @@ class JavaEmitterTest {
         java.util.spi.ToolProvider javac = java.util.spi.ToolProvider.findFirst("javac").orElseThrow();
         Path out = dir.resolve("classes");
         Files.createDirectories(out);
-        List<String> args = new ArrayList<>(List.of("-Xlint:all", "-Werror", "-d", out.toString()));
+        // As the project's pom: every lint but [restricted] (reinterpret is restricted, as in jextract's output).
+        List<String> args = new ArrayList<>(List.of("-Xlint:all,-restricted", "-Werror", "-d", out.toString()));
         args.addAll(files);
         StringWriter err = new StringWriter();
         PrintWriter pw = new PrintWriter(err);
@@ -209,8 +221,66 @@ class JavaEmitterTest {
         assertTrue(t.contains("FFM has no bitfields"), t);
         assertTrue(emitter.index().contains("bitfield\ttest.gen.thing\tbitfield0\tb"), emitter.index().toString());
         assertTrue(emitter.index().contains("class\ttest.gen.thing$half\tstruct thing\thalf."), emitter.index().toString());
-        assertEquals(3, emitter.counts().structs);
+        assertEquals(4, emitter.counts().structs);
         assertEquals(4, emitter.counts().constants);
+    }
+
+    @Test
+    void reinterpretGivesOneOrManyElements() throws Exception {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = (MemorySegment) call("thing", "allocate", arena);
+            MemorySegment raw = MemorySegment.ofAddress(s.address());
+            assertEquals(0, raw.byteSize());
+            MemorySegment one = (MemorySegment) call("thing", "reinterpret", raw, arena, null);
+            assertEquals(40, one.byteSize());
+            assertEquals(s.address(), one.address());
+            MemorySegment three = (MemorySegment) call("point", "reinterpret", raw, 3L, arena, null);
+            assertEquals(24, three.byteSize());
+            boolean[] cleaned = {false};
+            try (Arena inner = Arena.ofConfined()) {
+                call("point", "reinterpret", raw, inner, (java.util.function.Consumer<MemorySegment>) x -> cleaned[0] = true);
+            }
+            assertTrue(cleaned[0], "cleanup runs when the arena closes");
+        }
+    }
+
+    @Test
+    void flexibleArrayAndStructElementSetters() throws Exception {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = (MemorySegment) call("thing", "allocate", 2L, arena);
+            MemorySegment two = (MemorySegment) call("point", "allocateArray", 2L, arena);
+            call("point", "x", call("point", "asSlice", two, 1L), 77);
+            call("thing", "entries", s, two);
+            assertEquals(77, s.get(ValueLayout.JAVA_INT_UNALIGNED, 48));
+            MemorySegment p = (MemorySegment) call("point", "allocate", arena);
+            call("point", "y", p, 5);
+            call("thing", "pts", s, 1L, p);
+            assertEquals(5, s.get(ValueLayout.JAVA_INT_UNALIGNED, 16 + 8 + 4));
+            call("point", "y", p, 6);
+            call("thing", "entries", s, 0L, p);
+            assertEquals(6, s.get(ValueLayout.JAVA_INT_UNALIGNED, 40 + 4));
+            assertThrows(InvocationTargetException.class, () -> call("thing", "pts", s, 2L, p));
+        }
+    }
+
+    @Test
+    void multiDimensionalArraysTakeOneIndexPerDimension() throws Exception {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment g = (MemorySegment) call("grid", "allocate", arena);
+            assertArrayEquals(new long[] {2, 3}, (long[]) call("grid", "cells$dimensions"));
+            call("grid", "cells", g, 1L, 2L, (byte) 7);
+            assertEquals((byte) 7, g.get(ValueLayout.JAVA_BYTE, 5));
+            assertEquals((byte) 7, call("grid", "cells", g, 1L, 2L));
+            assertThrows(InvocationTargetException.class, () -> call("grid", "cells", g, 0L, 3L));
+            assertThrows(InvocationTargetException.class, () -> call("grid", "cells", g, 2L, 0L));
+            MemorySegment p = (MemorySegment) call("grid", "pts", g, 1L, 0L);
+            assertEquals(8, p.byteSize());
+            assertEquals(g.address() + 8 + 2 * 8, p.address());
+            MemorySegment q = (MemorySegment) call("point", "allocate", arena);
+            call("point", "x", q, 9);
+            call("grid", "pts", g, 1L, 1L, q);
+            assertEquals(9, g.get(ValueLayout.JAVA_INT_UNALIGNED, 8 + 3 * 8));
+        }
     }
 
     @Test

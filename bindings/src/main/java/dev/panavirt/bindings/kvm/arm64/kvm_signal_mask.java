@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.arm64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_signal_mask</code> from <code>linux/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_signal_mask {
 
@@ -104,22 +109,33 @@ public class kvm_signal_mask {
 
     private static final OfByte sigset$ELEM = (OfByte) sigset$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code sigset}. */
+    /** Layout of one element of {@code sigset}. A panavirt extension. */
     public static final OfByte sigset$elementLayout() {
         return sigset$ELEM;
     }
 
-    /** The flexible array <code>__u8 sigset[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>__u8 sigset[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment sigset(MemorySegment struct) {
         return struct.asSlice(sigset$OFFSET);
     }
 
-    /** Gets element {@code index} of {@code sigset}. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>__u8 sigset[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code sigset$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void sigset(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, sigset$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Gets element {@code index} of {@code sigset}. A panavirt extension. */
     public static byte sigset(MemorySegment struct, long index) {
         return struct.get(sigset$ELEM, sigset$OFFSET + index * sigset$ELEM.byteSize());
     }
 
-    /** Sets element {@code index} of {@code sigset}. */
+    /** Sets element {@code index} of {@code sigset}. A panavirt extension. */
     public static void sigset(MemorySegment struct, long index, byte fieldValue) {
         struct.set(sigset$ELEM, sigset$OFFSET + index * sigset$ELEM.byteSize(), fieldValue);
     }
@@ -139,26 +155,48 @@ public class kvm_signal_mask {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct kvm_signal_mask</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code sigset[]}: {@code sizeof() + count * sigset$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * sigset$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code sigset[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code sigset[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }
 
     /**
      * <code>struct &#123;...&#125; __empty_sigset in struct kvm_signal_mask</code> from <code>linux/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class __empty_sigset {
 
@@ -188,9 +226,28 @@ public class kvm_signal_mask {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+        }
+
+        /**
+         * {@code addr} resized to one <code>struct &#123;...&#125; __empty_sigset in struct kvm_signal_mask</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
         }
     }
 }

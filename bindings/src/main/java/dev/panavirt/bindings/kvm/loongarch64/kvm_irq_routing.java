@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.loongarch64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_irq_routing</code> from <code>linux/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_irq_routing {
 
@@ -129,19 +134,35 @@ public class kvm_irq_routing {
 
     private static final GroupLayout entries$ELEM = (GroupLayout) entries$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code entries}. */
+    /** Layout of one element of {@code entries}. A panavirt extension. */
     public static final GroupLayout entries$elementLayout() {
         return entries$ELEM;
     }
 
-    /** The flexible array <code>struct kvm_irq_routing_entry entries[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>struct kvm_irq_routing_entry entries[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment entries(MemorySegment struct) {
         return struct.asSlice(entries$OFFSET);
     }
 
-    /** Element {@code index} of {@code entries}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>struct kvm_irq_routing_entry entries[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code entries$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void entries(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, entries$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code entries}, as a slice. A panavirt extension. */
     public static MemorySegment entries(MemorySegment struct, long index) {
         return struct.asSlice(entries$OFFSET + index * entries$ELEM.byteSize(), entries$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code entries}. A panavirt extension. */
+    public static void entries(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, entries$OFFSET + index * entries$ELEM.byteSize(), entries$ELEM.byteSize());
     }
 
     /** Size of <code>struct kvm_irq_routing</code> in bytes. */
@@ -159,26 +180,48 @@ public class kvm_irq_routing {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct kvm_irq_routing</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code entries[]}: {@code sizeof() + count * entries$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * entries$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code entries[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code entries[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }
 
     /**
      * <code>struct &#123;...&#125; __empty_entries in struct kvm_irq_routing</code> from <code>linux/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class __empty_entries {
 
@@ -208,9 +251,28 @@ public class kvm_irq_routing {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+        }
+
+        /**
+         * {@code addr} resized to one <code>struct &#123;...&#125; __empty_entries in struct kvm_irq_routing</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
         }
     }
 }

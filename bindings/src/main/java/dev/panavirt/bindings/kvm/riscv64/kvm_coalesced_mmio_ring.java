@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.riscv64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_coalesced_mmio_ring</code> from <code>linux/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_coalesced_mmio_ring {
 
@@ -129,19 +134,35 @@ public class kvm_coalesced_mmio_ring {
 
     private static final GroupLayout coalesced_mmio$ELEM = (GroupLayout) coalesced_mmio$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code coalesced_mmio}. */
+    /** Layout of one element of {@code coalesced_mmio}. A panavirt extension. */
     public static final GroupLayout coalesced_mmio$elementLayout() {
         return coalesced_mmio$ELEM;
     }
 
-    /** The flexible array <code>struct kvm_coalesced_mmio coalesced_mmio[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>struct kvm_coalesced_mmio coalesced_mmio[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment coalesced_mmio(MemorySegment struct) {
         return struct.asSlice(coalesced_mmio$OFFSET);
     }
 
-    /** Element {@code index} of {@code coalesced_mmio}, as a slice. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>struct kvm_coalesced_mmio coalesced_mmio[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code coalesced_mmio$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void coalesced_mmio(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, coalesced_mmio$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Element {@code index} of {@code coalesced_mmio}, as a slice. A panavirt extension. */
     public static MemorySegment coalesced_mmio(MemorySegment struct, long index) {
         return struct.asSlice(coalesced_mmio$OFFSET + index * coalesced_mmio$ELEM.byteSize(), coalesced_mmio$ELEM.byteSize());
+    }
+
+    /** Copies {@code fieldValue} into element {@code index} of {@code coalesced_mmio}. A panavirt extension. */
+    public static void coalesced_mmio(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, coalesced_mmio$OFFSET + index * coalesced_mmio$ELEM.byteSize(), coalesced_mmio$ELEM.byteSize());
     }
 
     /** Size of <code>struct kvm_coalesced_mmio_ring</code> in bytes. */
@@ -159,26 +180,48 @@ public class kvm_coalesced_mmio_ring {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct kvm_coalesced_mmio_ring</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code coalesced_mmio[]}: {@code sizeof() + count * coalesced_mmio$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * coalesced_mmio$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code coalesced_mmio[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code coalesced_mmio[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }
 
     /**
      * <code>struct &#123;...&#125; __empty_coalesced_mmio in struct kvm_coalesced_mmio_ring</code> from <code>linux/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class __empty_coalesced_mmio {
 
@@ -208,9 +251,28 @@ public class kvm_coalesced_mmio_ring {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+        }
+
+        /**
+         * {@code addr} resized to one <code>struct &#123;...&#125; __empty_coalesced_mmio in struct kvm_coalesced_mmio_ring</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
         }
     }
 }

@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.riscv64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_stats_desc</code> from <code>linux/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_stats_desc {
 
@@ -204,22 +209,33 @@ public class kvm_stats_desc {
 
     private static final OfByte name$ELEM = (OfByte) name$LAYOUT.elementLayout();
 
-    /** Layout of one element of {@code name}. */
+    /** Layout of one element of {@code name}. A panavirt extension. */
     public static final OfByte name$elementLayout() {
         return name$ELEM;
     }
 
-    /** The flexible array <code>char name[]</code>: everything from its offset to the end of {@code struct}. */
+    /**
+     * The flexible array <code>char name[]</code>: everything from its offset to the end of {@code struct}
+     * (jextract's getter returns a zero-length slice here).
+     */
     public static MemorySegment name(MemorySegment struct) {
         return struct.asSlice(name$OFFSET);
     }
 
-    /** Gets element {@code index} of {@code name}. */
+    /**
+     * Copies all of {@code fieldValue} into the flexible array <code>char name[]</code>; {@code struct} must have
+     * room for it (jextract's setter copies {@code name$layout().byteSize()}, that is 0, bytes).
+     */
+    public static void name(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, name$OFFSET, fieldValue.byteSize());
+    }
+
+    /** Gets element {@code index} of {@code name}. A panavirt extension. */
     public static byte name(MemorySegment struct, long index) {
         return struct.get(name$ELEM, name$OFFSET + index * name$ELEM.byteSize());
     }
 
-    /** Sets element {@code index} of {@code name}. */
+    /** Sets element {@code index} of {@code name}. A panavirt extension. */
     public static void name(MemorySegment struct, long index, byte fieldValue) {
         struct.set(name$ELEM, name$OFFSET + index * name$ELEM.byteSize(), fieldValue);
     }
@@ -239,26 +255,48 @@ public class kvm_stats_desc {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct kvm_stats_desc</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * Bytes for this struct with {@code count} elements in {@code name[]}: {@code sizeof() + count * name$elementLayout().byteSize()},
-     * like the kernel's {@code struct_size()}.
+     * like the kernel's {@code struct_size()}. A panavirt extension.
      */
     public static long sizeof(long count) {
         return $LAYOUT.byteSize() + count * name$ELEM.byteSize();
     }
 
-    /** Allocates this struct zeroed with room for {@code count} elements in {@code name[]}. */
+    /** Allocates this struct zeroed with room for {@code count} elements in {@code name[]}. A panavirt extension. */
     public static MemorySegment allocate(long count, SegmentAllocator allocator) {
         return allocator.allocate(sizeof(count), $LAYOUT.byteAlignment());
     }
 
     /**
      * <code>struct &#123;...&#125; __empty_name in struct kvm_stats_desc</code> from <code>linux/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class __empty_name {
 
@@ -288,9 +326,28 @@ public class kvm_stats_desc {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+        }
+
+        /**
+         * {@code addr} resized to one <code>struct &#123;...&#125; __empty_name in struct kvm_stats_desc</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
         }
     }
 }

@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.x86_64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_fpu</code> from <code>asm/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_fpu {
 
@@ -75,6 +80,18 @@ public class kvm_fpu {
     /** Dimensions of {@code fpr}, outermost first. */
     public static long[] fpr$dimensions() {
         return fpr$DIMS.clone();
+    }
+
+    private static final OfByte fpr$ELEM = (OfByte) fpr$LAYOUT.select(MemoryLayout.PathElement.sequenceElement(), MemoryLayout.PathElement.sequenceElement());
+
+    /** Gets element {@code [index0][index1]} of {@code fpr}. */
+    public static byte fpr(MemorySegment struct, long index0, long index1) {
+        return struct.get(fpr$ELEM, fpr$OFFSET + (Objects.checkIndex(index0, 8L) * 16L + Objects.checkIndex(index1, 16L)) * fpr$ELEM.byteSize());
+    }
+
+    /** Sets element {@code [index0][index1]} of {@code fpr}. */
+    public static void fpr(MemorySegment struct, long index0, long index1, byte fieldValue) {
+        struct.set(fpr$ELEM, fpr$OFFSET + (Objects.checkIndex(index0, 8L) * 16L + Objects.checkIndex(index1, 16L)) * fpr$ELEM.byteSize(), fieldValue);
     }
 
     private static final OfShort fcw$LAYOUT = (OfShort) $LAYOUT.select(groupElement("fcw"));
@@ -276,6 +293,18 @@ public class kvm_fpu {
         return xmm$DIMS.clone();
     }
 
+    private static final OfByte xmm$ELEM = (OfByte) xmm$LAYOUT.select(MemoryLayout.PathElement.sequenceElement(), MemoryLayout.PathElement.sequenceElement());
+
+    /** Gets element {@code [index0][index1]} of {@code xmm}. */
+    public static byte xmm(MemorySegment struct, long index0, long index1) {
+        return struct.get(xmm$ELEM, xmm$OFFSET + (Objects.checkIndex(index0, 16L) * 16L + Objects.checkIndex(index1, 16L)) * xmm$ELEM.byteSize());
+    }
+
+    /** Sets element {@code [index0][index1]} of {@code xmm}. */
+    public static void xmm(MemorySegment struct, long index0, long index1, byte fieldValue) {
+        struct.set(xmm$ELEM, xmm$OFFSET + (Objects.checkIndex(index0, 16L) * 16L + Objects.checkIndex(index1, 16L)) * xmm$ELEM.byteSize(), fieldValue);
+    }
+
     private static final OfInt mxcsr$LAYOUT = (OfInt) $LAYOUT.select(groupElement("mxcsr"));
 
     /** Layout of <code>__u32 mxcsr</code>. */
@@ -339,8 +368,27 @@ public class kvm_fpu {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+    }
+
+    /**
+     * {@code addr} resized to one <code>struct kvm_fpu</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
     }
 }

@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.x86_64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_ioapic_state</code> from <code>asm/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_ioapic_state {
 
@@ -199,6 +204,11 @@ public class kvm_ioapic_state {
         return struct.asSlice(redirtbl$OFFSET + Objects.checkIndex(index, 24L) * redirtbl$ELEM.byteSize(), redirtbl$ELEM.byteSize());
     }
 
+    /** Copies {@code fieldValue} into element {@code index} of {@code redirtbl}. */
+    public static void redirtbl(MemorySegment struct, long index, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, redirtbl$OFFSET + Objects.checkIndex(index, 24L) * redirtbl$ELEM.byteSize(), redirtbl$ELEM.byteSize());
+    }
+
     /** Size of <code>struct kvm_ioapic_state</code> in bytes. */
     public static final long sizeof() {
         return $LAYOUT.byteSize();
@@ -214,13 +224,35 @@ public class kvm_ioapic_state {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct kvm_ioapic_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * <code>union &#123;...&#125; redirtbl in struct kvm_ioapic_state</code> from <code>asm/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class redirtbl {
 
@@ -301,13 +333,35 @@ public class kvm_ioapic_state {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
         }
 
         /**
+         * {@code addr} resized to one <code>union &#123;...&#125; redirtbl in struct kvm_ioapic_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+        }
+
+        /**
          * <code>struct &#123;...&#125; fields in union &#123;...&#125; redirtbl in struct kvm_ioapic_state</code> from <code>asm/kvm.h</code>.
+         *
+         * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+         * (see native-headers/README.md).
          */
         public static class fields {
 
@@ -368,7 +422,8 @@ public class kvm_ioapic_state {
             /**
              * Storage unit {@code bitfield0} (bytes 1 to 2 of its record) holding adjacent C bitfields.
              * FFM has no bitfields, so the unit is exposed whole; shift and mask to reach a field
-             * (bit 0 is the least significant bit of the unit's first byte, little-endian).
+             * (bit 0 is the least significant bit of the unit's first byte, little-endian). A panavirt
+             * extension: jextract leaves bitfields out.
              * <ul>
              * <li><code>__u8 delivery_mode : 3</code>: bit offset 0, width 3</li>
              * <li><code>__u8 dest_mode : 1</code>: bit offset 3, width 1</li>
@@ -471,9 +526,28 @@ public class kvm_ioapic_state {
                 return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
             }
 
-            /** The element at {@code index} of an array of this type. */
+            /**
+             * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+             * {@code array}; this one is {@code sizeof()} bytes long).
+             */
             public static MemorySegment asSlice(MemorySegment array, long index) {
                 return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+            }
+
+            /**
+             * {@code addr} resized to one <code>struct &#123;...&#125; fields in union &#123;...&#125; redirtbl in struct kvm_ioapic_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+             * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+             */
+            public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+                return reinterpret(addr, 1, arena, cleanup);
+            }
+
+            /**
+             * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+             * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+             */
+            public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+                return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
             }
         }
     }

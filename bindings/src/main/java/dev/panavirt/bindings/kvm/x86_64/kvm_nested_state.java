@@ -2,6 +2,7 @@
 package dev.panavirt.bindings.kvm.x86_64;
 
 import java.lang.foreign.AddressLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -15,11 +16,15 @@ import java.lang.foreign.ValueLayout.OfInt;
 import java.lang.foreign.ValueLayout.OfLong;
 import java.lang.foreign.ValueLayout.OfShort;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 
 /**
  * <code>struct kvm_nested_state</code> from <code>asm/kvm.h</code>.
+ *
+ * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+ * (see native-headers/README.md).
  */
 public class kvm_nested_state {
 
@@ -175,13 +180,35 @@ public class kvm_nested_state {
         return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
     }
 
-    /** The element at {@code index} of an array of this type. */
+    /**
+     * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+     * {@code array}; this one is {@code sizeof()} bytes long).
+     */
     public static MemorySegment asSlice(MemorySegment array, long index) {
         return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
     }
 
     /**
+     * {@code addr} resized to one <code>struct kvm_nested_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+     * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+        return reinterpret(addr, 1, arena, cleanup);
+    }
+
+    /**
+     * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+     * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+     */
+    public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+        return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+    }
+
+    /**
      * <code>union &#123;...&#125; hdr in struct kvm_nested_state</code> from <code>asm/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class hdr {
 
@@ -306,14 +333,36 @@ public class kvm_nested_state {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+        }
+
+        /**
+         * {@code addr} resized to one <code>union &#123;...&#125; hdr in struct kvm_nested_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
         }
     }
 
     /**
      * <code>union &#123;...&#125; data in struct kvm_nested_state</code> from <code>asm/kvm.h</code>.
+     *
+     * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+     * (see native-headers/README.md).
      */
     public static class data {
 
@@ -377,19 +426,35 @@ public class kvm_nested_state {
 
         private static final GroupLayout vmx$ELEM = (GroupLayout) vmx$LAYOUT.elementLayout();
 
-        /** Layout of one element of {@code vmx}. */
+        /** Layout of one element of {@code vmx}. A panavirt extension. */
         public static final GroupLayout vmx$elementLayout() {
             return vmx$ELEM;
         }
 
-        /** The flexible array <code>struct kvm_vmx_nested_state_data vmx[]</code>: everything from its offset to the end of {@code struct}. */
+        /**
+         * The flexible array <code>struct kvm_vmx_nested_state_data vmx[]</code>: everything from its offset to the end of {@code struct}
+         * (jextract's getter returns a zero-length slice here).
+         */
         public static MemorySegment vmx(MemorySegment struct) {
             return struct.asSlice(vmx$OFFSET);
         }
 
-        /** Element {@code index} of {@code vmx}, as a slice. */
+        /**
+         * Copies all of {@code fieldValue} into the flexible array <code>struct kvm_vmx_nested_state_data vmx[]</code>; {@code struct} must have
+         * room for it (jextract's setter copies {@code vmx$layout().byteSize()}, that is 0, bytes).
+         */
+        public static void vmx(MemorySegment struct, MemorySegment fieldValue) {
+            MemorySegment.copy(fieldValue, 0L, struct, vmx$OFFSET, fieldValue.byteSize());
+        }
+
+        /** Element {@code index} of {@code vmx}, as a slice. A panavirt extension. */
         public static MemorySegment vmx(MemorySegment struct, long index) {
             return struct.asSlice(vmx$OFFSET + index * vmx$ELEM.byteSize(), vmx$ELEM.byteSize());
+        }
+
+        /** Copies {@code fieldValue} into element {@code index} of {@code vmx}. A panavirt extension. */
+        public static void vmx(MemorySegment struct, long index, MemorySegment fieldValue) {
+            MemorySegment.copy(fieldValue, 0L, struct, vmx$OFFSET + index * vmx$ELEM.byteSize(), vmx$ELEM.byteSize());
         }
 
         private static final GroupLayout __empty_svm$LAYOUT = (GroupLayout) $LAYOUT.select(groupElement(1L), groupElement("__empty_svm"));
@@ -432,19 +497,35 @@ public class kvm_nested_state {
 
         private static final GroupLayout svm$ELEM = (GroupLayout) svm$LAYOUT.elementLayout();
 
-        /** Layout of one element of {@code svm}. */
+        /** Layout of one element of {@code svm}. A panavirt extension. */
         public static final GroupLayout svm$elementLayout() {
             return svm$ELEM;
         }
 
-        /** The flexible array <code>struct kvm_svm_nested_state_data svm[]</code>: everything from its offset to the end of {@code struct}. */
+        /**
+         * The flexible array <code>struct kvm_svm_nested_state_data svm[]</code>: everything from its offset to the end of {@code struct}
+         * (jextract's getter returns a zero-length slice here).
+         */
         public static MemorySegment svm(MemorySegment struct) {
             return struct.asSlice(svm$OFFSET);
         }
 
-        /** Element {@code index} of {@code svm}, as a slice. */
+        /**
+         * Copies all of {@code fieldValue} into the flexible array <code>struct kvm_svm_nested_state_data svm[]</code>; {@code struct} must have
+         * room for it (jextract's setter copies {@code svm$layout().byteSize()}, that is 0, bytes).
+         */
+        public static void svm(MemorySegment struct, MemorySegment fieldValue) {
+            MemorySegment.copy(fieldValue, 0L, struct, svm$OFFSET, fieldValue.byteSize());
+        }
+
+        /** Element {@code index} of {@code svm}, as a slice. A panavirt extension. */
         public static MemorySegment svm(MemorySegment struct, long index) {
             return struct.asSlice(svm$OFFSET + index * svm$ELEM.byteSize(), svm$ELEM.byteSize());
+        }
+
+        /** Copies {@code fieldValue} into element {@code index} of {@code svm}. A panavirt extension. */
+        public static void svm(MemorySegment struct, long index, MemorySegment fieldValue) {
+            MemorySegment.copy(fieldValue, 0L, struct, svm$OFFSET + index * svm$ELEM.byteSize(), svm$ELEM.byteSize());
         }
 
         /** Size of <code>union &#123;...&#125; data in struct kvm_nested_state</code> in bytes. */
@@ -462,13 +543,35 @@ public class kvm_nested_state {
             return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
         }
 
-        /** The element at {@code index} of an array of this type. */
+        /**
+         * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+         * {@code array}; this one is {@code sizeof()} bytes long).
+         */
         public static MemorySegment asSlice(MemorySegment array, long index) {
             return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
         }
 
         /**
+         * {@code addr} resized to one <code>union &#123;...&#125; data in struct kvm_nested_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+         * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+            return reinterpret(addr, 1, arena, cleanup);
+        }
+
+        /**
+         * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+         * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+         */
+        public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+            return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
+        }
+
+        /**
          * <code>struct &#123;...&#125; __empty_vmx in union &#123;...&#125; data in struct kvm_nested_state</code> from <code>asm/kvm.h</code>.
+         *
+         * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+         * (see native-headers/README.md).
          */
         public static class __empty_vmx {
 
@@ -498,14 +601,36 @@ public class kvm_nested_state {
                 return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
             }
 
-            /** The element at {@code index} of an array of this type. */
+            /**
+             * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+             * {@code array}; this one is {@code sizeof()} bytes long).
+             */
             public static MemorySegment asSlice(MemorySegment array, long index) {
                 return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+            }
+
+            /**
+             * {@code addr} resized to one <code>struct &#123;...&#125; __empty_vmx in union &#123;...&#125; data in struct kvm_nested_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+             * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+             */
+            public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+                return reinterpret(addr, 1, arena, cleanup);
+            }
+
+            /**
+             * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+             * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+             */
+            public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+                return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
             }
         }
 
         /**
          * <code>struct &#123;...&#125; __empty_svm in union &#123;...&#125; data in struct kvm_nested_state</code> from <code>asm/kvm.h</code>.
+         *
+         * <p>jextract's shape; methods documented as a <em>panavirt extension</em> are additions
+         * (see native-headers/README.md).
          */
         public static class __empty_svm {
 
@@ -535,9 +660,28 @@ public class kvm_nested_state {
                 return allocator.allocate(MemoryLayout.sequenceLayout(elementCount, $LAYOUT));
             }
 
-            /** The element at {@code index} of an array of this type. */
+            /**
+             * The element at {@code index} of an array of this type (jextract's slice runs to the end of
+             * {@code array}; this one is {@code sizeof()} bytes long).
+             */
             public static MemorySegment asSlice(MemorySegment array, long index) {
                 return array.asSlice($LAYOUT.byteSize() * index, $LAYOUT.byteSize());
+            }
+
+            /**
+             * {@code addr} resized to one <code>struct &#123;...&#125; __empty_svm in union &#123;...&#125; data in struct kvm_nested_state</code> in {@code arena}; {@code cleanup} (may be null) runs
+             * when the arena closes. Restricted, like {@link MemorySegment#reinterpret(long, Arena, Consumer)}.
+             */
+            public static MemorySegment reinterpret(MemorySegment addr, Arena arena, Consumer<MemorySegment> cleanup) {
+                return reinterpret(addr, 1, arena, cleanup);
+            }
+
+            /**
+             * {@code addr} resized to {@code elementCount} consecutive elements of this type in {@code arena};
+             * {@code cleanup} (may be null) runs when the arena closes. Restricted.
+             */
+            public static MemorySegment reinterpret(MemorySegment addr, long elementCount, Arena arena, Consumer<MemorySegment> cleanup) {
+                return addr.reinterpret($LAYOUT.byteSize() * elementCount, arena, cleanup);
             }
         }
     }
