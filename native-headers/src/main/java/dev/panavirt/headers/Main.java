@@ -4,6 +4,7 @@ import dev.panavirt.headers.clang.LibClang;
 import dev.panavirt.headers.emit.JavaEmitter;
 import dev.panavirt.headers.emit.Report;
 import dev.panavirt.headers.model.BindingPackage;
+import dev.panavirt.headers.model.Typedef;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -74,10 +75,39 @@ public final class Main {
                     "-I" + root, "-I" + ext, "-isystem", resourceDir + "/include", "-ferror-limit=0");
             System.err.println("parsing " + spec.packageName() + " " + spec.headers() + " (" + spec.target() + ")");
             Parser p = new Parser(clang, spec, List.of(root, ext), args);
-            packages.add(p.parse());
-            for (String f : p.filesRead) {
-                Path fp = Path.of(f);
-                if (fp.startsWith(cache)) read.put(cache.relativize(fp).toString(), Manifest.sha256(fp));
+            BindingPackage pkg = p.parse();
+            List<Parser> parsers = new ArrayList<>(List.of(p));
+            if (spec.archNeutral()) {
+                // Keep the typedef layouts every tree agrees on (vfio_h.__u32 is the same everywhere;
+                // __kernel_old_uid_t is not), so the package stays arch-neutral.
+                List<Typedef> kept = new ArrayList<>(pkg.typedefs());
+                for (String[] a : Spec.ARCHES) {
+                    if (a[0].equals(spec.arch())) continue;
+                    Path other = cache.resolve(a[0]).resolve("include");
+                    Parser q = new Parser(clang, spec, List.of(other, ext), List.of("-target", a[2], "-nostdinc",
+                            "-ffreestanding", "-std=gnu11", "-I" + other, "-I" + ext, "-isystem",
+                            resourceDir + "/include", "-ferror-limit=0"));
+                    Map<String, Typedef> there = q.typedefsOnly();
+                    parsers.add(q);
+                    for (Typedef t : List.copyOf(kept)) {
+                        Typedef u = there.get(t.name());
+                        if (u == null || u.scalar() != t.scalar()) {
+                            kept.remove(t);
+                            BindingPackage.skip(pkg.skipped(), "typedefs that differ between arches (left out of an"
+                                    + " arch-neutral package)", t.name() + " (" + t.header() + ": " + spec.arch() + " "
+                                    + t.scalar() + ", " + a[0] + " " + (u == null ? "none" : u.scalar()) + ")");
+                        }
+                    }
+                }
+                pkg.skipped().values().forEach(l -> l.sort(null));
+                pkg = pkg.withTypedefs(kept);
+            }
+            packages.add(pkg);
+            for (Parser q : parsers) {
+                for (String f : q.filesRead) {
+                    Path fp = Path.of(f);
+                    if (fp.startsWith(cache)) read.put(cache.relativize(fp).toString(), Manifest.sha256(fp));
+                }
             }
         }
         if (writeManifest) {
@@ -117,8 +147,9 @@ public final class Main {
             }
             index.addAll(emitter.index());
             report.add(new Report.Entry(pkg, emitter.counts()));
-            System.err.printf("%s: %d structs, %d fields, %d constants%n", pkg.packageName(),
-                    emitter.counts().structs, emitter.counts().fields, emitter.counts().constants);
+            System.err.printf("%s: %d structs, %d fields, %d constants, %d typedefs, %d strings%n", pkg.packageName(),
+                    emitter.counts().structs, emitter.counts().fields, emitter.counts().constants,
+                    emitter.counts().typedefs, emitter.counts().strings);
             pkg.skipped().forEach((what, names) -> System.err.printf("  skipped %d %s%n", names.size(), what));
         }
         if (only == null) {

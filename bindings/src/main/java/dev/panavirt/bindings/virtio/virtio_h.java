@@ -6,6 +6,10 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Constants and C type layouts of <code>linux/virtio_config.h, linux/virtio_ring.h, linux/virtio_net.h, linux/virtio_blk.h</code> (x86 header tree).
+ *
+ * <p>As jextract writes them: the {@code C_*} layouts, one layout per scalar or pointer typedef of
+ * the headers read ({@code __u32}, {@code __le64}, ...), one method per integer macro or enum
+ * constant, and one method per string macro returning a NUL-terminated segment.
  */
 public final class virtio_h {
 
@@ -31,6 +35,105 @@ public final class virtio_h {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
     /** C {@code long} (LP64). */
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
+
+    /** <code>typedef signed char __s8</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfByte __s8 = C_CHAR;
+    /** <code>typedef unsigned char __u8</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfByte __u8 = C_CHAR;
+    /** <code>typedef short __s16</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfShort __s16 = C_SHORT;
+    /** <code>typedef unsigned short __u16</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfShort __u16 = C_SHORT;
+    /** <code>typedef int __s32</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfInt __s32 = C_INT;
+    /** <code>typedef unsigned int __u32</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfInt __u32 = C_INT;
+    /** <code>typedef long long __s64</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfLong __s64 = C_LONG_LONG;
+    /** <code>typedef unsigned long long __u64</code> (<code>asm-generic/int-ll64.h</code>). */
+    public static final ValueLayout.OfLong __u64 = C_LONG_LONG;
+    /** <code>typedef int __kernel_key_t</code> (<code>linux/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_key_t = C_INT;
+    /** <code>typedef int __kernel_mqd_t</code> (<code>linux/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_mqd_t = C_INT;
+    /** <code>typedef long __kernel_long_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_long_t = C_LONG;
+    /** <code>typedef unsigned long __kernel_ulong_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_ulong_t = C_LONG;
+    /** <code>typedef __kernel_ulong_t __kernel_ino_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_ino_t = C_LONG;
+    /** <code>typedef unsigned int __kernel_mode_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_mode_t = C_INT;
+    /** <code>typedef int __kernel_pid_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_pid_t = C_INT;
+    /** <code>typedef int __kernel_ipc_pid_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_ipc_pid_t = C_INT;
+    /** <code>typedef unsigned int __kernel_uid_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_uid_t = C_INT;
+    /** <code>typedef unsigned int __kernel_gid_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_gid_t = C_INT;
+    /** <code>typedef __kernel_long_t __kernel_suseconds_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_suseconds_t = C_LONG;
+    /** <code>typedef int __kernel_daddr_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_daddr_t = C_INT;
+    /** <code>typedef unsigned int __kernel_uid32_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_uid32_t = C_INT;
+    /** <code>typedef unsigned int __kernel_gid32_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_gid32_t = C_INT;
+    /** <code>typedef __kernel_ulong_t __kernel_size_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_size_t = C_LONG;
+    /** <code>typedef __kernel_long_t __kernel_ssize_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_ssize_t = C_LONG;
+    /** <code>typedef __kernel_long_t __kernel_ptrdiff_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_ptrdiff_t = C_LONG;
+    /** <code>typedef __kernel_long_t __kernel_off_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_off_t = C_LONG;
+    /** <code>typedef long long __kernel_loff_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_loff_t = C_LONG_LONG;
+    /** <code>typedef __kernel_long_t __kernel_old_time_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_old_time_t = C_LONG;
+    /** <code>typedef __kernel_long_t __kernel_time_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_time_t = C_LONG;
+    /** <code>typedef long long __kernel_time64_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_time64_t = C_LONG_LONG;
+    /** <code>typedef __kernel_long_t __kernel_clock_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfLong __kernel_clock_t = C_LONG;
+    /** <code>typedef int __kernel_timer_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_timer_t = C_INT;
+    /** <code>typedef int __kernel_clockid_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfInt __kernel_clockid_t = C_INT;
+    /** <code>typedef char * __kernel_caddr_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final AddressLayout __kernel_caddr_t = C_POINTER;
+    /** <code>typedef unsigned short __kernel_uid16_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfShort __kernel_uid16_t = C_SHORT;
+    /** <code>typedef unsigned short __kernel_gid16_t</code> (<code>asm-generic/posix_types.h</code>). */
+    public static final ValueLayout.OfShort __kernel_gid16_t = C_SHORT;
+    /** <code>typedef __u16 __le16</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfShort __le16 = C_SHORT;
+    /** <code>typedef __u16 __be16</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfShort __be16 = C_SHORT;
+    /** <code>typedef __u32 __le32</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfInt __le32 = C_INT;
+    /** <code>typedef __u32 __be32</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfInt __be32 = C_INT;
+    /** <code>typedef __u64 __le64</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfLong __le64 = C_LONG_LONG;
+    /** <code>typedef __u64 __be64</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfLong __be64 = C_LONG_LONG;
+    /** <code>typedef __u16 __sum16</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfShort __sum16 = C_SHORT;
+    /** <code>typedef __u32 __wsum</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfInt __wsum = C_INT;
+    /** <code>typedef unsigned int __poll_t</code> (<code>linux/types.h</code>). */
+    public static final ValueLayout.OfInt __poll_t = C_INT;
+    /** <code>typedef __u16 __virtio16</code> (<code>linux/virtio_types.h</code>). */
+    public static final ValueLayout.OfShort __virtio16 = C_SHORT;
+    /** <code>typedef __u32 __virtio32</code> (<code>linux/virtio_types.h</code>). */
+    public static final ValueLayout.OfInt __virtio32 = C_INT;
+    /** <code>typedef __u64 __virtio64</code> (<code>linux/virtio_types.h</code>). */
+    public static final ValueLayout.OfLong __virtio64 = C_LONG_LONG;
+    /** <code>typedef __u8 virtio_net_ctrl_ack</code> (<code>linux/virtio_net.h</code>). */
+    public static final ValueLayout.OfByte virtio_net_ctrl_ack = C_CHAR;
 
     private static final int VIRTIO_CONFIG_S_ACKNOWLEDGE = (int)1L;
     /**

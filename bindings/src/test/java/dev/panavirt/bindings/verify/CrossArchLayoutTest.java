@@ -100,8 +100,9 @@ class CrossArchLayoutTest {
                         + dir.resolve("asserts.c") + "):\n" + String.join("\n", otherErrors) + "\n" + r.output());
             }
             total += checks.checks.size();
-            summary.append(String.format("  %-38s %-22s structs %4d  fields %5d  constants %4d  asserts %6d  mismatches %d%n",
-                    c.pkg(), c.triple(), checks.structs, checks.fields, checks.constants, checks.checks.size(), bad));
+            summary.append(String.format("  %-38s %-22s structs %4d  fields %5d  constants %4d  typedefs %3d  strings %2d"
+                    + "  asserts %6d  mismatches %d%n", c.pkg(), c.triple(), checks.structs, checks.fields, checks.constants,
+                    checks.typedefs, checks.strings, checks.checks.size(), bad));
         }
         System.out.println("clang cross-arch layout check (headers " + headers + "):\n" + summary
                 + "  total asserts " + total + ", mismatches " + mismatches.size());

@@ -6,6 +6,8 @@ import dev.panavirt.headers.model.Constant;
 import dev.panavirt.headers.model.Member;
 import dev.panavirt.headers.model.Record;
 import dev.panavirt.headers.model.Scalar;
+import dev.panavirt.headers.model.StringConstant;
+import dev.panavirt.headers.model.Typedef;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -45,6 +47,8 @@ public final class JavaEmitter {
         public int structs;
         public int fields;
         public int constants;
+        public int typedefs;
+        public int strings;
     }
 
     /**
@@ -90,10 +94,17 @@ public final class JavaEmitter {
         sb.append(stamp(String.join(", ", pkg.headers()) + " (" + pkg.arch() + " tree)"));
         sb.append("package ").append(pkg.packageName()).append(";\n\n");
         sb.append("import java.lang.foreign.AddressLayout;\n");
+        if (!pkg.strings().isEmpty()) {
+            sb.append("import java.lang.foreign.Arena;\n");
+            sb.append("import java.lang.foreign.MemorySegment;\n");
+        }
         sb.append("import java.lang.foreign.ValueLayout;\n\n");
         sb.append("/**\n * Constants and C type layouts of <code>")
                 .append(Doc.code(String.join(", ", pkg.headers()))).append("</code> (").append(pkg.arch())
-                .append(" header tree).\n */\n");
+                .append(" header tree).\n *\n")
+                .append(" * <p>As jextract writes them: the {@code C_*} layouts, one layout per scalar or pointer typedef of\n")
+                .append(" * the headers read ({@code __u32}, {@code __le64}, ...), one method per integer macro or enum\n")
+                .append(" * constant, and one method per string macro returning a NUL-terminated segment.\n */\n");
         String h = pkg.headerClass();
         sb.append("public final class ").append(h).append(" {\n\n");
         sb.append("    private ").append(h).append("() {\n        // constants only\n    }\n\n");
@@ -115,6 +126,16 @@ public final class JavaEmitter {
         sb.append("    public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;\n");
         sb.append("    /** C {@code long} (LP64). */\n");
         sb.append("    public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;\n");
+        if (!pkg.typedefs().isEmpty()) sb.append('\n');
+        for (Typedef t : pkg.typedefs()) {
+            counts.typedefs++;
+            Scalar s = t.scalar();
+            String type = s == Scalar.POINTER ? "AddressLayout" : "ValueLayout." + s.layoutType;
+            sb.append("    /** <code>").append(Doc.code(t.cDecl())).append("</code> (<code>").append(Doc.code(t.header()))
+                    .append("</code>). */\n");
+            sb.append("    public static final ").append(type).append(' ').append(t.name()).append(" = ")
+                    .append(s.constant).append(";\n");
+        }
         for (Constant c : pkg.constants()) {
             counts.constants++;
             String t = c.javaType();
@@ -126,8 +147,34 @@ public final class JavaEmitter {
             sb.append("    public static ").append(t).append(' ').append(c.name()).append("() {\n");
             sb.append("        return ").append(c.name()).append(";\n    }\n");
         }
+        if (!pkg.strings().isEmpty()) {
+            sb.append('\n');
+            sb.append("    /** Holds the string macros' segments (allocated on first use), as jextract's header class does. */\n");
+            sb.append("    static final Arena LIBRARY_ARENA = Arena.ofAuto();\n");
+        }
+        for (StringConstant c : pkg.strings()) {
+            counts.strings++;
+            sb.append('\n');
+            sb.append("    /**\n     * <code>").append(Doc.code(c.source())).append("</code> (<code>")
+                    .append(Doc.code(c.header())).append("</code>:\n")
+                    .append("     * the string as a NUL-terminated segment of ").append(c.value().length() + 1)
+                    .append(" bytes, allocated on first use. Unlike jextract's,\n")
+                    .append("     * the segment is read-only.\n     */\n");
+            sb.append("    public static MemorySegment ").append(c.name()).append("() {\n");
+            sb.append("        class Holder {\n");
+            sb.append("            static final MemorySegment ").append(c.name()).append("\n");
+            sb.append("                = ").append(h).append(".LIBRARY_ARENA.allocateFrom(\"").append(javaString(c.value()))
+                    .append("\").asReadOnly();\n");
+            sb.append("        }\n");
+            sb.append("        return Holder.").append(c.name()).append(";\n    }\n");
+        }
         sb.append("}\n");
         return sb.toString();
+    }
+
+    /** The body of a Java string literal holding printable-ASCII {@code s}. */
+    static String javaString(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     /** The Java literal of a constant: {@code (int)2156965505L}, {@code -1L}. */

@@ -6,6 +6,8 @@ import dev.panavirt.headers.model.Constant;
 import dev.panavirt.headers.model.Member;
 import dev.panavirt.headers.model.Record;
 import dev.panavirt.headers.model.Scalar;
+import dev.panavirt.headers.model.StringConstant;
+import dev.panavirt.headers.model.Typedef;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +31,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +58,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *     __u8 cells[2][3];                // 0
  *     struct point pts[2][2];          // 8
  * };
+ * typedef unsigned int __u32; typedef void *ptr_t;
+ * #define NAME_STRING "a\"b\\c"
  * </pre>
  */
 class JavaEmitterTest {
@@ -101,8 +106,13 @@ class JavaEmitterTest {
                 new Constant("KVM_RUN", 4, 0xae80, "t.h", "#define KVM_RUN _IO(KVMIO, 0x80)"),
                 new Constant("BIG", 4, 0xffffffffL, "t.h", "#define BIG 0xffffffffU"),
                 new Constant("NEG", 2, -2, "t.h", "#define NEG (short)-2 /* a comment */"));
+        List<Typedef> typedefs = List.of(
+                new Typedef("__u32", Scalar.INT, "t.h", "typedef unsigned int __u32"),
+                new Typedef("ptr_t", Scalar.POINTER, "t.h", "typedef void *ptr_t"));
+        List<StringConstant> strings = List.of(
+                new StringConstant("NAME_STRING", "a\"b\\c", "t.h", "#define NAME_STRING \"a\\\"b\\\\c\""));
         return new BindingPackage("test.gen", "t_h", List.of("t.h"), "x86", List.of(grid, point, thing), constants,
-                BindingPackage.newSkipped());
+                typedefs, strings, BindingPackage.newSkipped());
     }
 
     @BeforeAll
@@ -281,6 +291,20 @@ class JavaEmitterTest {
             call("grid", "pts", g, 1L, 1L, q);
             assertEquals(9, g.get(ValueLayout.JAVA_INT_UNALIGNED, 8 + 3 * 8));
         }
+    }
+
+    @Test
+    void typedefLayoutsAndStringMacros() throws Exception {
+        Class<?> h = Class.forName("test.gen.t_h", true, loader);
+        assertEquals(ValueLayout.JAVA_INT, h.getField("__u32").get(null));
+        assertEquals(ValueLayout.ADDRESS, h.getField("ptr_t").get(null));
+        MemorySegment str = (MemorySegment) call("t_h", "NAME_STRING");
+        assertEquals("a\"b\\c", str.getString(0));
+        assertEquals(6, str.byteSize());
+        assertTrue(str.isReadOnly());
+        assertSame(str, call("t_h", "NAME_STRING"), "allocated once");
+        assertEquals(2, emitter.counts().typedefs);
+        assertEquals(1, emitter.counts().strings);
     }
 
     @Test
