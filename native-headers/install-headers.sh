@@ -12,6 +12,10 @@
 # loongarch, deletes the extracted source, and writes a stamp file. Every run (the first included)
 # then verifies the sha256 of every header the manifest lists and refuses, naming the file, on any
 # difference. Progress goes to stderr; stdout carries only the cache path.
+#
+# It also apt-installs clang-16 and libclang1-16 if either is missing (Debian 12, as regen.sh does):
+# the bindings' tests compile these headers with clang-16 for arm64, riscv64 and loongarch64
+# (CrossArchLayoutTest, part of the default test run), and the generator loads libclang.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +73,21 @@ ensure_tools() {
   as_root apt-get install -y -q rsync >&2 || { as_root apt-get update -q >&2; as_root apt-get install -y -q rsync >&2; }
 }
 
+# The cross-arch layout check needs the clang-16 binary; the generator needs libclang1-16.
+ensure_clang() {
+  local missing=()
+  command -v clang-16 >/dev/null 2>&1 || missing+=(clang-16)
+  [ -e /usr/lib/llvm-16/lib/libclang.so.1 ] || missing+=(libclang1-16)
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]} (the cross-arch layout check compiles the headers with clang-16)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! as_root apt-get install -y -q "${missing[@]}" >&2; then
+    as_root apt-get update -q >&2
+    as_root apt-get install -y -q "${missing[@]}" >&2
+  fi
+  command -v clang-16 >/dev/null 2>&1 || die "clang-16 is not on the PATH after apt-get install ${missing[*]}"
+}
+
 install_headers() {
   local src=$cache/src
   rm -rf "$src" "${arches[@]/#/$cache/}" "$stamp"
@@ -119,4 +138,5 @@ else
   install_headers
 fi
 if [ "$verify" -eq 1 ]; then verify_headers; fi
+ensure_clang
 echo "$cache"

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * panavirt extension header: KVM uapi definitions that are newer than the pinned
- * linux-source-6.12 headers but needed by panavirt's device models. Written by the project from
- * the documented values (see /work/shared/SEMANTICS.md B.6 and the upstream
- * arch/loongarch/include/uapi/asm/kvm.h and include/uapi/linux/kvm.h). Every definition is guarded,
- * so a header tree that already has it (as a macro, or as an enum constant re-exported with a
- * same-named macro as linux/kvm.h does) keeps its own.
+ * linux-source-6.12 headers but needed by panavirt's device models. Written by the project with
+ * the values upstream Linux gives them (no kernel text copied):
+ *   - KVM_DEV_TYPE_LOONGARCH_IPI/EIOINTC/PCHPIC: enum kvm_device_type in include/uapi/linux/kvm.h;
+ *   - KVM_DEV_LOONGARCH_EXTIOI_GRP_* and their attributes: arch/loongarch/include/uapi/asm/kvm.h,
+ *     handled by kvm_eiointc_set_attr()/kvm_eiointc_get_attr() (through kvm_eiointc_ctrl_access(),
+ *     kvm_eiointc_regs_access(), kvm_eiointc_sw_status_access()) in arch/loongarch/kvm/intc/eiointc.c.
+ * Every definition is guarded, so a header tree that already has it (as a macro, or as an enum
+ * constant re-exported with a same-named macro as linux/kvm.h does) keeps its own.
  *
  * The generator binds this header into every kvm.<arch> package after linux/kvm.h and asm/kvm.h.
  */

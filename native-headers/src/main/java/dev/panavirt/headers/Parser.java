@@ -10,6 +10,8 @@ import dev.panavirt.headers.model.Constant;
 import dev.panavirt.headers.model.Member;
 import dev.panavirt.headers.model.Record;
 import dev.panavirt.headers.model.Scalar;
+import dev.panavirt.headers.model.StringConstant;
+import dev.panavirt.headers.model.Typedef;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -99,6 +101,7 @@ final class Parser {
                     if (u.kind() == Type.RECORD && u.declaration().isAnonymous()) {
                         anonTypedefs.putIfAbsent(key(u.declaration()), c.spelling());
                     }
+                    scalarTypedef(c);
                 }
             }
             for (Cursor c : top) {
@@ -133,7 +136,7 @@ final class Parser {
                             // typedef struct { ... } name;: the typedef names the record (clang 16
                             // spells such a record by the typedef name), so the class carries it.
                             topLevelRecord(u.declaration());
-                        } else {
+                        } else if (!typedefs.containsKey(c.spelling())) {
                             skip("typedefs", c.spelling() + " = " + c.typedefUnderlyingType().spelling()
                                     + " (" + header + ")");
                         }
@@ -148,9 +151,110 @@ final class Parser {
         // Macros: evaluated by clang in a second translation unit.
         constants.addAll(evaluateMacros(macros));
         List<Constant> ordered = orderConstants(constants);
+        List<StringConstant> orderedStrings = new ArrayList<>(strings);
+        orderedStrings.sort(Comparator.comparingInt((StringConstant c) -> spec.headers().indexOf(c.header()))
+                .thenComparingInt(c -> positions.getOrDefault(c.name(), 0))
+                .thenComparing(StringConstant::name));
+        checkHeaderClassNames(ordered, orderedStrings);
         for (List<String> l : skipped.values()) l.sort(Comparator.naturalOrder());
         return new BindingPackage(spec.packageName(), spec.headerClass(), spec.headers(), spec.arch(),
-                List.copyOf(topLevel.values()), ordered, skipped);
+                List.copyOf(topLevel.values()), ordered, List.copyOf(typedefs.values()), List.copyOf(orderedStrings),
+                skipped);
+    }
+
+    /** Names the generated header class holds besides the typedef layouts. */
+    private static final Set<String> HEADER_CLASS_FIELDS = Set.of("C_BOOL", "C_CHAR", "C_SHORT", "C_INT",
+            "C_LONG_LONG", "C_FLOAT", "C_DOUBLE", "C_POINTER", "C_LONG", "LIBRARY_ARENA");
+
+    /** Constants, strings and typedefs share the header class: a clash would not compile, so it stops here. */
+    private void checkHeaderClassNames(List<Constant> constants, List<StringConstant> strings) {
+        Set<String> seen = new java.util.HashSet<>(HEADER_CLASS_FIELDS);
+        List<String> names = new ArrayList<>(typedefs.keySet());
+        constants.forEach(c -> names.add(c.name()));
+        strings.forEach(c -> names.add(c.name()));
+        for (String n : names) {
+            if (!seen.add(n)) {
+                throw new IllegalStateException(spec.headerClass() + ": two members named " + n
+                        + " (a typedef, constant or string macro clashes with another or with a C_* layout)");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ typedefs
+
+    /**
+     * Only the scalar and pointer typedefs of the headers (and the files read), for comparing the
+     * typedefs of an arch-neutral package across header trees.
+     */
+    Map<String, Typedef> typedefsOnly() {
+        String main = syntheticName("-typedefs");
+        try (TranslationUnit tu = TranslationUnit.parse(clang, main, args, Map.of(main, includes()),
+                TranslationUnit.DETAILED_PREPROCESSING_RECORD)) {
+            for (TranslationUnit.Diagnostic d : tu.diagnostics()) {
+                if (d.isError()) {
+                    throw new IllegalStateException("clang reported errors parsing " + spec.headers() + " for "
+                            + spec.target() + ": " + d.text());
+                }
+            }
+            for (Cursor c : tu.cursor().children()) {
+                if (c.kind() == Cursor.INCLUSION_DIRECTIVE) {
+                    String f = c.includedFile();
+                    if (!f.isEmpty()) filesRead.add(Path.of(f).toAbsolutePath().normalize().toString());
+                } else if (c.kind() == Cursor.TYPEDEF_DECL) {
+                    scalarTypedef(c);
+                }
+            }
+        }
+        return typedefs;
+    }
+
+    /** Scalar and pointer typedefs by name, in declaration order (jextract's header-class layouts). */
+    private final Map<String, Typedef> typedefs = new LinkedHashMap<>();
+
+    /**
+     * Records a typedef of a scalar or data pointer declared in any header of the tree, as jextract
+     * emits it; function pointers (jextract makes functional interfaces of them), enums, 128-bit
+     * integers, arrays and records are not layouts of the header class. Typedefs from outside the
+     * header tree (clang's own stdint.h) are left out.
+     */
+    private void scalarTypedef(Cursor c) {
+        String header = header(c);
+        String name = c.spelling();
+        if (header == null || typedefs.containsKey(name)) return;
+        Type u = c.typedefUnderlyingType();
+        Scalar s = scalarOf(u.canonical());
+        if (s == null) return;
+        if (Names.isReserved(name)) {
+            skip("typedefs named like Java keywords", name + " (" + header + ")");
+            return;
+        }
+        long align = c.type().alignOf();
+        long size = c.type().sizeOf();
+        if (size != s.size || align != s.size) {
+            skip("typedefs whose size or alignment differs from their scalar's", name + " (" + header + ": size "
+                    + size + ", alignment " + align + ")");
+            return;
+        }
+        typedefs.put(name, new Typedef(name, s, header, "typedef " + u.spelling() + " " + name));
+    }
+
+    /** The scalar of a canonical type, or null (records, arrays, enums, 128-bit, function pointers). */
+    private static Scalar scalarOf(Type c) {
+        return switch (c.kind()) {
+            case Type.BOOL -> Scalar.BOOL;
+            case Type.CHAR_U, Type.UCHAR, Type.CHAR_S, Type.SCHAR -> Scalar.CHAR;
+            case Type.USHORT, Type.SHORT -> Scalar.SHORT;
+            case Type.UINT, Type.INT -> Scalar.INT;
+            case Type.ULONG, Type.LONG -> Scalar.LONG;
+            case Type.ULONGLONG, Type.LONGLONG -> Scalar.LONG_LONG;
+            case Type.FLOAT -> Scalar.FLOAT;
+            case Type.DOUBLE -> Scalar.DOUBLE;
+            case Type.POINTER -> {
+                int p = c.pointee().canonical().kind();
+                yield p == Type.FUNCTION_PROTO || p == Type.FUNCTION_NO_PROTO ? null : Scalar.POINTER;
+            }
+            default -> null;
+        };
     }
 
     private record MacroDef(String name, String header, int line, String text) {
@@ -452,6 +556,8 @@ final class Parser {
     }
 
     private final Map<String, Integer> positions = new HashMap<>();
+    /** String-literal macros, found by {@link #evaluateMacros}. */
+    private final List<StringConstant> strings = new ArrayList<>();
 
     /** The value as the C type of width {@code bytes} holds it, widened to long. */
     static long normalize(long v, int bytes, boolean unsigned) {
@@ -502,6 +608,7 @@ final class Parser {
                     continue;
                 }
                 List<Constant> out = new ArrayList<>();
+                List<MacroDef> stringCandidates = new ArrayList<>();
                 for (Cursor c : tu.cursor().children()) {
                     if (c.kind() != Cursor.VAR_DECL || !c.spelling().startsWith(MACRO_PREFIX)) continue;
                     if (!c.location().file().equals(file)) continue;
@@ -510,6 +617,11 @@ final class Parser {
                     Type t = c.type().canonical();
                     long size = t.sizeOf();
                     Cursor.Eval ev = c.evaluate();
+                    if (t.kind() == Type.POINTER && CHAR_KINDS.contains(t.pointee().canonical().kind())
+                            && (ev == null || ev.kind() != Cursor.Eval.INT)) {
+                        stringCandidates.add(m);
+                        continue;
+                    }
                     if (!INTEGER_KINDS.contains(t.kind()) || ev == null || ev.kind() != Cursor.Eval.INT
                             || !(size == 1 || size == 2 || size == 4 || size == 8)) {
                         skip("macros that are not integer constant expressions",
@@ -522,9 +634,54 @@ final class Parser {
                             m.text()));
                     positions.put(name, m.line());
                 }
+                evaluateStrings(stringCandidates);
                 return out;
             }
         }
+    }
+
+    private static final Set<Integer> CHAR_KINDS = Set.of(Type.CHAR_U, Type.UCHAR, Type.CHAR_S, Type.SCHAR);
+
+    /**
+     * Macros whose value is a {@code char *}: evaluated again exactly as jextract writes them,
+     * {@code __auto_type __pv_NAME = NAME;}, because libclang reports a string literal only when it
+     * is not wrapped in parentheses. Each becomes a {@link StringConstant} if it is one.
+     */
+    private void evaluateStrings(List<MacroDef> candidates) {
+        if (candidates.isEmpty()) return;
+        String file = syntheticName("-strings");
+        StringBuilder src = new StringBuilder(includes());
+        for (MacroDef m : candidates) {
+            src.append("__auto_type ").append(MACRO_PREFIX).append(m.name()).append(" = ").append(m.name()).append(";\n");
+        }
+        Map<String, MacroDef> byName = new LinkedHashMap<>();
+        candidates.forEach(m -> byName.put(m.name(), m));
+        try (TranslationUnit tu = TranslationUnit.parse(clang, file, args, Map.of(file, src.toString()), 0)) {
+            List<String> errors = new ArrayList<>();
+            for (TranslationUnit.Diagnostic d : tu.diagnostics()) {
+                if (d.isError()) errors.add(d.text());
+            }
+            if (!errors.isEmpty()) {
+                throw new IllegalStateException("string macros that compiled in parentheses do not compile without: "
+                        + String.join("; ", errors));
+            }
+            for (Cursor c : tu.cursor().children()) {
+                if (c.kind() != Cursor.VAR_DECL || !c.spelling().startsWith(MACRO_PREFIX)) continue;
+                if (!c.location().file().equals(file)) continue;
+                MacroDef m = byName.remove(c.spelling().substring(MACRO_PREFIX.length()));
+                Cursor.Eval ev = c.evaluate();
+                if (ev == null || ev.kind() != Cursor.Eval.STR_LITERAL || ev.string() == null) {
+                    skip("macros that are not integer constant expressions",
+                            m.name() + " (" + m.header() + ": " + c.type().spelling() + ", not a string literal)");
+                } else if (!ev.string().chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f)) {
+                    skip("string macros with bytes other than printable ASCII", m.name() + " (" + m.header() + ")");
+                } else {
+                    strings.add(new StringConstant(m.name(), ev.string(), m.header(), m.text()));
+                    positions.put(m.name(), m.line());
+                }
+            }
+        }
+        if (!byName.isEmpty()) throw new IllegalStateException("string macros not found again: " + byName.keySet());
     }
 
     /** Header order, then line; an enum constant and a same-named macro collapse into one. */

@@ -10,8 +10,11 @@ import java.util.List;
  * @param arch        {@code make headers_install ARCH=} value, also the tree's directory name
  * @param target      clang target triple
  * @param headers     bound headers, include-relative; their macros, enums and records are generated
+ * @param archNeutral the package serves every arch though parsed with one tree (vfio, vhost, virtio):
+ *                    its typedef layouts are kept only where every tree agrees
  */
-record Spec(String packageName, String headerClass, String arch, String target, List<String> headers) {
+record Spec(String packageName, String headerClass, String arch, String target, List<String> headers,
+            boolean archNeutral) {
 
     static final String EXT_HEADER = "panavirt/kvm_ext.h";
 
@@ -27,14 +30,15 @@ record Spec(String packageName, String headerClass, String arch, String target, 
         List<Spec> out = new java.util.ArrayList<>();
         for (String[] a : ARCHES) {
             out.add(new Spec("dev.panavirt.bindings.kvm." + a[1], "kvm_h", a[0], a[2],
-                    List.of("linux/kvm.h", "asm/kvm.h", EXT_HEADER)));
+                    List.of("linux/kvm.h", "asm/kvm.h", EXT_HEADER), false));
         }
         out.add(new Spec("dev.panavirt.bindings.vfio", "vfio_h", "x86", "x86_64-linux-gnu",
-                List.of("linux/vfio.h")));
+                List.of("linux/vfio.h"), true));
         out.add(new Spec("dev.panavirt.bindings.vhost", "vhost_h", "x86", "x86_64-linux-gnu",
-                List.of("linux/vhost.h", "linux/vhost_types.h")));
+                List.of("linux/vhost.h", "linux/vhost_types.h"), true));
         out.add(new Spec("dev.panavirt.bindings.virtio", "virtio_h", "x86", "x86_64-linux-gnu",
-                List.of("linux/virtio_config.h", "linux/virtio_ring.h", "linux/virtio_net.h", "linux/virtio_blk.h")));
+                List.of("linux/virtio_config.h", "linux/virtio_ring.h", "linux/virtio_net.h", "linux/virtio_blk.h"),
+                true));
         return out;
     }
 }

@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.net.URI;
@@ -58,6 +61,18 @@ final class Bindings {
         }
     }
 
+    /** A typedef layout of a header class ({@code kvm_h.__u32}): the C typedef name and its layout. */
+    record Typedef(String name, MemoryLayout layout) {
+    }
+
+    /** A string macro of a header class: its name and the bytes of the segment, NUL included. */
+    record StringMacro(String name, byte[] bytes) {
+    }
+
+    /** The header class's own layouts, which are not C names. */
+    private static final java.util.Set<String> C_LAYOUTS = java.util.Set.of("C_BOOL", "C_CHAR", "C_SHORT", "C_INT",
+            "C_LONG", "C_LONG_LONG", "C_FLOAT", "C_DOUBLE", "C_POINTER");
+
     private static final Map<String, String[]> INDEX_CLASSES = new HashMap<>();
     private static final Map<String, List<Bitfield>> INDEX_BITFIELDS = new HashMap<>();
 
@@ -84,6 +99,8 @@ final class Bindings {
     final Class<?> headerClass;
     final List<RecordClass> records = new ArrayList<>();
     final List<Constant> constants = new ArrayList<>();
+    final List<Typedef> typedefs = new ArrayList<>();
+    final List<StringMacro> strings = new ArrayList<>();
 
     Bindings(String packageName) {
         this.packageName = packageName;
@@ -103,6 +120,15 @@ final class Bindings {
             if (!Modifier.isPublic(m.getModifiers()) || !Modifier.isStatic(m.getModifiers())
                     || m.getParameterCount() != 0) continue;
             Class<?> t = m.getReturnType();
+            if (t == MemorySegment.class) {
+                try {
+                    MemorySegment s = (MemorySegment) m.invoke(null);
+                    strings.add(new StringMacro(m.getName(), s.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)));
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(m.toString(), e);
+                }
+                continue;
+            }
             if (t != long.class && t != int.class && t != short.class && t != byte.class) continue;
             try {
                 long v = ((Number) m.invoke(null)).longValue();
@@ -112,6 +138,17 @@ final class Bindings {
             }
         }
         constants.sort(java.util.Comparator.comparing(Constant::name));
+        strings.sort(java.util.Comparator.comparing(StringMacro::name));
+        for (Field f : header.getFields()) {
+            if (!Modifier.isStatic(f.getModifiers()) || !MemoryLayout.class.isAssignableFrom(f.getType())
+                    || C_LAYOUTS.contains(f.getName())) continue;
+            try {
+                typedefs.add(new Typedef(f.getName(), (MemoryLayout) f.get(null)));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(f.toString(), e);
+            }
+        }
+        typedefs.sort(java.util.Comparator.comparing(Typedef::name));
         if (records.isEmpty()) throw new IllegalStateException("no record classes in " + packageName);
     }
 

@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
 /**
  * Walks generated bindings and states, for each fact the Java side claims, the C expression that
  * must have the same value: sizes, alignments and offsets of every record and member path,
- * the {@code x$offset()} methods, and the value and width of every constant. Unnamed groups in a
+ * the {@code x$offset()} methods, the value and width of every constant, the size and alignment of
+ * every typedef layout of the header class, and the size and bytes of every string macro. Unnamed groups in a
  * layout are anonymous members and are transparent (their members are reached by name in C);
  * named groups and arrays of records extend the member path ({@code io.port}, {@code entries[0].index}).
  */
@@ -44,6 +45,8 @@ final class Checks {
     int structs;
     int fields;
     int constants;
+    int typedefs;
+    int strings;
 
     /** Adds every check of a package. */
     void add(Bindings b) {
@@ -55,6 +58,22 @@ final class Checks {
                     "(unsigned long long)(" + c.name() + ")", c.value(), mask));
             checks.add(new Check("width of " + c.name() + " (Java " + c.javaType() + ")",
                     "sizeof(" + c.name() + ")", c.bytes(), -1L));
+        }
+        String h = b.headerClass.getSimpleName();
+        for (Bindings.Typedef t : b.typedefs) {
+            typedefs++;
+            checks.add(new Check("size of " + h + "." + t.name(), "sizeof(" + t.name() + ")", t.layout().byteSize(), -1L));
+            checks.add(new Check("alignment of " + h + "." + t.name(), "__alignof__(" + t.name() + ")",
+                    t.layout().byteAlignment(), -1L));
+        }
+        // String macros: the segment's size is sizeof the literal (NUL included), and every byte matches.
+        for (Bindings.StringMacro s : b.strings) {
+            strings++;
+            checks.add(new Check("size of " + h + "." + s.name() + "()", "sizeof(" + s.name() + ")", s.bytes().length, -1L));
+            for (int i = 0; i < s.bytes().length; i++) {
+                checks.add(new Check("byte " + i + " of " + h + "." + s.name() + "()", "(" + s.name() + ")[" + i + "]",
+                        s.bytes()[i], 0xffL));
+            }
         }
     }
 

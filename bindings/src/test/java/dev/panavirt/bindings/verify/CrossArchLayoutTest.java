@@ -21,7 +21,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * arch-neutral vfio, vhost and virtio packages (generated from the x86 tree) are checked against
  * the aarch64, riscv64 and loongarch64 trees as well, which is what shows they are arch-neutral.
  *
- * <p>Without clang this test is skipped (an assumption fails, with the reason), unless
+ * <p>{@code native-headers/install-headers.sh}, which the test runner calls before the build, installs
+ * clang-16, so the check runs in the default test run. Without clang this test is skipped (an
+ * assumption fails, with the reason), unless
  * {@code -Dpanavirt.crossarch.required=true} (what {@code native-headers/regen.sh} passes) or
  * {@code panavirt.require} contains {@code clang}, which make a missing clang a failure.
  * Bitfield storage units are checked by the gcc probe only (a bitfield's bytes are not a constant
@@ -59,7 +61,7 @@ class CrossArchLayoutTest {
         if (!Probe.onPath(clang)) {
             if (required()) fail(clang + " is not on the PATH but the cross-arch layout check is required");
             Assumptions.abort(clang + " is not installed: cross-arch layout check skipped "
-                    + "(install clang-16, or run native-headers/regen.sh, which always runs it)");
+                    + "(native-headers/install-headers.sh installs it; native-headers/regen.sh always runs this check)");
         }
         Path headers = Probe.headersDir();
         Path ext = Probe.extInclude();
@@ -100,8 +102,9 @@ class CrossArchLayoutTest {
                         + dir.resolve("asserts.c") + "):\n" + String.join("\n", otherErrors) + "\n" + r.output());
             }
             total += checks.checks.size();
-            summary.append(String.format("  %-38s %-22s structs %4d  fields %5d  constants %4d  asserts %6d  mismatches %d%n",
-                    c.pkg(), c.triple(), checks.structs, checks.fields, checks.constants, checks.checks.size(), bad));
+            summary.append(String.format("  %-38s %-22s structs %4d  fields %5d  constants %4d  typedefs %3d  strings %2d"
+                    + "  asserts %6d  mismatches %d%n", c.pkg(), c.triple(), checks.structs, checks.fields, checks.constants,
+                    checks.typedefs, checks.strings, checks.checks.size(), bad));
         }
         System.out.println("clang cross-arch layout check (headers " + headers + "):\n" + summary
                 + "  total asserts " + total + ", mismatches " + mismatches.size());

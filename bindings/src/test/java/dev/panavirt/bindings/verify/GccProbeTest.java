@@ -81,8 +81,9 @@ class GccProbeTest {
             }
             int n = checks.checks.size() + checks.bitfieldChecks.size();
             total += n;
-            summary.append(String.format("  %-34s structs %4d  fields %5d  constants %4d  bitfields %3d  checks %6d  mismatches %d%n",
-                    pkg, checks.structs, checks.fields, checks.constants, checks.bitfieldChecks.size(), n, bad));
+            summary.append(String.format("  %-34s structs %4d  fields %5d  constants %4d  typedefs %3d  strings %2d"
+                    + "  bitfields %3d  checks %6d  mismatches %d%n", pkg, checks.structs, checks.fields, checks.constants,
+                    checks.typedefs, checks.strings, checks.bitfieldChecks.size(), n, bad));
         }
         System.out.println("gcc layout probe (x86_64, headers " + headers + "):\n" + summary
                 + "  total checks " + total + ", mismatches " + mismatches.size());

@@ -3,6 +3,7 @@ package dev.panavirt.headers.clang;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -177,9 +178,13 @@ public final class Cursor {
         }
     }
 
-    /** The result of {@code clang_Cursor_Evaluate}; {@code kind} is a {@code CXEvalResultKind}. */
-    public record Eval(int kind, boolean unsigned, long value) {
+    /**
+     * The result of {@code clang_Cursor_Evaluate}; {@code kind} is a {@code CXEvalResultKind}.
+     * {@code string} holds the bytes of a string literal (one char per byte, ISO-8859-1), else null.
+     */
+    public record Eval(int kind, boolean unsigned, long value, String string) {
         public static final int INT = 1;
+        public static final int STR_LITERAL = 4;
     }
 
     /** Evaluates a variable's initializer (or an expression); null when clang cannot. */
@@ -189,11 +194,16 @@ public final class Cursor {
             if (r.equals(MemorySegment.NULL)) return null;
             try {
                 int kind = (int) clang.evalResultGetKind.invokeExact(r);
-                if (kind != Eval.INT) return new Eval(kind, false, 0);
+                if (kind == Eval.STR_LITERAL) {
+                    MemorySegment p = (MemorySegment) clang.evalResultGetAsStr.invokeExact(r);
+                    String s = p.equals(MemorySegment.NULL) ? null : p.getString(0, StandardCharsets.ISO_8859_1);
+                    return new Eval(kind, false, 0, s);
+                }
+                if (kind != Eval.INT) return new Eval(kind, false, 0, null);
                 boolean unsigned = (int) clang.evalResultIsUnsignedInt.invokeExact(r) != 0;
                 long v = unsigned ? (long) clang.evalResultGetAsUnsigned.invokeExact(r)
                         : (long) clang.evalResultGetAsLongLong.invokeExact(r);
-                return new Eval(kind, unsigned, v);
+                return new Eval(kind, unsigned, v, null);
             } finally {
                 clang.evalResultDispose.invokeExact(r);
             }

@@ -112,6 +112,8 @@ public final class LibClang {
     final MethodHandle evalResultGetAsUnsigned;
     final MethodHandle evalResultGetAsLongLong;
     final MethodHandle evalResultDispose;
+    final MethodHandle evalResultGetAsStr;
+    final MethodHandle getPointeeType;
     final MethodHandle getNumDiagnostics;
     final MethodHandle getDiagnostic;
     final MethodHandle getDiagnosticSeverity;
@@ -172,6 +174,8 @@ public final class LibClang {
         evalResultGetAsUnsigned = down("clang_EvalResult_getAsUnsigned", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         evalResultGetAsLongLong = down("clang_EvalResult_getAsLongLong", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
         evalResultDispose = down("clang_EvalResult_dispose", FunctionDescriptor.ofVoid(ADDRESS));
+        evalResultGetAsStr = down("clang_EvalResult_getAsStr", FunctionDescriptor.of(C_STRING, ADDRESS));
+        getPointeeType = down("clang_getPointeeType", FunctionDescriptor.of(CX_TYPE, CX_TYPE));
         getNumDiagnostics = down("clang_getNumDiagnostics", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         getDiagnostic = down("clang_getDiagnostic", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         getDiagnosticSeverity = down("clang_getDiagnosticSeverity", FunctionDescriptor.of(JAVA_INT, ADDRESS));

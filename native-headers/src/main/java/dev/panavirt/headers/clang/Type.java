@@ -111,6 +111,15 @@ public final class Type {
         }
     }
 
+    /** The type a pointer type points to (invalid for other types). */
+    public Type pointee() {
+        try {
+            return new Type(clang, (MemorySegment) clang.getPointeeType.invokeExact(auto(), segment));
+        } catch (Throwable t) {
+            throw LibClang.rethrow(t);
+        }
+    }
+
     /** Element count of a constant array, -1 otherwise. */
     public long arraySize() {
         try {

@@ -14,11 +14,20 @@ import java.util.TreeMap;
  * @param headers      the bound headers, include-relative, in order
  * @param arch         the header tree parsed ({@code x86}, {@code arm64}, ...)
  * @param records      top-level classes, sorted by name
- * @param constants    header-class constants, in header then source order
+ * @param constants    header-class integer constants, in header then source order
+ * @param typedefs     scalar and pointer typedefs of every header the parse read, in declaration order
+ * @param strings      string-literal macros, in header then source order
  * @param skipped      category -> sorted entries (function-like macros, non-integer macros, typedefs, ...)
  */
 public record BindingPackage(String packageName, String headerClass, List<String> headers, String arch,
-                             List<Record> records, List<Constant> constants, Map<String, List<String>> skipped) {
+                             List<Record> records, List<Constant> constants, List<Typedef> typedefs,
+                             List<StringConstant> strings, Map<String, List<String>> skipped) {
+
+    /** This package with other typedef layouts (the rest unchanged). */
+    public BindingPackage withTypedefs(List<Typedef> t) {
+        return new BindingPackage(packageName, headerClass, headers, arch, records, constants, List.copyOf(t), strings,
+                skipped);
+    }
 
     public static Map<String, List<String>> newSkipped() {
         return new TreeMap<>();
