@@ -11,6 +11,7 @@ import dev.panavirt.bench.support.RawFfm;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.kvm.Vcpu;
+import dev.panavirt.kvm.X86Vcpu;
 import dev.panavirt.sys.Libc;
 import dev.panavirt.testkit.TestGuest;
 import java.lang.foreign.Arena;
@@ -68,7 +69,7 @@ public class GetRegs {
         vcpu = guest.vcpu(0);
         fd = vcpu.rawFd();
         capture = Libc.newCapture(arena);
-        regs = vcpu.getRegs();
+        regs = X86Vcpu.of(vcpu).getRegs();
         buf = arena.allocate(SIZE, 16).copyFrom(regs);
         byte[] bytes = buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         if (Fixtures.wants(path, "jna")) {
@@ -94,7 +95,7 @@ public class GetRegs {
 
     @Benchmark
     public MemorySegment panavirt() throws ErrnoException {
-        return vcpu.getRegs();
+        return X86Vcpu.of(vcpu).getRegs();
     }
 
     @Benchmark
