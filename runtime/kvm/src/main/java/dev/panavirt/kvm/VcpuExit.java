@@ -196,61 +196,67 @@ public sealed interface VcpuExit {
         }
     }
 
-    /** {@code KVM_EXIT_INTERNAL_ERROR}: KVM could not handle something (often instruction emulation). */
-    final class InternalError implements VcpuExit {
-        private final MemorySegment internal;
+    /**
+     * An exit that carries up to 16 data words in {@code kvm_run} ({@link InternalError},
+     * {@link SystemEvent}): how many are valid, and each one.
+     */
+    abstract sealed class WithData implements VcpuExit permits InternalError, SystemEvent {
+        /** Reads word {@code i} of a {@code kvm_run} section. */
+        interface WordReader {
+            long word(MemorySegment section, long i);
+        }
 
-        InternalError(MemorySegment run) {
-            this.internal = kvm_run.internal(run);
+        private final int reason;
+        private final MemorySegment section;
+        private final java.util.function.ToIntFunction<MemorySegment> count;
+        private final WordReader words;
+
+        WithData(int reason, MemorySegment section, java.util.function.ToIntFunction<MemorySegment> count,
+                WordReader words) {
+            this.reason = reason;
+            this.section = section;
+            this.count = count;
+            this.words = words;
         }
 
         @Override
-        public int reason() {
-            return KvmExits.INTERNAL_ERROR;
+        public final int reason() {
+            return reason;
+        }
+
+        /** How many {@link #data(int)} words are valid (at most 16). */
+        public final int ndata() {
+            return Math.min(16, count.applyAsInt(section));
+        }
+
+        /** Data word {@code i}, for {@code i} below {@link #ndata()}. */
+        public final long data(int i) {
+            return words.word(section, java.util.Objects.checkIndex(i, ndata()));
+        }
+    }
+
+    /** {@code KVM_EXIT_INTERNAL_ERROR}: KVM could not handle something (often instruction emulation). */
+    final class InternalError extends WithData {
+        InternalError(MemorySegment run) {
+            super(KvmExits.INTERNAL_ERROR, kvm_run.internal(run), kvm_run.internal::ndata, kvm_run.internal::data);
         }
 
         /** {@code KVM_INTERNAL_ERROR_*}: 1 emulation, 2 simultaneous exception, 3 delivery event, ... */
         public int suberror() {
-            return kvm_run.internal.suberror(internal);
-        }
-
-        /** How many {@link #data(int)} words are valid (at most 16). */
-        public int ndata() {
-            return Math.min(16, kvm_run.internal.ndata(internal));
-        }
-
-        /** Extra data word {@code i}. */
-        public long data(int i) {
-            return kvm_run.internal.data(internal, i);
+            return kvm_run.internal.suberror(super.section);
         }
     }
 
     /** {@code KVM_EXIT_SYSTEM_EVENT}: shutdown, reset or crash requested by the guest. */
-    final class SystemEvent implements VcpuExit {
-        private final MemorySegment event;
-
+    final class SystemEvent extends WithData {
         SystemEvent(MemorySegment run) {
-            this.event = kvm_run.system_event(run);
-        }
-
-        @Override
-        public int reason() {
-            return KvmExits.SYSTEM_EVENT;
+            super(KvmExits.SYSTEM_EVENT, kvm_run.system_event(run), kvm_run.system_event::ndata,
+                    kvm_run.system_event::data);
         }
 
         /** {@code KVM_SYSTEM_EVENT_*}: 1 shutdown, 2 reset, 3 crash, ... */
         public int type() {
-            return kvm_run.system_event.type(event);
-        }
-
-        /** How many {@link #data(int)} words are valid. */
-        public int ndata() {
-            return Math.min(16, kvm_run.system_event.ndata(event));
-        }
-
-        /** Event data word {@code i}. */
-        public long data(int i) {
-            return kvm_run.system_event.data(event, i);
+            return kvm_run.system_event.type(super.section);
         }
     }
 

@@ -64,69 +64,106 @@ public final class X86Vcpu {
         return vcpu;
     }
 
-    // ---- general-purpose and special registers ----
+    // ---- register state: general-purpose, special, FPU, local APIC, pending events ----
 
     /**
-     * Wraps {@code KVM_GET_REGS} into this vCPU's own {@code kvm_regs} buffer and returns it; read it
-     * with {@code kvm_regs.rip(seg)} and so on. Valid until the next call.
+     * Wraps {@code KVM_GET_REGS} into this view's {@code kvm_regs} buffer and returns it; read it with
+     * {@code kvm_regs.rip(seg)} and so on.
+     *
+     * @throws ErrnoException as {@code KVM_GET_REGS} fails (EBADF after the vCPU closed)
      */
     public MemorySegment getRegs() throws ErrnoException {
-        vcpu.vcpuIoctl("KVM_GET_REGS", kvm_h.KVM_GET_REGS(), regs);
-        return regs;
+        return get(REGS, regs);
     }
 
-    /** Wraps {@code KVM_SET_REGS} from a {@code kvm_regs} segment (for example the one {@link #getRegs()} returned). */
+    /**
+     * Wraps {@code KVM_SET_REGS} from a {@code kvm_regs} segment (for example the one {@link #getRegs()}
+     * returned).
+     *
+     * @throws IllegalArgumentException when the segment is smaller than {@code kvm_regs}
+     */
     public void setRegs(MemorySegment kvmRegs) throws ErrnoException {
-        Vcpu.checkSize(kvmRegs, kvm_regs.sizeof(), "kvm_regs");
-        vcpu.vcpuIoctl("KVM_SET_REGS", kvm_h.KVM_SET_REGS(), kvmRegs);
+        set(REGS, kvmRegs);
     }
 
-    /** Wraps {@code KVM_GET_SREGS} into this vCPU's own {@code kvm_sregs} buffer. */
+    /** Wraps {@code KVM_GET_SREGS} into this view's {@code kvm_sregs} buffer and returns it. */
     public MemorySegment getSregs() throws ErrnoException {
-        vcpu.vcpuIoctl("KVM_GET_SREGS", kvm_h.KVM_GET_SREGS(), sregs);
-        return sregs;
+        return get(SREGS, sregs);
     }
 
-    /** Wraps {@code KVM_SET_SREGS}. */
+    /**
+     * Wraps {@code KVM_SET_SREGS}.
+     *
+     * @throws ErrnoException EINVAL for control-register, EFER or segment state the CPU cannot enter
+     */
     public void setSregs(MemorySegment kvmSregs) throws ErrnoException {
-        Vcpu.checkSize(kvmSregs, kvm_sregs.sizeof(), "kvm_sregs");
-        vcpu.vcpuIoctl("KVM_SET_SREGS", kvm_h.KVM_SET_SREGS(), kvmSregs);
+        set(SREGS, kvmSregs);
     }
 
-    /** Wraps {@code KVM_GET_FPU} into this vCPU's own {@code kvm_fpu} buffer and returns it. */
+    /**
+     * Wraps {@code KVM_GET_FPU} into this view's {@code kvm_fpu} buffer and returns it. Only the x87 and XMM
+     * state travel: {@code mxcsr} reads 0 (arch/x86/kvm/x86.c, {@code kvm_arch_vcpu_ioctl_get_fpu}).
+     */
     public MemorySegment getFpu() throws ErrnoException {
-        vcpu.vcpuIoctl("KVM_GET_FPU", kvm_h.KVM_GET_FPU(), fpu);
-        return fpu;
+        return get(FPU, fpu);
     }
 
-    /** Wraps {@code KVM_SET_FPU}. */
+    /** Wraps {@code KVM_SET_FPU}, which ignores {@code mxcsr}. */
     public void setFpu(MemorySegment kvmFpu) throws ErrnoException {
-        Vcpu.checkSize(kvmFpu, kvm_fpu.sizeof(), "kvm_fpu");
-        vcpu.vcpuIoctl("KVM_SET_FPU", kvm_h.KVM_SET_FPU(), kvmFpu);
+        set(FPU, kvmFpu);
     }
 
-    /** Wraps {@code KVM_GET_LAPIC} (needs the in-kernel irqchip) into this vCPU's own buffer and returns it. */
+    /**
+     * Wraps {@code KVM_GET_LAPIC} into this view's {@code kvm_lapic_state} buffer and returns it.
+     *
+     * @throws ErrnoException ENXIO (or EINVAL on older kernels) without the in-kernel irqchip
+     */
     public MemorySegment getLapic() throws ErrnoException {
-        vcpu.vcpuIoctl("KVM_GET_LAPIC", kvm_h.KVM_GET_LAPIC(), lapic);
-        return lapic;
+        return get(LAPIC, lapic);
     }
 
-    /** Wraps {@code KVM_SET_LAPIC}. */
+    /** Wraps {@code KVM_SET_LAPIC}; the APIC ID register must keep the vCPU's id in x2APIC mode. */
     public void setLapic(MemorySegment kvmLapicState) throws ErrnoException {
-        Vcpu.checkSize(kvmLapicState, kvm_lapic_state.sizeof(), "kvm_lapic_state");
-        vcpu.vcpuIoctl("KVM_SET_LAPIC", kvm_h.KVM_SET_LAPIC(), kvmLapicState);
+        set(LAPIC, kvmLapicState);
     }
 
-    /** Wraps {@code KVM_GET_VCPU_EVENTS} into this vCPU's own buffer and returns it. */
+    /** Wraps {@code KVM_GET_VCPU_EVENTS} (pending exceptions, interrupts, NMI, SMI) into this view's buffer. */
     public MemorySegment getVcpuEvents() throws ErrnoException {
-        vcpu.vcpuIoctl("KVM_GET_VCPU_EVENTS", kvm_h.KVM_GET_VCPU_EVENTS(), events);
-        return events;
+        return get(EVENTS, events);
     }
 
-    /** Wraps {@code KVM_SET_VCPU_EVENTS}. */
+    /**
+     * Wraps {@code KVM_SET_VCPU_EVENTS}.
+     *
+     * @throws ErrnoException EINVAL for flags the kernel does not know or an exception vector above 31
+     */
     public void setVcpuEvents(MemorySegment kvmVcpuEvents) throws ErrnoException {
-        Vcpu.checkSize(kvmVcpuEvents, kvm_vcpu_events.sizeof(), "kvm_vcpu_events");
-        vcpu.vcpuIoctl("KVM_SET_VCPU_EVENTS", kvm_h.KVM_SET_VCPU_EVENTS(), kvmVcpuEvents);
+        set(EVENTS, kvmVcpuEvents);
+    }
+
+    /** One register-state struct: its name, size and get/set ioctls. */
+    private record StateIoctls(String struct, long size, String getName, long get, String setName, long set) {
+    }
+
+    private static final StateIoctls REGS = new StateIoctls("kvm_regs", kvm_regs.sizeof(),
+            "KVM_GET_REGS", kvm_h.KVM_GET_REGS(), "KVM_SET_REGS", kvm_h.KVM_SET_REGS());
+    private static final StateIoctls SREGS = new StateIoctls("kvm_sregs", kvm_sregs.sizeof(),
+            "KVM_GET_SREGS", kvm_h.KVM_GET_SREGS(), "KVM_SET_SREGS", kvm_h.KVM_SET_SREGS());
+    private static final StateIoctls FPU = new StateIoctls("kvm_fpu", kvm_fpu.sizeof(),
+            "KVM_GET_FPU", kvm_h.KVM_GET_FPU(), "KVM_SET_FPU", kvm_h.KVM_SET_FPU());
+    private static final StateIoctls LAPIC = new StateIoctls("kvm_lapic_state", kvm_lapic_state.sizeof(),
+            "KVM_GET_LAPIC", kvm_h.KVM_GET_LAPIC(), "KVM_SET_LAPIC", kvm_h.KVM_SET_LAPIC());
+    private static final StateIoctls EVENTS = new StateIoctls("kvm_vcpu_events", kvm_vcpu_events.sizeof(),
+            "KVM_GET_VCPU_EVENTS", kvm_h.KVM_GET_VCPU_EVENTS(), "KVM_SET_VCPU_EVENTS", kvm_h.KVM_SET_VCPU_EVENTS());
+
+    private MemorySegment get(StateIoctls s, MemorySegment buffer) throws ErrnoException {
+        vcpu.vcpuIoctl(s.getName(), s.get(), buffer);
+        return buffer;
+    }
+
+    private void set(StateIoctls s, MemorySegment value) throws ErrnoException {
+        Vcpu.checkSize(value, s.size(), s.struct());
+        vcpu.vcpuIoctl(s.setName(), s.set(), value);
     }
 
     // ---- MSRs and CPUID ----
