@@ -16,7 +16,7 @@ class MachineSetupTest {
         Cpuid host = new Cpuid(List.of(new Cpuid.Entry(0, 0, 0, 0xd, 1, 2, 3),
                 new Cpuid.Entry(1, 0, 0, 0x806f8, 0x0d10_0800, 0x7ffa_fbbf, 0xbfeb_fbff),
                 new Cpuid.Entry(0xb, 0, 1, 1, 1, 0x100, 13), new Cpuid.Entry(0xb, 1, 1, 4, 2, 0x201, 13)));
-        Cpuid c = Machine.withApicId(host, 5);
+        Cpuid c = PcPlatform.withApicId(host, 5);
         assertEquals(0x0510_0800, c.find(1, 0).orElseThrow().ebx());
         assertEquals(host.find(1, 0).orElseThrow().ecx(), c.find(1, 0).orElseThrow().ecx());
         assertEquals(5, c.find(0xb, 0).orElseThrow().edx());
@@ -26,7 +26,7 @@ class MachineSetupTest {
 
     @Test
     void thePitGoesToIoapicPinTwoLikeOnAPc() {
-        List<GsiRoute> routes = Machine.pcInterruptRouting();
+        List<GsiRoute> routes = PcPlatform.interruptRouting();
         int ioapic = kvm_h.KVM_IRQCHIP_IOAPIC();
         assertTrue(routes.contains(new GsiRoute.Irqchip(0, ioapic, 2)));
         assertTrue(routes.contains(new GsiRoute.Irqchip(0, kvm_h.KVM_IRQCHIP_PIC_MASTER(), 0)));
