@@ -76,11 +76,11 @@ class RunLoopAllocationTest {
             };
             // What a round costs apart from its exits (starting a run, stop() and its kick) is the same for
             // short and long rounds; what the exits cost grows with them. Rounds repeat (C2 compiles in the
-            // background) until one allocates nothing or 20 s pass, and the fewest bytes count.
+            // background) until one allocates nothing or 12 s pass, and the fewest bytes count.
             limit[0] = ROUND;
-            long shortRound = Allocations.untilZero(Duration.ofSeconds(20), oneRound);
+            long shortRound = Allocations.untilZero(Duration.ofSeconds(12), oneRound);
             limit[0] = 2L * ROUND;
-            long longRound = Allocations.untilZero(Duration.ofSeconds(20), oneRound);
+            long longRound = Allocations.untilZero(Duration.ofSeconds(12), oneRound);
             assertEquals(shortRound, longRound, "bytes allocated by a round of " + ROUND + " device reads against one of "
                     + 2 * ROUND + ": the exits in between must allocate nothing");
             assertTrue(shortRound < 256, "bytes a whole run allocates besides its exits: " + shortRound);
