@@ -44,10 +44,6 @@ public final class TestGuest implements AutoCloseable {
     public static final long DEFAULT_RAM = 32L << 20;
     /** Where long-mode images are usually linked. */
     public static final long IMAGE_BASE = 0x100000;
-    /** Where {@link X86Boot#longMode} tables go. */
-    public static final long TABLES_BASE = 0x1000;
-    /** Stack bytes per vCPU, carved from the top of RAM. */
-    public static final long STACK_SIZE = 0x10000;
 
     /** Why {@link #next} returned. */
     public enum StopKind { SYNC, DONE, HALT, INTERRUPTED, DIRTY_RING_FULL, SYSTEM_EVENT }
@@ -143,8 +139,8 @@ public final class TestGuest implements AutoCloseable {
                 Vcpu v = vm.createVcpu(i);
                 X86Vcpu.of(v).setCpuid(cpuid);
                 if (longMode) {
-                    long stack = o.ramSize() - i * STACK_SIZE - 16;
-                    X86Boot.longMode(v, vm.memory(), TABLES_BASE, image.entry(), stack);
+                    long stack = o.ramSize() - i * X86Boot.STACK_SIZE - 16;
+                    X86Boot.longMode(v, vm.memory(), X86Boot.TABLES_BASE, image.entry(), stack);
                     MemorySegment r = X86Vcpu.of(v).getRegs();
                     kvm_regs.rdi(r, i);
                     X86Vcpu.of(v).setRegs(r);

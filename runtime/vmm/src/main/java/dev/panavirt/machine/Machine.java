@@ -68,10 +68,6 @@ public final class Machine implements AutoCloseable {
     public static final int EXIT_TRIPLE_FAULT = 125;
     /** Exit status for a KVM internal error, failed entry, or an exit panavirt cannot handle. */
     public static final int EXIT_KVM_ERROR = 126;
-    /** Where long-mode and protected-mode tables go (below the usual 1 MiB load address). */
-    public static final long TABLES_BASE = 0x8000;
-    /** Stack bytes per vCPU, carved from the top of RAM. */
-    public static final long STACK_SIZE = 0x10000;
     /** How often the main thread flushes the console and, with the in-kernel irqchip, checks for idle vCPUs. */
     public static final long IDLE_POLL_MS = 25;
     /** How long an idle check waits for the vCPU threads to park before giving up on that check. */
@@ -278,11 +274,11 @@ public final class Machine implements AutoCloseable {
 
     private void start(long entry, Mode mode) throws ErrnoException {
         for (Vcpu c : vcpus) {
-            long stack = config.memorySize() - c.id() * STACK_SIZE - 16;
+            long stack = config.memorySize() - c.id() * X86Boot.STACK_SIZE - 16;
             switch (mode) {
                 case REAL -> X86Boot.realMode(c, (int) (entry >>> 4), (int) (entry & 0xf));
-                case PROTECTED -> X86Boot.protectedMode(c, memory(), TABLES_BASE, entry, stack);
-                case LONG -> X86Boot.longMode(c, memory(), TABLES_BASE, entry, stack);
+                case PROTECTED -> X86Boot.protectedMode(c, memory(), X86Boot.TABLES_BASE, entry, stack);
+                case LONG -> X86Boot.longMode(c, memory(), X86Boot.TABLES_BASE, entry, stack);
             }
             MemorySegment r = X86Vcpu.of(c).getRegs();
             kvm_regs.rdi(r, c.id());

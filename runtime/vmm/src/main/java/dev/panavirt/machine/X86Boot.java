@@ -17,6 +17,13 @@ import java.lang.foreign.MemorySegment;
 public final class X86Boot {
     private X86Boot() {}
 
+    /**
+     * Where the machine and the test kit put the boot tables: above the real-mode interrupt table and BIOS
+     * data, below the 1 MiB where images are usually loaded ({@code 0x8000 + LONG_MODE_TABLES_SIZE}).
+     */
+    public static final long TABLES_BASE = 0x8000;
+    /** Stack bytes per vCPU, carved from the top of RAM by the machine and the test kit alike. */
+    public static final long STACK_SIZE = 0x10000;
     /** Bytes of guest memory {@link #longMode} uses at its {@code tablesBase}: GDT, TSS and page tables. */
     public static final long LONG_MODE_TABLES_SIZE = 0x8000;
     /** How much is identity-mapped in long mode: the first 4 GiB, in 2 MiB pages. */
