@@ -5,6 +5,7 @@ import dev.panavirt.replay.SessionRunner;
 import dev.panavirt.replay.SessionTargets;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,12 +27,12 @@ final class ReplayCommand implements Callable<Integer> {
             description = "its, eiointc or riscv-vector.")
     String device;
 
-    @Option(names = "--vcpus", description = "vCPUs of the model, 1 to " + SessionTargets.MAX_VCPUS + " for every model "
-            + "(default: 4 for its and eiointc, 1 for riscv-vector).")
+    @Option(names = "--vcpus", description = "vCPUs of the model, 1 to " + SessionTargets.MAX_VCPUS
+            + " for every model (default: 4 for its and eiointc, 1 for riscv-vector).")
     Integer vcpus;
 
-    @Option(names = "--vlenb", defaultValue = "" + SessionTargets.DEFAULT_VLENB, description = "RISC-V vector register bytes, a power of two "
-            + "from 4 to 8192 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--vlenb", defaultValue = "" + SessionTargets.DEFAULT_VLENB,
+            description = "RISC-V vector register bytes, a power of two from 4 to 8192 (default: ${DEFAULT-VALUE}).")
     int vlenb;
 
     @Spec
@@ -43,11 +44,7 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         SessionTargets.Options options;
         try {
-            if (vcpus != null && vcpus < 1) {
-                throw new IllegalArgumentException("vcpus must be between 1 and " + SessionTargets.MAX_VCPUS
-                        + ", not " + vcpus);
-            }
-            options = new SessionTargets.Options(vcpus == null ? 0 : vcpus, vlenb);
+            options = new SessionTargets.Options(vcpus == null ? OptionalInt.empty() : OptionalInt.of(vcpus), vlenb);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--" + e.getMessage());
         }

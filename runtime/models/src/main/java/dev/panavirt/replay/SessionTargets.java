@@ -13,6 +13,7 @@ import dev.panavirt.models.riscv.RiscvVectorUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * The targets a session script can drive, chosen by name, each with the symbolic names its scripts may use
@@ -43,19 +44,20 @@ public final class SessionTargets {
     /**
      * Options of a session target.
      *
-     * @param vcpus vCPUs of the model, 1 to {@link #MAX_VCPUS}, or 0 for the target's default (4 for its and
+     * @param vcpus vCPUs of the model, 1 to {@link #MAX_VCPUS}; empty for the target's default (4 for its and
      *              eiointc, 1 for riscv-vector)
      * @param vlenb RISC-V vector register bytes, a power of two from 4 to 8192 (used by riscv-vector only)
      */
-    public record Options(int vcpus, int vlenb) {
+    public record Options(OptionalInt vcpus, int vlenb) {
         /**
          * Checks both options by the targets' own rules.
          *
          * @throws IllegalArgumentException naming the option and why it is refused
          */
         public Options {
-            if (vcpus < 0 || vcpus > MAX_VCPUS) {
-                throw new IllegalArgumentException("vcpus must be between 1 and " + MAX_VCPUS + ", not " + vcpus);
+            if (vcpus.isPresent() && (vcpus.getAsInt() < 1 || vcpus.getAsInt() > MAX_VCPUS)) {
+                throw new IllegalArgumentException("vcpus must be between 1 and " + MAX_VCPUS + ", not "
+                        + vcpus.getAsInt());
             }
             try {
                 RiscvVectorUnit.Config.vlenb(vlenb);   // the model's own rule for vlenb
@@ -66,11 +68,11 @@ public final class SessionTargets {
 
         /** Defaults: each target's own vCPU count, {@link #DEFAULT_VLENB}. */
         public static Options defaults() {
-            return new Options(0, DEFAULT_VLENB);
+            return new Options(OptionalInt.empty(), DEFAULT_VLENB);
         }
 
         private int vcpusOr(int fallback) {
-            return vcpus == 0 ? fallback : vcpus;
+            return vcpus.orElse(fallback);
         }
     }
 
