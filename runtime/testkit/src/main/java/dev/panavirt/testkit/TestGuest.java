@@ -81,22 +81,27 @@ public final class TestGuest implements AutoCloseable {
             return new Options(DEFAULT_RAM, 1, false, 0, 0);
         }
 
+        /** These options with {@code bytes} of RAM. */
         public Options withRam(long bytes) {
             return new Options(bytes, vcpus, irqchip, dirtyRingBytes, memoryFlags);
         }
 
+        /** These options with {@code n} vCPUs. */
         public Options withVcpus(int n) {
             return new Options(ramSize, n, irqchip, dirtyRingBytes, memoryFlags);
         }
 
+        /** These options with the in-kernel irqchip. */
         public Options withIrqchip() {
             return new Options(ramSize, vcpus, true, dirtyRingBytes, memoryFlags);
         }
 
+        /** These options with a dirty ring of {@code bytes} per vCPU. */
         public Options withDirtyRing(int bytes) {
             return new Options(ramSize, vcpus, irqchip, bytes, memoryFlags);
         }
 
+        /** These options with {@code KVM_MEM_*} flags on the RAM slot. */
         public Options withMemoryFlags(int flags) {
             return new Options(ramSize, vcpus, irqchip, dirtyRingBytes, flags);
         }
