@@ -6,6 +6,8 @@
  *
  * <p>Needs native access: {@code --enable-native-access=dev.panavirt.sys}.
  */
+// The qualified export names a module built after this one.
+@SuppressWarnings("module")
 module dev.panavirt.sys {
     requires transitive dev.panavirt.base;
 

@@ -153,8 +153,8 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** Usage errors picocli cannot see on its own: options that only make sense together, or not at all. */
     /**
+     * Usage errors picocli cannot see on its own: options that only make sense together, or not at all.
      * Every option is checked here, before KVM is looked at: a usage error is status 2 on any host.
      * Returns the guest RAM size in bytes that {@code --mem} asks for.
      */

@@ -89,8 +89,7 @@ public final class LongMap<V> {
         }
     }
 
-    /** Removes {@code key}; returns its value or {@code null}. */
-    /** Removes {@code key}; returns its value, or null if it was absent. */
+    /** Removes {@code key}; returns its value, or {@code null} if it was absent. */
     @SuppressWarnings("unchecked")
     public V remove(long key) {
         if (key == EMPTY) {

@@ -136,6 +136,9 @@ public sealed interface VcpuExit {
     final class Hlt implements VcpuExit {
         static final Hlt INSTANCE = new Hlt();
 
+        private Hlt() {
+        }
+
         @Override
         public int reason() {
             return KvmExits.HLT;
@@ -145,6 +148,9 @@ public sealed interface VcpuExit {
     /** {@code KVM_EXIT_SHUTDOWN}: a triple fault or similar; the vCPU cannot continue. */
     final class Shutdown implements VcpuExit {
         static final Shutdown INSTANCE = new Shutdown();
+
+        private Shutdown() {
+        }
 
         @Override
         public int reason() {
@@ -156,6 +162,9 @@ public sealed interface VcpuExit {
     final class DirtyRingFull implements VcpuExit {
         static final DirtyRingFull INSTANCE = new DirtyRingFull();
 
+        private DirtyRingFull() {
+        }
+
         @Override
         public int reason() {
             return KvmExits.DIRTY_RING_FULL;
@@ -165,6 +174,9 @@ public sealed interface VcpuExit {
     /** KVM_RUN returned EINTR: the vCPU was kicked ({@link Vcpu#kick()}) or a signal arrived. */
     final class Interrupted implements VcpuExit {
         static final Interrupted INSTANCE = new Interrupted();
+
+        private Interrupted() {
+        }
 
         @Override
         public int reason() {

@@ -26,6 +26,10 @@ public final class PicMask implements BusDevice {
     /** Initialisation words still expected on the data port, lowest bit first: 1 ICW2, 2 ICW3, 4 ICW4. */
     private int pendingIcws;
 
+    /** A PIC with every interrupt unmasked and no initialisation in progress, as after ICW1. */
+    public PicMask() {
+    }
+
     @Override
     public synchronized void write(long base, long offset, MemorySegment data) {
         int value = (int) BusData.get(data) & 0xff;
