@@ -120,12 +120,7 @@ public final class Machine implements AutoCloseable {
     private final CountDownLatch finished = new CountDownLatch(1);
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final AtomicInteger halted = new AtomicInteger();
-    private volatile boolean stopping;
-    /** Guards {@link #parked} and {@link #live}; vCPU threads wait on it while parked. */
-    private final Object gate = new Object();
-    private volatile boolean pauseRequested;
-    private int parked;
-    private int live;
+    private final VcpuPause pause = new VcpuPause(vcpus);
     private long startNanos;
 
     /** Creates the VM, RAM, devices and vCPUs (not yet started). */
@@ -292,9 +287,7 @@ public final class Machine implements AutoCloseable {
     /** Runs every vCPU on its own platform thread until the guest finishes or the time limit passes. */
     public Result run() throws InterruptedException {
         startNanos = System.nanoTime();
-        synchronized (gate) {
-            live = vcpus.size();
-        }
+        pause.started(runners.size());
         List<Thread> threads = new ArrayList<>();
         for (VcpuRunner r : runners) {
             threads.add(Thread.ofPlatform().name("vcpu-" + r.vcpu().id()).start(() -> loop(r)));
@@ -336,10 +329,7 @@ public final class Machine implements AutoCloseable {
         } catch (ErrnoException | RuntimeException e) {
             finish(Outcome.ERROR, EXIT_KVM_ERROR, "vCPU " + runner.vcpu().id() + ": " + e.getMessage());
         } finally {
-            synchronized (gate) {
-                live--;
-                gate.notifyAll();
-            }
+            pause.ended();
         }
     }
 
@@ -347,8 +337,8 @@ public final class Machine implements AutoCloseable {
     private VcpuRunner.Step onExit(Vcpu c, VcpuExit exit) {
         switch (exit) {
             case VcpuExit.Interrupted i -> {
-                if (pauseRequested) {
-                    park();
+                if (pause.requested()) {
+                    pause.park();
                 }
                 return VcpuRunner.Step.CONTINUE;
             }
@@ -384,31 +374,11 @@ public final class Machine implements AutoCloseable {
     public void finish(Outcome outcome, int status, String message) {
         Duration elapsed = Duration.ofNanos(System.nanoTime() - startNanos);
         if (result.compareAndSet(null, new Result(outcome, status, message, elapsed, 0))) {
-            stopping = true;
-            synchronized (gate) {
-                gate.notifyAll();
-            }
+            pause.stop();
             for (VcpuRunner r : runners) {
                 r.stop();
             }
             finished.countDown();
-        }
-    }
-
-    /** On a vCPU thread, after a kick: waits outside KVM_RUN while the main thread inspects the vCPUs. */
-    private void park() {
-        synchronized (gate) {
-            parked++;
-            gate.notifyAll();
-            try {
-                while (pauseRequested && !stopping) {
-                    gate.wait();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                parked--;
-            }
         }
     }
 
@@ -418,7 +388,7 @@ public final class Machine implements AutoCloseable {
      */
     private boolean allIdle() throws InterruptedException {
         try {
-            if (!pauseAll()) {
+            if (!pause.pauseAll(PARK_TIMEOUT_MS)) {
                 return false;
             }
             for (Vcpu c : vcpus) {
@@ -435,29 +405,7 @@ public final class Machine implements AutoCloseable {
         } catch (ErrnoException e) {
             return false;
         } finally {
-            synchronized (gate) {
-                pauseRequested = false;
-                gate.notifyAll();
-            }
-        }
-    }
-
-    /** Asks every vCPU thread to park and waits until all live ones have; false if that took too long. */
-    private boolean pauseAll() throws InterruptedException {
-        pauseRequested = true;
-        for (Vcpu c : vcpus) {
-            c.kick();
-        }
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PARK_TIMEOUT_MS);
-        synchronized (gate) {
-            while (parked < live && !stopping) {
-                long left = until - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(gate, left);
-            }
-            return !stopping;
+            pause.resume();
         }
     }
 
