@@ -21,6 +21,11 @@ public record Cpuid(List<Entry> entries) {
      */
     public record Entry(int function, int index, int flags, int eax, int ebx, int ecx, int edx) {}
 
+    /**
+     * Copies {@code entries}, so the list is immutable.
+     *
+     * @throws NullPointerException when {@code entries} or one of its elements is null
+     */
     public Cpuid {
         entries = List.copyOf(entries);
     }

@@ -15,11 +15,22 @@ import java.lang.invoke.VarHandle;
  * A vCPU's dirty ring: KVM pushes one {@code kvm_dirty_gfn} (slot, page offset) per page the guest
  * dirties. {@link #harvest(PageSink)} collects the published entries and marks them for reset; then
  * {@link Vm#resetDirtyRings()} re-protects those pages so later writes are reported again.
+ *
+ * <p>The ring is a mapping of the vCPU fd that this class reads and writes directly: none of its methods
+ * issues an ioctl, so none throws {@code ErrnoException}. The ioctl errors of the ring are those of
+ * {@link Vm#enableDirtyRing(int)} (setting it up), {@link Vm#createVcpu(int)} (mapping it) and
+ * {@link Vm#resetDirtyRings()} (resetting harvested entries).
  */
 public final class DirtyRing {
     /** Receives one dirty page: the slot id and the page index within the slot. */
     @FunctionalInterface
     public interface PageSink {
+        /**
+         * Takes one dirty page.
+         *
+         * @param slot the slot id as KVM reports it ({@code as_id << 16 | slot})
+         * @param pageOffset the page index within the slot
+         */
         void page(int slot, long pageOffset);
     }
 
@@ -52,6 +63,7 @@ public final class DirtyRing {
      * Call {@link Vm#resetDirtyRings()} afterwards. Must not run concurrently with itself on one ring.
      *
      * @return the number of entries harvested
+     * @throws IllegalStateException after the VM closed, which unmaps the ring
      */
     public int harvest(PageSink sink) {
         int n = 0;

@@ -8,7 +8,11 @@ public sealed interface IoEventAddress {
 
     /** A port of the x86 I/O space, 0 to 0xffff. */
     record Pio(int port) implements IoEventAddress {
-        /** @throws IllegalArgumentException for a port outside 0..0xffff */
+        /**
+         * Checks the port number.
+         *
+         * @throws IllegalArgumentException for a port outside 0..0xffff
+         */
         public Pio {
             if (port < 0 || port > 0xffff) {
                 throw new IllegalArgumentException("I/O ports are 0 to 0xffff, not 0x" + Integer.toHexString(port));

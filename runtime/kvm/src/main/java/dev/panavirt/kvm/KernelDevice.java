@@ -12,7 +12,18 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** An in-kernel device created with {@link Vm#createDevice(int)}: a device fd and its attributes. */
+/**
+ * An in-kernel device created with {@link Vm#createDevice(int)}: a device fd and its attributes.
+ *
+ * <p>Attribute errnos come partly from the generic device ioctl (virt/kvm/kvm_main.c,
+ * {@code kvm_device_ioctl}, {@code kvm_device_ioctl_attr}): EPERM when the device type does not implement
+ * the operation at all (a {@link DeviceType#VFIO} device has no get), and EIO when the VM is used from a
+ * process other than its creator or is dead. The rest belong to the device type; by convention ENXIO names
+ * a group or attribute it does not have, as the kvm-vfio device does (virt/kvm/vfio.c,
+ * {@code kvm_vfio_set_attr}, {@code kvm_vfio_has_attr}), and EINVAL, EBUSY or EEXIST a value or moment it
+ * refuses. After {@link #close} every ioctl-issuing method throws {@link IllegalStateException} before
+ * reaching the kernel.
+ */
 public final class KernelDevice implements DeviceAttributes {
     private final Fd fd;
     private final int type;
@@ -32,16 +43,25 @@ public final class KernelDevice implements DeviceAttributes {
         return fd.raw();
     }
 
+    /** {@inheritDoc} */
     @Override
     public int type() {
         return type;
     }
 
+    /** {@inheritDoc} Always {@link DeviceAttributes.Backend#KERNEL}. */
     @Override
     public Backend backend() {
         return Backend.KERNEL;
     }
 
+    /**
+     * {@inheritDoc} ENXIO from the kernel is the answer false.
+     *
+     * @throws ErrnoException EPERM when the device type has no has-attribute operation; other device-specific
+     *         errnos as the class describes
+     * @throws IllegalStateException after {@link #close}
+     */
     @Override
     public boolean hasAttr(int group, long attr) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -57,6 +77,16 @@ public final class KernelDevice implements DeviceAttributes {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws ErrnoException EPERM when the device type has no set-attribute operation; ENXIO for a group or
+     *         attribute the device does not have; device-specific errnos for values it refuses (the kvm-vfio
+     *         device, for one: EBADF for a file descriptor that is not open, EEXIST for a group added twice,
+     *         ENOENT for one it does not hold) (virt/kvm/vfio.c, {@code kvm_vfio_set_attr})
+     * @throws IllegalArgumentException when {@code size} is neither 4 nor 8
+     * @throws IllegalStateException after {@link #close}
+     */
     @Override
     public void setAttr(int group, long attr, long value, int size) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -72,6 +102,12 @@ public final class KernelDevice implements DeviceAttributes {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws ErrnoException as {@link #setAttr(int, long, long, int)}
+     * @throws IllegalStateException after {@link #close}
+     */
     @Override
     public void setAttr(int group, long attr) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -80,6 +116,15 @@ public final class KernelDevice implements DeviceAttributes {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws ErrnoException EPERM when the device type has no get-attribute operation (as for
+     *         {@link DeviceType#VFIO}); ENXIO for a group or attribute the device does not have; other
+     *         device-specific errnos as the class describes
+     * @throws IllegalArgumentException when {@code size} is neither 4 nor 8
+     * @throws IllegalStateException after {@link #close}
+     */
     @Override
     public long getAttr(int group, long attr, int size) throws ErrnoException {
         checkSize(size);
@@ -92,7 +137,13 @@ public final class KernelDevice implements DeviceAttributes {
         }
     }
 
-    /** {@code KVM_SET_DEVICE_ATTR} with a caller-provided payload buffer of any size. */
+    /**
+     * {@code KVM_SET_DEVICE_ATTR} with a caller-provided payload buffer of any size. The kernel reads as many
+     * bytes as the attribute defines, whatever the segment's size, so {@code payload} must hold at least that.
+     *
+     * @throws ErrnoException as {@link #setAttr(int, long, long, int)}
+     * @throws IllegalStateException after {@link #close}
+     */
     public void setAttr(int group, long attr, MemorySegment payload) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             Ioctl.call(fd, "KVM_SET_DEVICE_ATTR", kvm_h.KVM_SET_DEVICE_ATTR(), attr(a, group, attr, payload),
@@ -100,7 +151,13 @@ public final class KernelDevice implements DeviceAttributes {
         }
     }
 
-    /** {@code KVM_GET_DEVICE_ATTR} into a caller-provided payload buffer of any size. */
+    /**
+     * {@code KVM_GET_DEVICE_ATTR} into a caller-provided payload buffer of any size. The kernel writes as many
+     * bytes as the attribute defines, whatever the segment's size, so {@code payload} must hold at least that.
+     *
+     * @throws ErrnoException as {@link #getAttr(int, long, int)}
+     * @throws IllegalStateException after {@link #close}
+     */
     public void getAttr(int group, long attr, MemorySegment payload) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             Ioctl.call(fd, "KVM_GET_DEVICE_ATTR", kvm_h.KVM_GET_DEVICE_ATTR(), attr(a, group, attr, payload),
@@ -126,6 +183,7 @@ public final class KernelDevice implements DeviceAttributes {
         return "device type " + type + " group 0x" + Integer.toHexString(group) + " attr 0x" + Long.toHexString(attr);
     }
 
+    /** Closes the device descriptor. Idempotent. */
     @Override
     public void close() {
         fd.close();

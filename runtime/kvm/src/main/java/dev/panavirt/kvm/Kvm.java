@@ -23,6 +23,11 @@ import java.nio.file.Path;
  *     System.out.println("KVM API " + kvm.apiVersion() + ", max vCPUs " + kvm.checkExtension(Cap.MAX_VCPUS));
  * }
  * }
+ *
+ * <p>The errnos each method lists are the ones the kernel can return for that ioctl, from the upstream
+ * sources cited; {@code EFAULT} is left out throughout, as this class only hands the kernel buffers it
+ * allocated itself. After {@link #close} every ioctl-issuing method throws {@link IllegalStateException}
+ * before reaching the kernel.
  */
 public final class Kvm implements AutoCloseable {
     /** The device node. */
@@ -53,13 +58,19 @@ public final class Kvm implements AutoCloseable {
     /**
      * Opens {@code /dev/kvm}.
      *
-     * @throws ErrnoException ENOENT when the host has no KVM, EACCES when the user may not use it
+     * @throws ErrnoException ENOENT when the host has no KVM, EACCES when the user may not use it, EMFILE when
+     *         the process has no free descriptor (all from open(2)); EINVAL, raised by this class and not by
+     *         the kernel, when {@code KVM_GET_API_VERSION} reports a version other than 12
      */
     public static Kvm open() throws ErrnoException {
         return open(DEVICE);
     }
 
-    /** Opens a KVM device node at {@code path}. */
+    /**
+     * Opens a KVM device node at {@code path}.
+     *
+     * @throws ErrnoException as {@link #open()}, for the node at {@code path}
+     */
     public static Kvm open(Path path) throws ErrnoException {
         return new Kvm(Fd.open(path.toString(), Libc.O_RDWR));
     }
@@ -78,7 +89,13 @@ public final class Kvm implements AutoCloseable {
         return fd.raw();
     }
 
-    /** Wraps {@code KVM_GET_API_VERSION}: always 12 on any kernel panavirt accepts. */
+    /**
+     * Wraps {@code KVM_GET_API_VERSION}: always 12 on any kernel panavirt accepts.
+     *
+     * @throws ErrnoException not in practice: with a zero argument the kernel has no failure path
+     *         (virt/kvm/kvm_main.c, {@code kvm_dev_ioctl})
+     * @throws IllegalStateException after {@link #close}
+     */
     public int apiVersion() throws ErrnoException {
         return Ioctl.call(fd, "KVM_GET_API_VERSION", kvm_h.KVM_GET_API_VERSION());
     }
@@ -86,12 +103,22 @@ public final class Kvm implements AutoCloseable {
     /**
      * Wraps {@code KVM_CHECK_EXTENSION} on the system fd: 0 when absent, otherwise 1 or a
      * capability-specific value (for example the dirty ring's maximum size in bytes).
+     *
+     * @throws ErrnoException not in practice: a capability the kernel does not know answers 0 instead of
+     *         failing (virt/kvm/kvm_main.c, {@code kvm_vm_ioctl_check_extension_generic}; arch/x86/kvm/x86.c,
+     *         {@code kvm_vm_ioctl_check_extension})
+     * @throws IllegalStateException after {@link #close}
      */
     public int checkExtension(Cap cap) throws ErrnoException {
         return checkExtension(cap.number());
     }
 
-    /** {@code KVM_CHECK_EXTENSION} with a raw {@code KVM_CAP_*} number. */
+    /**
+     * {@code KVM_CHECK_EXTENSION} with a raw {@code KVM_CAP_*} number.
+     *
+     * @throws ErrnoException not in practice, as {@link #checkExtension(Cap)}: unknown numbers answer 0
+     * @throws IllegalStateException after {@link #close}
+     */
     public int checkExtension(int cap) throws ErrnoException {
         int rc = Ioctl.raw(Scratch.capture(), fd, CHECK_EXTENSION, cap);
         if (rc < 0) {
@@ -100,17 +127,33 @@ public final class Kvm implements AutoCloseable {
         return rc;
     }
 
-    /** Wraps {@code KVM_GET_VCPU_MMAP_SIZE}: bytes to map from each vCPU fd ({@code kvm_run} and friends). */
+    /**
+     * Wraps {@code KVM_GET_VCPU_MMAP_SIZE}: bytes to map from each vCPU fd ({@code kvm_run} and friends). The
+     * value is read once when the system is opened, so this issues no ioctl and cannot fail.
+     */
     public int vcpuMmapSize() {
         return vcpuMmapSize;
     }
 
-    /** Wraps {@code KVM_GET_SUPPORTED_CPUID}: the CPUID leaves KVM can expose to a guest. */
+    /**
+     * Wraps {@code KVM_GET_SUPPORTED_CPUID}: the CPUID leaves KVM can expose to a guest.
+     *
+     * @throws ErrnoException E2BIG if KVM had more leaves than {@code KVM_MAX_CPUID_ENTRIES}, the most it
+     *         fills whatever room is offered; ENOMEM (arch/x86/kvm/cpuid.c, {@code kvm_dev_ioctl_get_cpuid})
+     * @throws IllegalStateException after {@link #close}
+     */
     public Cpuid supportedCpuid() throws ErrnoException {
         return cpuidList("KVM_GET_SUPPORTED_CPUID", kvm_h.KVM_GET_SUPPORTED_CPUID());
     }
 
-    /** Wraps {@code KVM_GET_EMULATED_CPUID}: CPUID features KVM emulates in software. */
+    /**
+     * Wraps {@code KVM_GET_EMULATED_CPUID}: CPUID features KVM emulates in software.
+     *
+     * @throws ErrnoException E2BIG and ENOMEM as {@link #supportedCpuid()} (arch/x86/kvm/cpuid.c,
+     *         {@code kvm_dev_ioctl_get_cpuid}); the EINVAL it gives for non-zero entry padding cannot occur, as
+     *         the buffer this method passes is zeroed
+     * @throws IllegalStateException after {@link #close}
+     */
     public Cpuid emulatedCpuid() throws ErrnoException {
         return cpuidList("KVM_GET_EMULATED_CPUID", kvm_h.KVM_GET_EMULATED_CPUID());
     }
@@ -124,12 +167,25 @@ public final class Kvm implements AutoCloseable {
         }
     }
 
-    /** Wraps {@code KVM_GET_MSR_INDEX_LIST}: the MSRs {@code KVM_GET/SET_MSRS} accept. */
+    /**
+     * Wraps {@code KVM_GET_MSR_INDEX_LIST}: the MSRs {@code KVM_GET/SET_MSRS} accept.
+     *
+     * @throws ErrnoException E2BIG only if the kernel had more than 4096 indices to report
+     *         (arch/x86/kvm/x86.c, {@code kvm_arch_dev_ioctl})
+     * @throws IllegalStateException after {@link #close}
+     */
     public int[] msrIndexList() throws ErrnoException {
         return msrList("KVM_GET_MSR_INDEX_LIST", kvm_h.KVM_GET_MSR_INDEX_LIST());
     }
 
-    /** Wraps {@code KVM_GET_MSR_FEATURE_INDEX_LIST}: the feature MSRs readable on the system fd. */
+    /**
+     * Wraps {@code KVM_GET_MSR_FEATURE_INDEX_LIST}: the feature MSRs readable on the system fd.
+     *
+     * @throws ErrnoException EINVAL on kernels without the ioctl ({@link Cap#GET_MSR_FEATURES} absent): x86
+     *         answers unknown system ioctls so; E2BIG only if the kernel had more than 4096 indices to report
+     *         (arch/x86/kvm/x86.c, {@code kvm_arch_dev_ioctl})
+     * @throws IllegalStateException after {@link #close}
+     */
     public int[] msrFeatureIndexList() throws ErrnoException {
         return msrList("KVM_GET_MSR_FEATURE_INDEX_LIST", kvm_h.KVM_GET_MSR_FEATURE_INDEX_LIST());
     }
@@ -148,7 +204,12 @@ public final class Kvm implements AutoCloseable {
         }
     }
 
-    /** Wraps {@code KVM_CREATE_VM} with the default machine type 0. */
+    /**
+     * Wraps {@code KVM_CREATE_VM} with the default machine type 0.
+     *
+     * @throws ErrnoException as {@link #createVm(int)}
+     * @throws IllegalStateException after {@link #close}
+     */
     public Vm createVm() throws ErrnoException {
         return createVm(0);
     }
@@ -157,6 +218,13 @@ public final class Kvm implements AutoCloseable {
      * Wraps {@code KVM_CREATE_VM}.
      *
      * @param type machine type (x86: 0 default; see {@code KVM_X86_*_VM} and {@link Cap#VM_TYPES})
+     * @throws ErrnoException EINVAL for a machine type this host does not support (arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_init_vm}); EMFILE when the process has no free descriptor; ENOMEM
+     *         (virt/kvm/kvm_main.c, {@code kvm_dev_ioctl_create_vm}, {@code kvm_create_vm}); where KVM enables
+     *         hardware virtualization per VM rather than at module load, EBUSY while the host is shutting down
+     *         or rebooting and EIO when a CPU cannot enter virtualization mode
+     *         ({@code kvm_enable_virtualization}, {@code kvm_enable_virtualization_cpu})
+     * @throws IllegalStateException after {@link #close}
      */
     public Vm createVm(int type) throws ErrnoException {
         int vmfd = Ioctl.call(fd, "KVM_CREATE_VM", kvm_h.KVM_CREATE_VM(), type, "type " + type);

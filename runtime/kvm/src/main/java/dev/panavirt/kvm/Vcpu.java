@@ -25,6 +25,12 @@ import java.lang.invoke.VarHandle;
  * <p>{@link #run()} and the register calls are meant for one thread at a time (the vCPU's own);
  * {@link #kick()} may be called from any thread. The run path allocates nothing: exits are reusable
  * views ({@link VcpuExit}) and the errno capture belongs to the vCPU.
+ *
+ * <p>The errnos each method lists are those particular to its ioctl, from the upstream sources cited.
+ * Besides those, every vCPU ioctl fails with EIO when issued from a process other than the one that created
+ * the VM or once KVM has marked the VM dead (virt/kvm/kvm_main.c, {@code kvm_vcpu_ioctl}). {@code EFAULT}
+ * is left out where this class hands the kernel only buffers it checked. After {@link #close} every
+ * ioctl-issuing method throws {@link IllegalStateException} before reaching the kernel.
  */
 public final class Vcpu implements AutoCloseable {
     private static final long KVM_RUN = kvm_h.KVM_RUN();
@@ -108,6 +114,19 @@ public final class Vcpu implements AutoCloseable {
      * <p>EINTR (a {@link #kick()} or another signal) is not an error: it comes back as
      * {@link VcpuExit.Interrupted} and {@code immediate_exit} is cleared. Any other failure throws.
      * The returned exit is reused by the next call (see {@link VcpuExit}).
+     *
+     * @throws ErrnoException from virt/kvm/kvm_main.c ({@code kvm_vcpu_ioctl}) and arch/x86/kvm/x86.c
+     *         ({@code kvm_arch_vcpu_ioctl_run}, {@code vcpu_enter_guest}):
+     *         <ul>
+     *         <li>EFAULT: KVM could not reach guest memory and left no {@code KVM_EXIT_MEMORY_FAULT} to explain
+     *         it (that case returns {@link VcpuExit.MemoryFault}), e.g. a slot whose host mapping is gone;</li>
+     *         <li>EINVAL: {@code kvm_run.kvm_valid_regs}/{@code kvm_dirty_regs} with unknown bits or refused
+     *         register state; without an in-kernel local APIC, a {@code kvm_run.cr8} the vCPU refuses;</li>
+     *         <li>EIO: besides the cases common to every vCPU ioctl, a VM KVM marks dead while it runs;</li>
+     *         <li>ENOEXEC: on arm64, before {@code KVM_ARM_VCPU_INIT} (arch/arm64/kvm/arm.c,
+     *         {@code kvm_arch_vcpu_ioctl_run}).</li>
+     *         </ul>
+     * @throws IllegalStateException after the vCPU closed
      */
     public VcpuExit run() throws ErrnoException {
         Thread me = Thread.currentThread();
@@ -157,14 +176,29 @@ public final class Vcpu implements AutoCloseable {
 
     // ---- multiprocessing state ----
 
-    /** Wraps {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE} 0, {@code UNINITIALIZED} 1, {@code INIT_RECEIVED} 2, {@code HALTED} 3, ... */
+    /**
+     * Wraps {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE} 0, {@code UNINITIALIZED} 1,
+     * {@code INIT_RECEIVED} 2, {@code HALTED} 3, ...
+     *
+     * @throws ErrnoException none of its own outside nested virtualization, where processing a pending
+     *         INIT or SIPI for a nested guest can fail (arch/x86/kvm/x86.c, {@code kvm_arch_vcpu_ioctl_get_mpstate};
+     *         arch/x86/kvm/lapic.c, {@code kvm_apic_accept_events})
+     * @throws IllegalStateException after the vCPU closed
+     */
     public int getMpState() throws ErrnoException {
         MemorySegment s = Scratch.current().buffer();
         vcpuIoctl("KVM_GET_MP_STATE", kvm_h.KVM_GET_MP_STATE(), s);
         return kvm_mp_state.mp_state(s);
     }
 
-    /** Wraps {@code KVM_SET_MP_STATE}. */
+    /**
+     * Wraps {@code KVM_SET_MP_STATE}.
+     *
+     * @throws ErrnoException EINVAL for an unknown state; for any state but {@code RUNNABLE} without an
+     *         in-kernel local APIC; for {@code INIT_RECEIVED} or {@code SIPI_RECEIVED} while INIT is blocked
+     *         (SMM, for one) or an SMI is pending (arch/x86/kvm/x86.c, {@code kvm_arch_vcpu_ioctl_set_mpstate})
+     * @throws IllegalStateException after the vCPU closed
+     */
     public void setMpState(int state) throws ErrnoException {
         MemorySegment s = Scratch.current().buffer();
         kvm_mp_state.mp_state(s, state);
@@ -185,18 +219,42 @@ public final class Vcpu implements AutoCloseable {
 
     /**
      * Wraps {@code KVM_GET_ONE_REG} into {@code value}, which must hold the size the id encodes.
-     * x86 has no ONE_REG registers: the kernel answers ENOTTY or EINVAL, reported as such.
+     * x86 has no ONE_REG registers on most kernels: the kernel answers EINVAL, reported as such (recent
+     * kernels accept 64-bit MSR ids there, see below).
+     *
+     * @throws ErrnoException on x86, EINVAL from kernels without ONE_REG there (the ioctl reaches the arch
+     *         default); from kernels with it ({@link Cap#ONE_REG} on x86), EINVAL for an id that is not a
+     *         64-bit {@code KVM_REG_X86} MSR or KVM register, or an MSR the vCPU cannot read (arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_vcpu_ioctl}, {@code kvm_get_set_one_reg}); on arm64, ENOEXEC before
+     *         {@code KVM_ARM_VCPU_INIT} (arch/arm64/kvm/arm.c, {@code kvm_arch_vcpu_ioctl})
+     * @throws IllegalArgumentException when the id encodes more than 2048 bytes or {@code value} is smaller
+     *         than the size it encodes
+     * @throws IllegalStateException after the vCPU closed
      */
     public void getOneReg(long regId, MemorySegment value) throws ErrnoException {
         oneReg("KVM_GET_ONE_REG", kvm_h.KVM_GET_ONE_REG(), regId, value);
     }
 
-    /** Wraps {@code KVM_SET_ONE_REG} from {@code value}, which must hold the size the id encodes. */
+    /**
+     * Wraps {@code KVM_SET_ONE_REG} from {@code value}, which must hold the size the id encodes.
+     *
+     * @throws ErrnoException as {@link #getOneReg(long, MemorySegment)}, with EINVAL also for an MSR value the
+     *         vCPU refuses
+     * @throws IllegalArgumentException when the id encodes more than 2048 bytes or {@code value} is smaller
+     *         than the size it encodes
+     * @throws IllegalStateException after the vCPU closed
+     */
     public void setOneReg(long regId, MemorySegment value) throws ErrnoException {
         oneReg("KVM_SET_ONE_REG", kvm_h.KVM_SET_ONE_REG(), regId, value);
     }
 
-    /** {@code KVM_GET_ONE_REG} for registers of at most 8 bytes, zero-extended. */
+    /**
+     * {@code KVM_GET_ONE_REG} for registers of at most 8 bytes, zero-extended.
+     *
+     * @throws ErrnoException as {@link #getOneReg(long, MemorySegment)}
+     * @throws IllegalArgumentException when the id encodes more than 8 bytes
+     * @throws IllegalStateException after the vCPU closed
+     */
     public long getOneReg(long regId) throws ErrnoException {
         int size = oneRegSize(regId);
         if (size > 8) {
@@ -207,7 +265,13 @@ public final class Vcpu implements AutoCloseable {
         return buf.get(ValueLayout.JAVA_LONG, 0);
     }
 
-    /** {@code KVM_SET_ONE_REG} for registers of at most 8 bytes. */
+    /**
+     * {@code KVM_SET_ONE_REG} for registers of at most 8 bytes.
+     *
+     * @throws ErrnoException as {@link #setOneReg(long, MemorySegment)}
+     * @throws IllegalArgumentException when the id encodes more than 8 bytes
+     * @throws IllegalStateException after the vCPU closed
+     */
     public void setOneReg(long regId, long value) throws ErrnoException {
         int size = oneRegSize(regId);
         if (size > 8) {
@@ -235,7 +299,13 @@ public final class Vcpu implements AutoCloseable {
 
     /**
      * Wraps {@code KVM_GET_REG_LIST}: every ONE_REG id this vCPU has (arm64, riscv, loongarch).
-     * x86 has none; the kernel's error is reported as thrown.
+     * x86 has none on most kernels; the kernel's error is reported as thrown.
+     *
+     * @throws ErrnoException on x86, EINVAL from kernels without the ioctl there; kernels with it list at
+     *         most the shadow-stack pointer (arch/x86/kvm/x86.c, {@code kvm_get_reg_list}); on arm64, ENOEXEC
+     *         before {@code KVM_ARM_VCPU_INIT} (arch/arm64/kvm/arm.c, {@code kvm_arch_vcpu_ioctl}). The E2BIG
+     *         that sizes the list is handled here, not thrown.
+     * @throws IllegalStateException after the vCPU closed
      */
     public long[] regList() throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -263,6 +333,11 @@ public final class Vcpu implements AutoCloseable {
      * Wraps {@code KVM_ENABLE_CAP} on the vCPU fd with up to four arguments.
      *
      * @throws ErrnoException EINVAL when the capability cannot be enabled on a vCPU or refuses its arguments
+     *         (on x86, for instance, the Hyper-V SynIC without an in-kernel irqchip); ENOTTY for the Hyper-V
+     *         enlightened VMCS or direct TLB flush where the vendor module lacks them (arch/x86/kvm/x86.c,
+     *         {@code kvm_vcpu_ioctl_enable_cap})
+     * @throws IllegalArgumentException for more than four arguments
+     * @throws IllegalStateException after the vCPU closed
      */
     public void enableCap(Cap cap, long... args) throws ErrnoException {
         EnableCap.call(fd, cap, args, " on vcpu " + id);

@@ -39,6 +39,13 @@ import java.util.List;
  *     }
  * }
  * }
+ *
+ * <p>The errnos each method lists are those particular to its ioctl, from the upstream sources cited.
+ * Besides those, every VM ioctl fails with EIO when issued from a process other than the one that created
+ * the VM (after a fork, say) or once KVM has marked the VM dead after an internal error
+ * (virt/kvm/kvm_main.c, {@code kvm_vm_ioctl}). {@code EFAULT} is left out throughout, as this class only
+ * hands the kernel buffers it allocated itself. After {@link #close} every ioctl-issuing method throws
+ * {@link IllegalStateException} before reaching the kernel.
  */
 public final class Vm implements AutoCloseable {
     private final Kvm kvm;
@@ -89,7 +96,13 @@ public final class Vm implements AutoCloseable {
         return memslotV2;
     }
 
-    /** Wraps {@code KVM_CHECK_EXTENSION} on the VM fd (answers can differ from the system fd's). */
+    /**
+     * Wraps {@code KVM_CHECK_EXTENSION} on the VM fd (answers can differ from the system fd's).
+     *
+     * @throws ErrnoException only the VM-wide EIO: a capability the kernel does not know answers 0
+     *         (virt/kvm/kvm_main.c, {@code kvm_vm_ioctl_check_extension_generic})
+     * @throws IllegalStateException after {@link #close}
+     */
     public int checkExtension(Cap cap) throws ErrnoException {
         int rc = Ioctl.raw(Scratch.capture(), fd, kvm_h.KVM_CHECK_EXTENSION(), cap.number());
         if (rc < 0) {
@@ -106,7 +119,20 @@ public final class Vm implements AutoCloseable {
      * VM closes, and also when registering the slot fails.
      *
      * @param flags {@code KVM_MEM_LOG_DIRTY_PAGES} and/or {@code KVM_MEM_READONLY}
-     * @throws ErrnoException EEXIST/EINVAL when the slot overlaps another or is misaligned
+     * @throws ErrnoException EEXIST/EINVAL when the slot overlaps another or is misaligned; in detail, from
+     *         {@code KVM_SET_USER_MEMORY_REGION(2)} (virt/kvm/kvm_main.c, {@code kvm_set_memory_region}):
+     *         <ul>
+     *         <li>EEXIST: the range overlaps a slot the kernel already has;</li>
+     *         <li>EINVAL: a slot id at or above {@link Cap#NR_MEMSLOTS} (or an address space past
+     *         {@code KVM_CAP_MULTI_ADDRESS_SPACE}), flags the kernel refuses ({@code KVM_MEM_READONLY} where
+     *         {@link Cap#READONLY_MEM} is absent; anything beyond dirty logging and read-only on the v1 ioctl;
+     *         see {@code check_memory_region_flags}), more pages than one slot may hold, or a range past the
+     *         guest's physical address width (arch/x86/kvm/x86.c, {@code kvm_arch_prepare_memory_region});</li>
+     *         <li>ENOMEM, from KVM or from mapping the memory (then named {@code mmap}).</li>
+     *         </ul>
+     * @throws IllegalArgumentException when {@code size} is not a positive multiple of the page size,
+     *         {@code guestPhysAddr} is not page-aligned, or this VM already owns {@code slot}
+     * @throws IllegalStateException after {@link #close}
      */
     public MemoryRegion addMemory(int slot, long guestPhysAddr, long size, int flags) throws ErrnoException {
         return addMemory(slot, guestPhysAddr, size, flags, false);
@@ -115,6 +141,11 @@ public final class Vm implements AutoCloseable {
     /**
      * Like {@link #addMemory(int, long, long, int)}; with {@code memfd} the memory is a
      * {@code memfd_create} file (shareable with other processes) rather than anonymous memory.
+     *
+     * @throws ErrnoException as {@link #addMemory(int, long, long, int)}; with {@code memfd} also the failures
+     *         of memfd_create(2) (EMFILE with no free descriptor) and ftruncate(2), named as such
+     * @throws IllegalArgumentException as {@link #addMemory(int, long, long, int)}
+     * @throws IllegalStateException after {@link #close}
      */
     public MemoryRegion addMemory(int slot, long guestPhysAddr, long size, int flags, boolean memfd)
             throws ErrnoException {
@@ -173,7 +204,11 @@ public final class Vm implements AutoCloseable {
      * unusable on every thread: an access throws {@link IllegalStateException}, never reaches freed memory.
      *
      * @throws IllegalArgumentException when the VM did not add this slot
-     * @throws ErrnoException when the kernel refuses the deletion (the slot and its memory then stay)
+     * @throws ErrnoException when the kernel refuses the deletion (the slot and its memory then stay): ENOMEM
+     *         when KVM cannot allocate the temporary invalid slot it swaps in (virt/kvm/kvm_main.c,
+     *         {@code kvm_set_memslot}); EINVAL if the kernel has no such slot, e.g. after someone deleted it
+     *         through {@link #setUserMemoryRegion} ({@code kvm_set_memory_region})
+     * @throws IllegalStateException after {@link #close}
      */
     public void removeMemory(int slot) throws ErrnoException {
         MemoryRegion r = memory.region(slot)
@@ -193,6 +228,22 @@ public final class Vm implements AutoCloseable {
      *
      * <p>Caller must keep {@code userspaceAddr .. + size} mapped for as long as the slot exists; prefer
      * {@link #addMemory}, which ties the memory's lifetime to the VM.
+     *
+     * @throws ErrnoException from virt/kvm/kvm_main.c ({@code kvm_vm_ioctl}, {@code kvm_set_memory_region},
+     *         {@code check_memory_region_flags}) and arch/x86/kvm/x86.c ({@code kvm_arch_prepare_memory_region}):
+     *         <ul>
+     *         <li>EEXIST: a new or moved slot overlaps another slot;</li>
+     *         <li>EINVAL: a slot id at or above {@link Cap#NR_MEMSLOTS} or an address space past
+     *         {@code KVM_CAP_MULTI_ADDRESS_SPACE}; {@code size}, {@code guestPhysAddr} or {@code userspaceAddr}
+     *         not page-aligned; a host range that is not valid user memory; a guest range that wraps, runs past
+     *         the guest's physical address width or holds more pages than one slot may; flags the kernel
+     *         refuses (unknown ones, {@code KVM_MEM_READONLY} without {@link Cap#READONLY_MEM}, anything beyond
+     *         dirty logging and read-only on the v1 ioctl); size 0 for a slot the kernel does not have; or a
+     *         change to an existing slot's {@code userspaceAddr}, size or read-only flag (only moving
+     *         {@code guestPhysAddr} and toggling dirty logging are allowed);</li>
+     *         <li>ENOMEM.</li>
+     *         </ul>
+     * @throws IllegalStateException after {@link #close}
      */
     public void setUserMemoryRegion(int slot, int flags, long guestPhysAddr, long size, long userspaceAddr)
             throws ErrnoException {
@@ -222,6 +273,12 @@ public final class Vm implements AutoCloseable {
     /**
      * Changes the flags of a slot this VM owns (for example to start or stop dirty logging), keeping its
      * memory and contents.
+     *
+     * @throws ErrnoException EINVAL when {@code flags} toggles {@code KVM_MEM_READONLY} or holds flags the
+     *         kernel refuses; ENOMEM when KVM cannot allocate the dirty bitmap (virt/kvm/kvm_main.c,
+     *         {@code kvm_set_memory_region}, {@code kvm_prepare_memory_region})
+     * @throws IllegalArgumentException when the VM does not own {@code slot}
+     * @throws IllegalStateException after {@link #close}
      */
     public MemoryRegion setMemoryFlags(int slot, int flags) throws ErrnoException {
         MemoryRegion r = memory.region(slot)
@@ -239,7 +296,17 @@ public final class Vm implements AutoCloseable {
      * Wraps {@code KVM_CREATE_VCPU} and maps its {@code kvm_run} area (and the dirty ring, when
      * {@link #enableDirtyRing(int)} was called).
      *
-     * @throws ErrnoException EEXIST for an id in use, EINVAL for an id past the maximum
+     * @throws ErrnoException EEXIST for an id in use, EINVAL for an id past the maximum; in detail
+     *         (virt/kvm/kvm_main.c, {@code kvm_vm_ioctl_create_vcpu}; arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_vcpu_precreate}):
+     *         <ul>
+     *         <li>EEXIST: this VM already has a vCPU with {@code id};</li>
+     *         <li>EINVAL: {@code id} at or above {@link Cap#MAX_VCPU_ID} (or the lower limit set with
+     *         {@code KVM_CAP_MAX_VCPU_ID} on this VM), or the VM already has {@link Cap#MAX_VCPUS} vCPUs;</li>
+     *         <li>EMFILE when the process has no free descriptor; ENOMEM;</li>
+     *         <li>mmap(2) failures mapping {@code kvm_run} or the dirty ring, named {@code mmap}.</li>
+     *         </ul>
+     * @throws IllegalStateException after {@link #close}
      */
     public Vcpu createVcpu(int id) throws ErrnoException {
         ensureOpen();
@@ -266,12 +333,25 @@ public final class Vm implements AutoCloseable {
 
     // ---- interrupt controllers and lines ----
 
-    /** Wraps {@code KVM_CREATE_IRQCHIP}: in-kernel PIC, IOAPIC and local APICs (x86). Before any vCPU. */
+    /**
+     * Wraps {@code KVM_CREATE_IRQCHIP}: in-kernel PIC, IOAPIC and local APICs (x86). Before any vCPU.
+     *
+     * @throws ErrnoException EEXIST when the VM already has an in-kernel irqchip, full or split; EINVAL once a
+     *         vCPU exists; ENOMEM (arch/x86/kvm/x86.c, {@code kvm_arch_vm_ioctl})
+     * @throws IllegalStateException after {@link #close}
+     */
     public void createIrqchip() throws ErrnoException {
         Ioctl.call(fd, "KVM_CREATE_IRQCHIP", kvm_h.KVM_CREATE_IRQCHIP());
     }
 
-    /** Wraps {@code KVM_CREATE_PIT2}: the in-kernel i8254 timer. */
+    /**
+     * Wraps {@code KVM_CREATE_PIT2}: the in-kernel i8254 timer.
+     *
+     * @throws ErrnoException EEXIST when the VM already has a PIT; ENOENT without the in-kernel PIC, that is
+     *         before {@link #createIrqchip()} (a split irqchip has none); ENOMEM (arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_vm_ioctl})
+     * @throws IllegalStateException after {@link #close}
+     */
     public void createPit2(int flags) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment c = kvm_pit_config.allocate(a);
@@ -280,12 +360,26 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Wraps {@code KVM_SET_TSS_ADDR} (x86, needed before running a guest on Intel hosts). */
+    /**
+     * Wraps {@code KVM_SET_TSS_ADDR} (x86, needed before running a guest on Intel hosts).
+     *
+     * @throws ErrnoException EINVAL for an address above 0xffffd000, where the three pages would not fit below
+     *         4 GiB (arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_set_tss_addr}); on VMX without unrestricted guest
+     *         only, which places the TSS in a private memory slot, EEXIST when it was placed already or overlaps
+     *         a slot, and ENOMEM (arch/x86/kvm/vmx/vmx.c, {@code vmx_set_tss_addr})
+     * @throws IllegalStateException after {@link #close}
+     */
     public void setTssAddr(long addr) throws ErrnoException {
         Ioctl.call(fd, "KVM_SET_TSS_ADDR", kvm_h.KVM_SET_TSS_ADDR(), addr, "addr 0x" + Long.toHexString(addr));
     }
 
-    /** Wraps {@code KVM_IRQ_LINE}: drives GSI {@code irq} to {@code level} (1 = asserted). */
+    /**
+     * Wraps {@code KVM_IRQ_LINE}: drives GSI {@code irq} to {@code level} (1 = asserted).
+     *
+     * @throws ErrnoException ENXIO without an in-kernel irqchip (arch/x86/kvm/x86.c,
+     *         {@code kvm_vm_ioctl_irq_line}); a GSI with no route is not an error, the change is just dropped
+     * @throws IllegalStateException after {@link #close}
+     */
     public void setIrqLine(int irq, boolean level) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment l = kvm_irq_level.allocate(a);
@@ -300,12 +394,27 @@ public final class Vm implements AutoCloseable {
      *
      * @param resample when not null, KVM signals it when the guest EOIs a level-triggered interrupt
      *                 ({@code KVM_IRQFD_FLAG_RESAMPLE})
+     * @throws ErrnoException from virt/kvm/eventfd.c ({@code kvm_irqfd}, {@code kvm_irqfd_assign}):
+     *         <ul>
+     *         <li>EBUSY: {@code event} already drives an irqfd of this VM, on this or any other GSI;</li>
+     *         <li>EINVAL: x86 needs an in-kernel irqchip, and with {@code resample} the full one from
+     *         {@link #createIrqchip()} rather than a split irqchip (arch/x86/kvm/irq.c,
+     *         {@code kvm_arch_irqfd_allowed});</li>
+     *         <li>ENOMEM.</li>
+     *         </ul>
+     * @throws IllegalStateException after {@link #close}, or when {@code event} or {@code resample} is closed
      */
     public void registerIrqfd(EventFd event, int gsi, EventFd resample) throws ErrnoException {
         irqfd(event, gsi, resample, 0);
     }
 
-    /** Removes an irqfd registered with {@link #registerIrqfd} ({@code KVM_IRQFD_FLAG_DEASSIGN}). */
+    /**
+     * Removes an irqfd registered with {@link #registerIrqfd} ({@code KVM_IRQFD_FLAG_DEASSIGN}). Removing a
+     * pair that is not registered succeeds and does nothing (virt/kvm/eventfd.c, {@code kvm_irqfd_deassign}).
+     *
+     * @throws ErrnoException only the VM-wide EIO: an open eventfd passes every check of the deassign path
+     * @throws IllegalStateException after {@link #close}, or when {@code event} is closed
+     */
     public void unregisterIrqfd(EventFd event, int gsi) throws ErrnoException {
         irqfd(event, gsi, null, kvm_h.KVM_IRQFD_FLAG_DEASSIGN());
     }
@@ -330,7 +439,18 @@ public final class Vm implements AutoCloseable {
      *
      * @param length 1, 2, 4 or 8 bytes (0 for any length on MMIO, where {@code Cap.IOEVENTFD_ANY_LENGTH} says so)
      * @throws ErrnoException EINVAL for a length or flag combination the kernel refuses; EEXIST when the same
-     *         address, length and datamatch are registered already; ENOSPC when the I/O bus is full
+     *         address, length and datamatch are registered already; ENOSPC when the I/O bus is full. In detail
+     *         (virt/kvm/eventfd.c, {@code kvm_assign_ioeventfd}, {@code ioeventfd_check_collision};
+     *         virt/kvm/kvm_main.c, {@code kvm_io_bus_register_dev}):
+     *         <ul>
+     *         <li>EINVAL: {@code length} other than 0, 1, 2, 4 or 8; an address range that wraps; length 0 with
+     *         a {@link Datamatch.Value};</li>
+     *         <li>EEXIST: an ioeventfd on the same bus and address already matches some of the same writes
+     *         (either has length 0, or the lengths agree and either matches any value or both the same
+     *         value);</li>
+     *         <li>ENOSPC: the bus holds its maximum of devices; ENOMEM.</li>
+     *         </ul>
+     * @throws IllegalStateException after {@link #close}, or when {@code event} is closed
      */
     public void registerIoeventfd(EventFd event, IoEventAddress address, int length, Datamatch datamatch)
             throws ErrnoException {
@@ -340,7 +460,10 @@ public final class Vm implements AutoCloseable {
     /**
      * Removes an ioeventfd registered with the same arguments.
      *
-     * @throws ErrnoException ENOENT when no such registration exists
+     * @throws ErrnoException ENOENT when no such registration exists: one with this event, bus, address and
+     *         length, and the same datamatch or the same absence of one (virt/kvm/eventfd.c,
+     *         {@code kvm_deassign_ioeventfd_idx})
+     * @throws IllegalStateException after {@link #close}, or when {@code event} is closed
      */
     public void unregisterIoeventfd(EventFd event, IoEventAddress address, int length, Datamatch datamatch)
             throws ErrnoException {
@@ -372,7 +495,20 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Wraps {@code KVM_SET_GSI_ROUTING}: replaces the whole GSI routing table. */
+    /**
+     * Wraps {@code KVM_SET_GSI_ROUTING}: replaces the whole GSI routing table.
+     *
+     * @throws ErrnoException from virt/kvm/kvm_main.c ({@code kvm_vm_ioctl}) and virt/kvm/irqchip.c
+     *         ({@code kvm_set_irq_routing}, {@code setup_routing_entry}):
+     *         <ul>
+     *         <li>EINVAL: no in-kernel irqchip (arch/x86/kvm/irq.c, {@code kvm_arch_can_set_irq_routing});
+     *         more routes than the limit {@link Cap#IRQ_ROUTING} reports, or a GSI at or above it; a GSI routed
+     *         twice to the same irqchip, or an MSI route sharing its GSI with any other route; an unknown
+     *         irqchip or a pin past its end (arch/x86/kvm/irq.c, {@code kvm_set_routing_entry});</li>
+     *         <li>ENOMEM.</li>
+     *         </ul>
+     * @throws IllegalStateException after {@link #close}
+     */
     public void setGsiRouting(List<GsiRoute> routes) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment table = GsiRoute.encode(routes, a);
@@ -386,7 +522,10 @@ public final class Vm implements AutoCloseable {
      * @return &gt; 0 when delivered, 0 when the guest blocked it
      * @throws ErrnoException ENOTTY or EINVAL without an in-kernel irqchip that takes MSIs; EINVAL for a
      *         device id where the VM translates none, or none where it must (an arm64 ITS); ENODEV when no ITS
-     *         answers at the doorbell
+     *         answers at the doorbell. On x86 (virt/kvm/irqchip.c, {@code kvm_send_userspace_msi}): EINVAL
+     *         without an in-kernel irqchip; EPERM when no vCPU took the message, as the kernel's "not
+     *         delivered" result -1 reaches user space as errno 1
+     * @throws IllegalStateException after {@link #close}
      */
     public int signalMsi(Msi msi) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -409,8 +548,21 @@ public final class Vm implements AutoCloseable {
      * Wraps {@code KVM_ENABLE_CAP} on the VM fd with up to four arguments.
      *
      * @throws ErrnoException EINVAL when the capability cannot be enabled on a VM or refuses its arguments
-     *         (for example a dirty ring size that is not a power of two), EBUSY when it must be enabled before
-     *         vCPUs or memory slots exist and they already do
+     *         (for example a dirty ring size that is not a power of two), or must be enabled before vCPUs or
+     *         memory slots exist and they already do. In detail (virt/kvm/kvm_main.c,
+     *         {@code kvm_vm_ioctl_enable_cap_generic}, {@code kvm_vm_ioctl_enable_dirty_log_ring};
+     *         arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_enable_cap}):
+     *         <ul>
+     *         <li>EINVAL: a capability that is not enableable on a VM here, or arguments it refuses; on x86
+     *         several capabilities once a vCPU exists; for the dirty ring a size that is not a power of two,
+     *         below a page or the ring's reserved entries, a ring already enabled, or vCPUs already
+     *         created;</li>
+     *         <li>E2BIG: a dirty ring larger than {@link Cap#DIRTY_LOG_RING} reports;</li>
+     *         <li>EEXIST: {@link Cap#SPLIT_IRQCHIP} when an irqchip or a vCPU already exists;</li>
+     *         <li>EPERM: {@code KVM_CAP_VM_DISABLE_NX_HUGE_PAGES} without {@code CAP_SYS_BOOT}.</li>
+     *         </ul>
+     * @throws IllegalArgumentException for more than four arguments
+     * @throws IllegalStateException after {@link #close}
      */
     public void enableCap(Cap cap, long... args) throws ErrnoException {
         EnableCap.call(fd, cap, args, "");
@@ -421,6 +573,10 @@ public final class Vm implements AutoCloseable {
     /**
      * Wraps {@code KVM_GET_DIRTY_LOG}: one bit per 4 KiB page of the slot, set for pages written since the
      * last call (or since {@link #clearDirtyLog} with manual protection).
+     *
+     * @throws ErrnoException as {@link #getDirtyLog(int, MemorySegment)}
+     * @throws IllegalArgumentException when the VM does not own {@code slot}
+     * @throws IllegalStateException after {@link #close}
      */
     public long[] getDirtyLog(int slot) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -430,7 +586,11 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Bytes of the dirty bitmap of a slot this VM owns: one bit per page, in whole 64-bit words. */
+    /**
+     * Bytes of the dirty bitmap of a slot this VM owns: one bit per page, in whole 64-bit words.
+     *
+     * @throws IllegalArgumentException when the VM does not own {@code slot}
+     */
     public long dirtyBitmapBytes(int slot) {
         MemoryRegion r = memory.regionOrNull(slot);
         if (r == null) {
@@ -442,6 +602,16 @@ public final class Vm implements AutoCloseable {
     /**
      * {@code KVM_GET_DIRTY_LOG} into a caller-owned bitmap of at least {@link #dirtyBitmapBytes(int)}
      * bytes; allocates nothing, for dirty-tracking loops.
+     *
+     * @throws ErrnoException from virt/kvm/kvm_main.c ({@code kvm_get_dirty_log_protect}):
+     *         <ul>
+     *         <li>ENOENT: the kernel has no such slot, or the slot lacks {@code KVM_MEM_LOG_DIRTY_PAGES};</li>
+     *         <li>ENXIO: the VM tracks dirty pages with the dirty ring instead
+     *         ({@link #enableDirtyRing(int)});</li>
+     *         <li>EINVAL: a slot id past the user slots or address spaces.</li>
+     *         </ul>
+     * @throws IllegalArgumentException when the VM does not own {@code slot} or {@code bitmap} is too small
+     * @throws IllegalStateException after {@link #close}
      */
     public void getDirtyLog(int slot, MemorySegment bitmap) throws ErrnoException {
         if (bitmap.byteSize() < dirtyBitmapBytes(slot)) {
@@ -464,6 +634,12 @@ public final class Vm implements AutoCloseable {
     /**
      * Enables {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2}: {@link #getDirtyLog} no longer re-protects pages;
      * {@link #clearDirtyLog} does, for the pages the caller names.
+     *
+     * @throws ErrnoException EINVAL where the kernel lacks the capability or the mode bits it takes
+     *         ({@code initiallySet} needs {@code KVM_DIRTY_LOG_INITIALLY_SET} in what
+     *         {@link Cap#MANUAL_DIRTY_LOG_PROTECT2} reports) (virt/kvm/kvm_main.c,
+     *         {@code kvm_vm_ioctl_enable_cap_generic})
+     * @throws IllegalStateException after {@link #close}
      */
     public void enableManualDirtyLogProtect(boolean initiallySet) throws ErrnoException {
         long mode = kvm_h.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE()
@@ -474,7 +650,18 @@ public final class Vm implements AutoCloseable {
     /**
      * Wraps {@code KVM_CLEAR_DIRTY_LOG}: clears (and write-protects again) the pages whose bits are set in
      * {@code bitmap}, which covers pages {@code firstPage .. firstPage + numPages}. {@code firstPage} must
-     * be a multiple of 64.
+     * be a multiple of 64, and {@code bitmap} must hold at least {@code numPages} bits: the kernel reads that
+     * many.
+     *
+     * @throws ErrnoException from virt/kvm/kvm_main.c ({@code kvm_clear_dirty_log_protect}):
+     *         <ul>
+     *         <li>EINVAL: {@code firstPage} not a multiple of 64; a range past the end of the slot;
+     *         {@code numPages} not a multiple of 64 unless the range reaches the slot's end; a slot id past the
+     *         user slots or address spaces;</li>
+     *         <li>ENOENT: the kernel has no such slot, or the slot lacks {@code KVM_MEM_LOG_DIRTY_PAGES};</li>
+     *         <li>ENXIO: the VM tracks dirty pages with the dirty ring instead.</li>
+     *         </ul>
+     * @throws IllegalStateException after {@link #close}
      */
     public void clearDirtyLog(int slot, long firstPage, int numPages, long[] bitmap) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
@@ -493,6 +680,12 @@ public final class Vm implements AutoCloseable {
      * Enables the per-vCPU dirty ring with {@code bytes} per ring (a power of two, at most
      * {@code checkExtension(Cap.DIRTY_LOG_RING)}); must precede {@link #createVcpu}. Uses the
      * acquire/release flavour when the kernel has it.
+     *
+     * @throws ErrnoException from virt/kvm/kvm_main.c ({@code kvm_vm_ioctl_enable_cap_generic},
+     *         {@code kvm_vm_ioctl_enable_dirty_log_ring}): EINVAL where the kernel has no dirty ring, for a size
+     *         that is not a power of two or is below a page or the ring's reserved entries, when a ring is
+     *         already enabled, or when a vCPU exists; E2BIG for a size above the maximum
+     * @throws IllegalStateException when a vCPU already exists, or after {@link #close}
      */
     public void enableDirtyRing(int bytes) throws ErrnoException {
         if (!vcpus().isEmpty()) {
@@ -503,7 +696,13 @@ public final class Vm implements AutoCloseable {
         dirtyRingBytes = bytes;
     }
 
-    /** Wraps {@code KVM_RESET_DIRTY_RINGS}: re-protects every harvested entry; returns how many. */
+    /**
+     * Wraps {@code KVM_RESET_DIRTY_RINGS}: re-protects every harvested entry; returns how many.
+     *
+     * @throws ErrnoException EINVAL when the VM has no dirty ring ({@link #enableDirtyRing(int)} was not
+     *         called) (virt/kvm/kvm_main.c, {@code kvm_vm_ioctl_reset_dirty_pages})
+     * @throws IllegalStateException after {@link #close}
+     */
     public int resetDirtyRings() throws ErrnoException {
         return Ioctl.call(fd, "KVM_RESET_DIRTY_RINGS", kvm_h.KVM_RESET_DIRTY_RINGS());
     }
@@ -514,13 +713,19 @@ public final class Vm implements AutoCloseable {
      * Wraps {@code KVM_CREATE_DEVICE}.
      *
      * @throws ErrnoException ENODEV when this host's KVM lacks the type; EEXIST for a second instance of a
-     *         device the VM can have only once (e.g. the VGIC)
+     *         device the VM can have only once (e.g. the VGIC); otherwise as {@link #createDevice(int)}
+     * @throws IllegalStateException after {@link #close}
      */
     public KernelDevice createDevice(DeviceType type) throws ErrnoException {
         return createDevice(type.value());
     }
 
-    /** {@link #supportsDevice(int)} for a known type. */
+    /**
+     * {@link #supportsDevice(int)} for a known type.
+     *
+     * @throws ErrnoException as {@link #supportsDevice(int)}
+     * @throws IllegalStateException after {@link #close}
+     */
     public boolean supportsDevice(DeviceType type) throws ErrnoException {
         return supportsDevice(type.value());
     }
@@ -529,7 +734,12 @@ public final class Vm implements AutoCloseable {
      * Wraps {@code KVM_CREATE_DEVICE} for a type number {@link DeviceType} does not list.
      *
      * @param type a {@code KVM_DEV_TYPE_*} value
-     * @throws ErrnoException ENODEV when this host's KVM lacks the type
+     * @throws ErrnoException ENODEV when this host's KVM lacks the type (virt/kvm/kvm_main.c,
+     *         {@code kvm_ioctl_create_device}); EBUSY for a second {@link DeviceType#VFIO} device, one per VM
+     *         (virt/kvm/vfio.c, {@code kvm_vfio_create}); on arm64, EEXIST for a second VGIC and EBUSY once a
+     *         vCPU has run (vgic-init.c, {@code kvm_vgic_create}); EMFILE when the process has no free
+     *         descriptor; ENOMEM
+     * @throws IllegalStateException after {@link #close}
      */
     public KernelDevice createDevice(int type) throws ErrnoException {
         ensureOpen();
@@ -545,7 +755,13 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** {@code KVM_CREATE_DEVICE} with {@code KVM_CREATE_DEVICE_TEST}: whether the type could be created. */
+    /**
+     * {@code KVM_CREATE_DEVICE} with {@code KVM_CREATE_DEVICE_TEST}: whether the type could be created.
+     *
+     * @throws ErrnoException only the VM-wide EIO: the test answers ENODEV (returned as false) or success
+     *         (virt/kvm/kvm_main.c, {@code kvm_ioctl_create_device})
+     * @throws IllegalStateException after {@link #close}
+     */
     public boolean supportsDevice(int type) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment c = kvm_create_device.allocate(a);
@@ -564,7 +780,12 @@ public final class Vm implements AutoCloseable {
 
     // ---- clock ----
 
-    /** Wraps {@code KVM_GET_CLOCK}: the guest's kvmclock in nanoseconds. */
+    /**
+     * Wraps {@code KVM_GET_CLOCK}: the guest's kvmclock in nanoseconds.
+     *
+     * @throws ErrnoException only the VM-wide EIO (arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_get_clock})
+     * @throws IllegalStateException after {@link #close}
+     */
     public long getClock() throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment c = kvm_clock_data.allocate(a);
@@ -573,7 +794,13 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Wraps {@code KVM_SET_CLOCK}. */
+    /**
+     * Wraps {@code KVM_SET_CLOCK}.
+     *
+     * @throws ErrnoException only the VM-wide EIO: the kernel refuses only unknown flags, and this method
+     *         passes none (arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_set_clock})
+     * @throws IllegalStateException after {@link #close}
+     */
     public void setClock(long nanos) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment c = kvm_clock_data.allocate(a);
