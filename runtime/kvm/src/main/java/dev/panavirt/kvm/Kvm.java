@@ -2,9 +2,7 @@ package dev.panavirt.kvm;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.bindings.kvm.x86_64.kvm_cpuid2;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
-import dev.panavirt.bindings.kvm.x86_64.kvm_msr_list;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import dev.panavirt.sys.Libc;
@@ -37,6 +35,8 @@ public final class Kvm implements AutoCloseable {
     private static final long CHECK_EXTENSION = kvm_h.KVM_CHECK_EXTENSION();
 
     private final Fd fd;
+    /** The x86 view, made on first use (see {@link X86Kvm#of}). */
+    X86Kvm x86;
     private final int vcpuMmapSize;
 
     /** Takes {@code fd}; closes it when a check fails, so a failed open leaves no descriptor behind. */
@@ -89,6 +89,11 @@ public final class Kvm implements AutoCloseable {
         return fd.raw();
     }
 
+    /** The descriptor, for this package's other views of the system. */
+    Fd fd() {
+        return fd;
+    }
+
     /**
      * Wraps {@code KVM_GET_API_VERSION}: always 12 on any kernel panavirt accepts.
      *
@@ -133,75 +138,6 @@ public final class Kvm implements AutoCloseable {
      */
     public int vcpuMmapSize() {
         return vcpuMmapSize;
-    }
-
-    /**
-     * Wraps {@code KVM_GET_SUPPORTED_CPUID}: the CPUID leaves KVM can expose to a guest.
-     *
-     * @throws ErrnoException E2BIG if KVM had more leaves than {@code KVM_MAX_CPUID_ENTRIES}, the most it
-     *         fills whatever room is offered; ENOMEM (arch/x86/kvm/cpuid.c, {@code kvm_dev_ioctl_get_cpuid})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public Cpuid supportedCpuid() throws ErrnoException {
-        return cpuidList("KVM_GET_SUPPORTED_CPUID", kvm_h.KVM_GET_SUPPORTED_CPUID());
-    }
-
-    /**
-     * Wraps {@code KVM_GET_EMULATED_CPUID}: CPUID features KVM emulates in software.
-     *
-     * @throws ErrnoException E2BIG and ENOMEM as {@link #supportedCpuid()} (arch/x86/kvm/cpuid.c,
-     *         {@code kvm_dev_ioctl_get_cpuid}); the EINVAL it gives for non-zero entry padding cannot occur, as
-     *         the buffer this method passes is zeroed
-     * @throws IllegalStateException after {@link #close}
-     */
-    public Cpuid emulatedCpuid() throws ErrnoException {
-        return cpuidList("KVM_GET_EMULATED_CPUID", kvm_h.KVM_GET_EMULATED_CPUID());
-    }
-
-    private Cpuid cpuidList(String name, long request) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment c = kvm_cpuid2.allocate(MAX_LIST_ENTRIES, arena);
-            kvm_cpuid2.nent(c, MAX_LIST_ENTRIES);
-            Ioctl.call(fd, name, request, c, "room for " + MAX_LIST_ENTRIES + " entries");
-            return Cpuid.fromKvmCpuid2(c);
-        }
-    }
-
-    /**
-     * Wraps {@code KVM_GET_MSR_INDEX_LIST}: the MSRs {@code KVM_GET/SET_MSRS} accept.
-     *
-     * @throws ErrnoException E2BIG only if the kernel had more than 4096 indices to report
-     *         (arch/x86/kvm/x86.c, {@code kvm_arch_dev_ioctl})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public int[] msrIndexList() throws ErrnoException {
-        return msrList("KVM_GET_MSR_INDEX_LIST", kvm_h.KVM_GET_MSR_INDEX_LIST());
-    }
-
-    /**
-     * Wraps {@code KVM_GET_MSR_FEATURE_INDEX_LIST}: the feature MSRs readable on the system fd.
-     *
-     * @throws ErrnoException EINVAL on kernels without the ioctl ({@link Cap#GET_MSR_FEATURES} absent): x86
-     *         answers unknown system ioctls so; E2BIG only if the kernel had more than 4096 indices to report
-     *         (arch/x86/kvm/x86.c, {@code kvm_arch_dev_ioctl})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public int[] msrFeatureIndexList() throws ErrnoException {
-        return msrList("KVM_GET_MSR_FEATURE_INDEX_LIST", kvm_h.KVM_GET_MSR_FEATURE_INDEX_LIST());
-    }
-
-    private int[] msrList(String name, long request) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment l = kvm_msr_list.allocate(MAX_LIST_ENTRIES, arena);
-            kvm_msr_list.nmsrs(l, MAX_LIST_ENTRIES);
-            Ioctl.call(fd, name, request, l, "room for " + MAX_LIST_ENTRIES + " indices");
-            int n = kvm_msr_list.nmsrs(l);
-            int[] out = new int[n];
-            for (int i = 0; i < n; i++) {
-                out[i] = kvm_msr_list.indices(l, i);
-            }
-            return out;
-        }
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.panavirt.kvm;
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.x86_64.kvm_clear_dirty_log;
-import dev.panavirt.bindings.kvm.x86_64.kvm_clock_data;
 import dev.panavirt.bindings.kvm.x86_64.kvm_create_device;
 import dev.panavirt.bindings.kvm.x86_64.kvm_dirty_log;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
@@ -11,7 +10,6 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_ioeventfd;
 import dev.panavirt.bindings.kvm.x86_64.kvm_irq_level;
 import dev.panavirt.bindings.kvm.x86_64.kvm_irqfd;
 import dev.panavirt.bindings.kvm.x86_64.kvm_msi;
-import dev.panavirt.bindings.kvm.x86_64.kvm_pit_config;
 import dev.panavirt.bindings.kvm.x86_64.kvm_userspace_memory_region2;
 import dev.panavirt.bindings.kvm.x86_64.kvm_userspace_memory_region;
 import dev.panavirt.fd.EventFd;
@@ -50,6 +48,8 @@ import java.util.List;
 public final class Vm implements AutoCloseable {
     private final Kvm kvm;
     private final Fd fd;
+    /** The x86 view, made on first use (see {@link X86Vm#of}). */
+    X86Vm x86;
     private final Arena arena = Arena.ofShared();
     /** The arena of each slot {@link #addMemory} mapped, by slot: closing one unmaps that slot's memory. */
     private final java.util.Map<Integer, Arena> slotArenas = new java.util.HashMap<>();
@@ -79,6 +79,11 @@ public final class Vm implements AutoCloseable {
      */
     public int rawFd() {
         return fd.raw();
+    }
+
+    /** The descriptor, for this package's other views of the VM. */
+    Fd fd() {
+        return fd;
     }
 
     /** The system this VM was created from. */
@@ -342,35 +347,6 @@ public final class Vm implements AutoCloseable {
      */
     public void createIrqchip() throws ErrnoException {
         Ioctl.call(fd, "KVM_CREATE_IRQCHIP", kvm_h.KVM_CREATE_IRQCHIP());
-    }
-
-    /**
-     * Wraps {@code KVM_CREATE_PIT2}: the in-kernel i8254 timer.
-     *
-     * @throws ErrnoException EEXIST when the VM already has a PIT; ENOENT without the in-kernel PIC, that is
-     *         before {@link #createIrqchip()} (a split irqchip has none); ENOMEM (arch/x86/kvm/x86.c,
-     *         {@code kvm_arch_vm_ioctl})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public void createPit2(int flags) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment c = kvm_pit_config.allocate(a);
-            kvm_pit_config.flags(c, flags);
-            Ioctl.call(fd, "KVM_CREATE_PIT2", kvm_h.KVM_CREATE_PIT2(), c, "flags " + flags);
-        }
-    }
-
-    /**
-     * Wraps {@code KVM_SET_TSS_ADDR} (x86, needed before running a guest on Intel hosts).
-     *
-     * @throws ErrnoException EINVAL for an address above 0xffffd000, where the three pages would not fit below
-     *         4 GiB (arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_set_tss_addr}); on VMX without unrestricted guest
-     *         only, which places the TSS in a private memory slot, EEXIST when it was placed already or overlaps
-     *         a slot, and ENOMEM (arch/x86/kvm/vmx/vmx.c, {@code vmx_set_tss_addr})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public void setTssAddr(long addr) throws ErrnoException {
-        Ioctl.call(fd, "KVM_SET_TSS_ADDR", kvm_h.KVM_SET_TSS_ADDR(), addr, "addr 0x" + Long.toHexString(addr));
     }
 
     /**
@@ -775,37 +751,6 @@ public final class Vm implements AutoCloseable {
                 return false;
             }
             throw Ioctl.failure(fd, "KVM_CREATE_DEVICE", -rc, kvm_h.KVM_CREATE_DEVICE(), "test type " + type);
-        }
-    }
-
-    // ---- clock ----
-
-    /**
-     * Wraps {@code KVM_GET_CLOCK}: the guest's kvmclock in nanoseconds.
-     *
-     * @throws ErrnoException only the VM-wide EIO (arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_get_clock})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public long getClock() throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment c = kvm_clock_data.allocate(a);
-            Ioctl.call(fd, "KVM_GET_CLOCK", kvm_h.KVM_GET_CLOCK(), c);
-            return kvm_clock_data.clock(c);
-        }
-    }
-
-    /**
-     * Wraps {@code KVM_SET_CLOCK}.
-     *
-     * @throws ErrnoException only the VM-wide EIO: the kernel refuses only unknown flags, and this method
-     *         passes none (arch/x86/kvm/x86.c, {@code kvm_vm_ioctl_set_clock})
-     * @throws IllegalStateException after {@link #close}
-     */
-    public void setClock(long nanos) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment c = kvm_clock_data.allocate(a);
-            kvm_clock_data.clock(c, nanos);
-            Ioctl.call(fd, "KVM_SET_CLOCK", kvm_h.KVM_SET_CLOCK(), c, "clock " + nanos);
         }
     }
 

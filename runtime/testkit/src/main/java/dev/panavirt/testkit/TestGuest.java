@@ -8,7 +8,9 @@ import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
+import dev.panavirt.kvm.X86Kvm;
 import dev.panavirt.kvm.X86Vcpu;
+import dev.panavirt.kvm.X86Vm;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.machine.Ucall;
 import dev.panavirt.machine.VcpuReport;
@@ -126,7 +128,7 @@ public final class TestGuest implements AutoCloseable {
         Vm vm = null;
         try {
             vm = kvm.createVm();
-            vm.setTssAddr(0xfffb_d000L);
+            X86Vm.of(vm).setTssAddr(0xfffb_d000L);
             if (o.irqchip()) {
                 vm.createIrqchip();
             }
@@ -139,7 +141,7 @@ public final class TestGuest implements AutoCloseable {
             }
             vm.memory().write(image.loadAddress(), image.bytes());
             List<Vcpu> cpus = new ArrayList<>();
-            var cpuid = kvm.supportedCpuid();
+            var cpuid = X86Kvm.of(kvm).supportedCpuid();
             for (int i = 0; i < o.vcpus(); i++) {
                 Vcpu v = vm.createVcpu(i);
                 X86Vcpu.of(v).setCpuid(cpuid);

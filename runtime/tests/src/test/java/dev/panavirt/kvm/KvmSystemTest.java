@@ -32,13 +32,13 @@ class KvmSystemTest {
             assertEquals(1, kvm.checkExtension(Cap.USER_MEMORY));
             assertTrue(kvm.checkExtension(Cap.MAX_VCPUS) >= kvm.checkExtension(Cap.NR_VCPUS));
             assertEquals(0, kvm.checkExtension(0x7fff_0000), "an unknown capability is absent, not an error");
-            Cpuid cpuid = kvm.supportedCpuid();
+            Cpuid cpuid = X86Kvm.of(kvm).supportedCpuid();
             assertTrue(cpuid.find(0, 0).isPresent(), "leaf 0 present");
             int maxLeaf = cpuid.find(0, 0).orElseThrow().eax();
             assertTrue(maxLeaf >= 1);
-            assertTrue(kvm.emulatedCpuid().entries().size() > 0, "KVM emulates some CPUID features");
-            assertTrue(kvm.msrFeatureIndexList().length > 0, "feature MSRs listed");
-            int[] msrs = kvm.msrIndexList();
+            assertTrue(X86Kvm.of(kvm).emulatedCpuid().entries().size() > 0, "KVM emulates some CPUID features");
+            assertTrue(X86Kvm.of(kvm).msrFeatureIndexList().length > 0, "feature MSRs listed");
+            int[] msrs = X86Kvm.of(kvm).msrIndexList();
             assertTrue(msrs.length > 10, "MSR list " + msrs.length);
             assertTrue(Arrays.stream(msrs).anyMatch(m -> m == 0x174), "IA32_SYSENTER_CS listed");
         }
@@ -107,7 +107,7 @@ class KvmSystemTest {
     @Test
     void msrsRoundTripAndAnUnknownMsrIsNamed() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Vcpu cpu = vm.createVcpu(0)) {
-            Cpuid cpuid = kvm.supportedCpuid();
+            Cpuid cpuid = X86Kvm.of(kvm).supportedCpuid();
             X86Vcpu.of(cpu).setCpuid(cpuid);
             int sysenterCs = 0x174, sysenterEsp = 0x175;
             long esp = 0xffff_8000_1234_0000L;
@@ -124,7 +124,7 @@ class KvmSystemTest {
     @Test
     void cpuidRoundTrip() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Vcpu cpu = vm.createVcpu(0)) {
-            Cpuid supported = kvm.supportedCpuid();
+            Cpuid supported = X86Kvm.of(kvm).supportedCpuid();
             X86Vcpu.of(cpu).setCpuid(supported);
             Cpuid back = X86Vcpu.of(cpu).getCpuid();
             assertEquals(supported.entries().size(), back.entries().size());
@@ -209,8 +209,8 @@ class KvmSystemTest {
     @Test
     void vmClockRoundTrip() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
-            vm.setClock(5_000_000_000L);
-            long now = vm.getClock();
+            X86Vm.of(vm).setClock(5_000_000_000L);
+            long now = X86Vm.of(vm).getClock();
             assertTrue(now >= 5_000_000_000L && now < 65_000_000_000L, "clock " + now);
         }
     }

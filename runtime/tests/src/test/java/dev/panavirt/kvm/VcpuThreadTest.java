@@ -98,11 +98,11 @@ class VcpuThreadTest {
                 }
                 """;
         try (TestGuest g = TestGuest.longMode(Guests.c(body))) {
-            int vendorEbx = g.kvm().supportedCpuid().find(0, 0).orElseThrow().ebx();
+            int vendorEbx = X86Kvm.of(g.kvm()).supportedCpuid().find(0, 0).orElseThrow().ebx();
             assertEquals(Integer.toUnsignedLong(vendorEbx), g.next(0, T).value());
             long esp = 0xffff_8000_0000_4000L;
             X86Vcpu.of(g.vcpu(0)).setMsr(0x175, esp);
-            assertEquals(FlavourRules.sysenterEspReadBack(g.kvm().supportedCpuid(), esp), g.next(0, T).value(),
+            assertEquals(FlavourRules.sysenterEspReadBack(X86Kvm.of(g.kvm()).supportedCpuid(), esp), g.next(0, T).value(),
                     "SYSENTER_ESP as the guest reads it on " + KvmFlavour.detect());
             assertEquals(0, g.runToDone(0, T));
             assertEquals(0x1000, X86Vcpu.of(g.vcpu(0)).getMsr(0x175), "the guest's wrmsr is visible through KVM_GET_MSRS");

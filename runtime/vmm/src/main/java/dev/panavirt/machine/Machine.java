@@ -10,7 +10,9 @@ import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
+import dev.panavirt.kvm.X86Kvm;
 import dev.panavirt.kvm.X86Vcpu;
+import dev.panavirt.kvm.X86Vm;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusDevice;
 import dev.panavirt.vmm.ExitDispatcher;
@@ -132,14 +134,14 @@ public final class Machine implements AutoCloseable {
         Vm v = null;
         try {
             v = kvm.createVm();
-            v.setTssAddr(0xfffb_d000L);
+            X86Vm.of(v).setTssAddr(0xfffb_d000L);
             if (config.irqchip()) {
                 v.createIrqchip();
-                v.createPit2(0);
+                X86Vm.of(v).createPit2(0);
                 v.setGsiRouting(PcPlatform.interruptRouting());
             }
             v.addMemory(0, 0, config.memorySize(), 0);
-            var cpuid = kvm.supportedCpuid();
+            var cpuid = X86Kvm.of(kvm).supportedCpuid();
             for (int i = 0; i < config.vcpus(); i++) {
                 Vcpu c = v.createVcpu(i);
                 X86Vcpu.of(c).setCpuid(PcPlatform.withApicId(cpuid, i));
