@@ -4,7 +4,6 @@ import dev.panavirt.headers.clang.LibClang;
 import dev.panavirt.headers.emit.JavaEmitter;
 import dev.panavirt.headers.emit.Report;
 import dev.panavirt.headers.model.BindingPackage;
-import dev.panavirt.headers.model.Typedef;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,29 +77,21 @@ public final class Main {
             BindingPackage pkg = p.parse();
             List<Parser> parsers = new ArrayList<>(List.of(p));
             if (spec.archNeutral()) {
-                // Keep the typedef layouts every tree agrees on (vfio_h.__u32 is the same everywhere;
-                // __kernel_old_uid_t is not), so the package stays arch-neutral.
-                List<Typedef> kept = new ArrayList<>(pkg.typedefs());
+                // Keep what every tree agrees on (vfio_h.__u32 is the same everywhere;
+                // __kernel_old_uid_t is not; kvm_h.KVM_RUN is, KVM_GET_REGS is not), so the
+                // package stays arch-neutral.
+                Map<String, BindingPackage> others = new LinkedHashMap<>();
                 for (String[] a : Spec.ARCHES) {
                     if (a[0].equals(spec.arch())) continue;
                     Path other = cache.resolve(a[0]).resolve("include");
+                    System.err.println("  comparing with the " + a[0] + " tree (" + a[2] + ")");
                     Parser q = new Parser(clang, spec, List.of(other, ext), List.of("-target", a[2], "-nostdinc",
                             "-ffreestanding", "-std=gnu11", "-I" + other, "-I" + ext, "-isystem",
                             resourceDir + "/include", "-ferror-limit=0"));
-                    Map<String, Typedef> there = q.typedefsOnly();
+                    others.put(a[0], q.parse());
                     parsers.add(q);
-                    for (Typedef t : List.copyOf(kept)) {
-                        Typedef u = there.get(t.name());
-                        if (u == null || u.scalar() != t.scalar()) {
-                            kept.remove(t);
-                            BindingPackage.skip(pkg.skipped(), "typedefs that differ between arches (left out of an"
-                                    + " arch-neutral package)", t.name() + " (" + t.header() + ": " + spec.arch() + " "
-                                    + t.scalar() + ", " + a[0] + " " + (u == null ? "none" : u.scalar()) + ")");
-                        }
-                    }
                 }
-                pkg.skipped().values().forEach(l -> l.sort(null));
-                pkg = pkg.withTypedefs(kept);
+                pkg = Agreement.keepAgreed(pkg, others);
             }
             packages.add(pkg);
             for (Parser q : parsers) {

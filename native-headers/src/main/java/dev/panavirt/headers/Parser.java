@@ -182,32 +182,6 @@ final class Parser {
 
     // ------------------------------------------------------------------ typedefs
 
-    /**
-     * Only the scalar and pointer typedefs of the headers (and the files read), for comparing the
-     * typedefs of an arch-neutral package across header trees.
-     */
-    Map<String, Typedef> typedefsOnly() {
-        String main = syntheticName("-typedefs");
-        try (TranslationUnit tu = TranslationUnit.parse(clang, main, args, Map.of(main, includes()),
-                TranslationUnit.DETAILED_PREPROCESSING_RECORD)) {
-            for (TranslationUnit.Diagnostic d : tu.diagnostics()) {
-                if (d.isError()) {
-                    throw new IllegalStateException("clang reported errors parsing " + spec.headers() + " for "
-                            + spec.target() + ": " + d.text());
-                }
-            }
-            for (Cursor c : tu.cursor().children()) {
-                if (c.kind() == Cursor.INCLUSION_DIRECTIVE) {
-                    String f = c.includedFile();
-                    if (!f.isEmpty()) filesRead.add(Path.of(f).toAbsolutePath().normalize().toString());
-                } else if (c.kind() == Cursor.TYPEDEF_DECL) {
-                    scalarTypedef(c);
-                }
-            }
-        }
-        return typedefs;
-    }
-
     /** Scalar and pointer typedefs by name, in declaration order (jextract's header-class layouts). */
     private final Map<String, Typedef> typedefs = new LinkedHashMap<>();
 

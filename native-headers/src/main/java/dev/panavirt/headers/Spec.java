@@ -10,8 +10,9 @@ import java.util.List;
  * @param arch        {@code make headers_install ARCH=} value, also the tree's directory name
  * @param target      clang target triple
  * @param headers     bound headers, include-relative; their macros, enums and records are generated
- * @param archNeutral the package serves every arch though parsed with one tree (vfio, vhost, virtio):
- *                    its typedef layouts are kept only where every tree agrees
+ * @param archNeutral the package serves every arch though parsed with one tree (kvm, vfio, vhost,
+ *                    virtio): the headers are parsed on every tree as well, and its records, constants,
+ *                    string macros and typedef layouts are kept only where every tree agrees
  */
 record Spec(String packageName, String headerClass, String arch, String target, List<String> headers,
             boolean archNeutral) {
@@ -32,6 +33,10 @@ record Spec(String packageName, String headerClass, String arch, String target, 
             out.add(new Spec("dev.panavirt.bindings.kvm." + a[1], "kvm_h", a[0], a[2],
                     List.of("linux/kvm.h", "asm/kvm.h", EXT_HEADER), false));
         }
+        // What linux/kvm.h defines identically on every arch (kvm_irqfd, KVM_RUN, KVM_CAP_*, ...),
+        // for the arch-neutral runtime code.
+        out.add(new Spec("dev.panavirt.bindings.kvm", "kvm_h", "x86", "x86_64-linux-gnu", List.of("linux/kvm.h"),
+                true));
         out.add(new Spec("dev.panavirt.bindings.vfio", "vfio_h", "x86", "x86_64-linux-gnu",
                 List.of("linux/vfio.h"), true));
         out.add(new Spec("dev.panavirt.bindings.vhost", "vhost_h", "x86", "x86_64-linux-gnu",

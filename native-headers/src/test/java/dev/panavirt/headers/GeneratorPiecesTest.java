@@ -57,6 +57,6 @@ class GeneratorPiecesTest {
         List<String> pkgs = Spec.all().stream().map(Spec::packageName).distinct().toList();
         assertEquals(List.of("dev.panavirt.bindings.kvm.x86_64", "dev.panavirt.bindings.kvm.arm64",
                 "dev.panavirt.bindings.kvm.riscv64", "dev.panavirt.bindings.kvm.loongarch64",
-                "dev.panavirt.bindings.vfio", "dev.panavirt.bindings.vhost", "dev.panavirt.bindings.virtio"), pkgs);
+                "dev.panavirt.bindings.kvm", "dev.panavirt.bindings.vfio", "dev.panavirt.bindings.vhost", "dev.panavirt.bindings.virtio"), pkgs);
     }
 }

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The non-x86 bindings against clang: the walker of {@link GccProbeTest} writes one
  * {@code _Static_assert} per size, alignment, offset and constant, compiled with
  * {@code clang-16 --target=<triple> -fsyntax-only} against that arch's installed headers. The
- * arch-neutral vfio, vhost and virtio packages (generated from the x86 tree) are checked against
+ * arch-neutral kvm, vfio, vhost and virtio packages (generated from the x86 tree) are checked against
  * the aarch64, riscv64 and loongarch64 trees as well, which is what shows they are arch-neutral.
  *
  * <p>{@code native-headers/install-headers.sh}, which the test runner calls before the build, installs
@@ -38,12 +38,15 @@ class CrossArchLayoutTest {
             new Case("dev.panavirt.bindings.kvm.arm64", "arm64", "aarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.kvm.riscv64", "riscv", "riscv64-linux-gnu"),
             new Case("dev.panavirt.bindings.kvm.loongarch64", "loongarch", "loongarch64-linux-gnu"),
+            new Case("dev.panavirt.bindings.kvm", "arm64", "aarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.vfio", "arm64", "aarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.vhost", "arm64", "aarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.virtio", "arm64", "aarch64-linux-gnu"),
+            new Case("dev.panavirt.bindings.kvm", "riscv", "riscv64-linux-gnu"),
             new Case("dev.panavirt.bindings.vfio", "riscv", "riscv64-linux-gnu"),
             new Case("dev.panavirt.bindings.vhost", "riscv", "riscv64-linux-gnu"),
             new Case("dev.panavirt.bindings.virtio", "riscv", "riscv64-linux-gnu"),
+            new Case("dev.panavirt.bindings.kvm", "loongarch", "loongarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.vfio", "loongarch", "loongarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.vhost", "loongarch", "loongarch64-linux-gnu"),
             new Case("dev.panavirt.bindings.virtio", "loongarch", "loongarch64-linux-gnu"));

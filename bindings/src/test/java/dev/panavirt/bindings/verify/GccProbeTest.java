@@ -16,13 +16,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The x86-64 bindings against gcc: every generated struct, member path, {@code x$offset()},
- * bitfield storage unit and constant of the x86 kvm, vfio, vhost and virtio packages is turned into
+ * bitfield storage unit and constant of the x86 kvm, the arch-neutral kvm, vfio, vhost and virtio
+ * packages is turned into
  * a C expression over the same headers, compiled with gcc, run, and compared. Zero mismatches.
  */
 class GccProbeTest {
 
     static final List<String> PACKAGES = List.of(
             "dev.panavirt.bindings.kvm.x86_64",
+            "dev.panavirt.bindings.kvm",
             "dev.panavirt.bindings.vfio",
             "dev.panavirt.bindings.vhost",
             "dev.panavirt.bindings.virtio");

@@ -16,6 +16,7 @@ final class Probe {
     /** The bound headers of each package, as the generator binds them. */
     static final Map<String, List<String>> INCLUDES = Map.of(
             "kvm", List.of("linux/kvm.h", "asm/kvm.h", "panavirt/kvm_ext.h"),
+            "dev.panavirt.bindings.kvm", List.of("linux/kvm.h"),
             "dev.panavirt.bindings.vfio", List.of("linux/vfio.h"),
             "dev.panavirt.bindings.vhost", List.of("linux/vhost.h", "linux/vhost_types.h"),
             "dev.panavirt.bindings.virtio", List.of("linux/virtio_config.h", "linux/virtio_ring.h",

@@ -29,6 +29,12 @@ public record BindingPackage(String packageName, String headerClass, List<String
                 skipped);
     }
 
+    /** This package with other records, constants, typedef layouts and string macros (the rest unchanged). */
+    public BindingPackage withContents(List<Record> r, List<Constant> c, List<Typedef> t, List<StringConstant> s) {
+        return new BindingPackage(packageName, headerClass, headers, arch, List.copyOf(r), List.copyOf(c),
+                List.copyOf(t), List.copyOf(s), skipped);
+    }
+
     public static Map<String, List<String>> newSkipped() {
         return new TreeMap<>();
     }
