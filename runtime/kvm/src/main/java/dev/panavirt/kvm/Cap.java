@@ -1,12 +1,13 @@
 package dev.panavirt.kvm;
 
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_h;
 
 /**
  * KVM capabilities ({@code KVM_CAP_*}) that panavirt uses or reports, for
  * {@link Kvm#checkExtension(Cap)} and {@link Vm#checkExtension(Cap)}.
  *
- * <p>The numbers come from the generated {@code linux/kvm.h} bindings.
+ * <p>The numbers come from the arch-neutral {@code linux/kvm.h} bindings, apart from the x86-only ones that
+ * {@code linux/kvm.h} defines only under x86's {@code __KVM_HAVE_*} (PIT2, VCPU_EVENTS, XSAVE, XCRS).
  */
 public enum Cap {
     IRQCHIP(kvm_h.KVM_CAP_IRQCHIP()),
@@ -20,7 +21,7 @@ public enum Cap {
     MAX_VCPUS(kvm_h.KVM_CAP_MAX_VCPUS()),
     MAX_VCPU_ID(kvm_h.KVM_CAP_MAX_VCPU_ID()),
     NR_MEMSLOTS(kvm_h.KVM_CAP_NR_MEMSLOTS()),
-    PIT2(kvm_h.KVM_CAP_PIT2()),
+    PIT2(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_CAP_PIT2()),
     IRQ_ROUTING(kvm_h.KVM_CAP_IRQ_ROUTING()),
     IRQFD(kvm_h.KVM_CAP_IRQFD()),
     IRQFD_RESAMPLE(kvm_h.KVM_CAP_IRQFD_RESAMPLE()),
@@ -41,9 +42,9 @@ public enum Cap {
     SPLIT_IRQCHIP(kvm_h.KVM_CAP_SPLIT_IRQCHIP()),
     GUEST_MEMFD(kvm_h.KVM_CAP_GUEST_MEMFD()),
     VM_TYPES(kvm_h.KVM_CAP_VM_TYPES()),
-    XSAVE(kvm_h.KVM_CAP_XSAVE()),
-    XCRS(kvm_h.KVM_CAP_XCRS()),
-    VCPU_EVENTS(kvm_h.KVM_CAP_VCPU_EVENTS()),
+    XSAVE(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_CAP_XSAVE()),
+    XCRS(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_CAP_XCRS()),
+    VCPU_EVENTS(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_CAP_VCPU_EVENTS()),
     MP_STATE(kvm_h.KVM_CAP_MP_STATE()),
     GET_MSR_FEATURES(kvm_h.KVM_CAP_GET_MSR_FEATURES()),
     INTERNAL_ERROR_DATA(kvm_h.KVM_CAP_INTERNAL_ERROR_DATA()),

@@ -1,8 +1,8 @@
 package dev.panavirt.kvm;
 
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.bindings.kvm.x86_64.kvm_dirty_gfn;
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_dirty_gfn;
+import dev.panavirt.bindings.kvm.kvm_h;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Libc;
 import dev.panavirt.sys.Mmap;
@@ -47,7 +47,8 @@ public final class DirtyRing {
     private long fetchIndex;
 
     DirtyRing(Arena arena, Fd vcpuFd, int vcpuId, int bytes) throws ErrnoException {
-        long offset = (long) kvm_h.KVM_DIRTY_LOG_PAGE_OFFSET() * Mmap.PAGE_SIZE;
+        // KVM_DIRTY_LOG_PAGE_OFFSET is per arch (64 in x86's asm/kvm.h, linux/kvm.h's default 0 elsewhere).
+        long offset = (long) dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_DIRTY_LOG_PAGE_OFFSET() * Mmap.PAGE_SIZE;
         this.ring = Mmap.map(arena, bytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, vcpuFd, offset,
                 "dirty ring of vcpu " + vcpuId);
         this.entries = (int) (bytes / ENTRY_SIZE);

@@ -1,8 +1,8 @@
 package dev.panavirt.kvm;
 
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.bindings.kvm.x86_64.kvm_enable_cap;
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_enable_cap;
+import dev.panavirt.bindings.kvm.kvm_h;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import java.lang.foreign.Arena;

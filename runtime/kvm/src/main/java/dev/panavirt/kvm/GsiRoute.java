@@ -1,10 +1,10 @@
 package dev.panavirt.kvm;
 
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
-import dev.panavirt.bindings.kvm.x86_64.kvm_irq_routing;
-import dev.panavirt.bindings.kvm.x86_64.kvm_irq_routing_entry;
-import dev.panavirt.bindings.kvm.x86_64.kvm_irq_routing_irqchip;
-import dev.panavirt.bindings.kvm.x86_64.kvm_irq_routing_msi;
+import dev.panavirt.bindings.kvm.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_irq_routing;
+import dev.panavirt.bindings.kvm.kvm_irq_routing_entry;
+import dev.panavirt.bindings.kvm.kvm_irq_routing_irqchip;
+import dev.panavirt.bindings.kvm.kvm_irq_routing_msi;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.util.List;

@@ -2,7 +2,7 @@ package dev.panavirt.kvm;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_h;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import dev.panavirt.sys.Libc;

@@ -1,6 +1,6 @@
 package dev.panavirt.kvm;
 
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_h;
 
 /** Exit reason numbers as plain static finals, read once from the generated constants. */
 final class KvmExits {

@@ -10,9 +10,9 @@ import dev.panavirt.bindings.kvm.arm64.kvm_regs;
 public final class OneRegId {
     private OneRegId() {}
 
-    private static final long ARCH_MASK = dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_REG_ARCH_MASK();
-    private static final int SIZE_SHIFT = dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_REG_SIZE_SHIFT();
-    private static final long SIZE_MASK = dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_REG_SIZE_MASK();
+    private static final long ARCH_MASK = dev.panavirt.bindings.kvm.kvm_h.KVM_REG_ARCH_MASK();
+    private static final int SIZE_SHIFT = dev.panavirt.bindings.kvm.kvm_h.KVM_REG_SIZE_SHIFT();
+    private static final long SIZE_MASK = dev.panavirt.bindings.kvm.kvm_h.KVM_REG_SIZE_MASK();
 
     /** The arch field ({@code KVM_REG_ARM64}, {@code KVM_REG_RISCV}, {@code KVM_REG_X86}, ...). */
     public static long arch(long id) {

@@ -2,10 +2,10 @@ package dev.panavirt.kvm;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
-import dev.panavirt.bindings.kvm.x86_64.kvm_mp_state;
-import dev.panavirt.bindings.kvm.x86_64.kvm_one_reg;
-import dev.panavirt.bindings.kvm.x86_64.kvm_reg_list;
+import dev.panavirt.bindings.kvm.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_mp_state;
+import dev.panavirt.bindings.kvm.kvm_one_reg;
+import dev.panavirt.bindings.kvm.kvm_reg_list;
 import dev.panavirt.bindings.kvm.x86_64.kvm_run;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;

@@ -1,6 +1,6 @@
 package dev.panavirt.kvm;
 
-import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_run;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
