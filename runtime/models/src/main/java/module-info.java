@@ -12,4 +12,5 @@ module dev.panavirt.models {
     exports dev.panavirt.models.loongarch;
     exports dev.panavirt.models.riscv;
     exports dev.panavirt.replay;
+    exports dev.panavirt.replay.targets;
 }

@@ -2,7 +2,7 @@ package dev.panavirt.cli;
 
 import dev.panavirt.replay.Script;
 import dev.panavirt.replay.SessionRunner;
-import dev.panavirt.replay.SessionTargets;
+import dev.panavirt.replay.targets.SessionTargets;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.OptionalInt;

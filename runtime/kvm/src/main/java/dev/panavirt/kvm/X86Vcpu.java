@@ -316,7 +316,7 @@ public final class X86Vcpu {
     }
 
     /**
-     * Wraps {@code KVM_SET_CPUID2}: the CPUID leaves the guest sees (usually from {@link Kvm#supportedCpuid()}).
+     * Wraps {@code KVM_SET_CPUID2}: the CPUID leaves the guest sees (usually from {@link X86Kvm#supportedCpuid()}).
      *
      * @throws ErrnoException from arch/x86/kvm/cpuid.c ({@code kvm_vcpu_ioctl_set_cpuid2}, {@code kvm_set_cpuid},
      *         {@code kvm_check_cpuid}): E2BIG for more than {@code KVM_MAX_CPUID_ENTRIES} leaves; EINVAL once the

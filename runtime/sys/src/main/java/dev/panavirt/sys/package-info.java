@@ -1,8 +1,7 @@
 /**
  * The system-call layer: C library downcalls with errno capture, owned file descriptors, ioctl request
- * encodings, memory mappings and eventfds. The KVM objects are built on it; its
- * {@link dev.panavirt.base.ErrnoException} and {@link dev.panavirt.sys.EventFd} appear in their API, and
- * {@link dev.panavirt.sys.Fd} with {@link dev.panavirt.sys.Ioctl} let callers issue ioctls panavirt does
- * not wrap, with the same error reporting.
+ * encodings and memory mappings. Exported only to the kernel-object layer ({@code dev.panavirt.kvm}), which
+ * builds the public API on it; what callers see of it is {@link dev.panavirt.base.ErrnoException} and
+ * {@link dev.panavirt.fd.EventFd}.
  */
 package dev.panavirt.sys;

@@ -1,6 +1,6 @@
 /*
  * panavirt guest support: freestanding helpers for small x86-64 guests built with gcc and run by
- * dev.panavirt.guest.TestGuest. Port I/O, MMIO, and "ucall" guest-to-host calls (print, assert,
+ * dev.panavirt.testkit.TestGuest. Port I/O, MMIO, and "ucall" guest-to-host calls (print, assert,
  * sync, done) over one PIO port. No libc.
  */
 #ifndef PANAVIRT_GUEST_H
@@ -14,7 +14,7 @@ typedef unsigned long long u64;
 #define PV_UCALL_PORT 0xe0
 enum { PV_UCALL_PRINT = 1, PV_UCALL_ASSERT = 2, PV_UCALL_SYNC = 3, PV_UCALL_DONE = 4 };
 
-/* Layout read by the host (dev.panavirt.guest.Ucall): keep in step with it. */
+/* Layout read by the host (dev.panavirt.machine.Ucall): keep in step with it. */
 struct pv_ucall {
     u32 cmd;
     u32 line;

@@ -392,7 +392,7 @@ public final class ItsDevice implements DeviceAttributes, RegisterDevice {
                 ItsTables.mapped(c) ? c.target : -1, its.cached(e.device.id, e.eventId));
     }
 
-    /** The deterministic one-line state dump of {@link ItsSessionTarget#state()}. */
+    /** The deterministic one-line state dump a replay target reports as its state. */
     public String state() {
         return ItsStateDump.dump(this);
     }

@@ -88,6 +88,29 @@ public final class Vgic {
         return ram;
     }
 
+    /**
+     * Writes guest RAM under this VGIC's lock, so an ITS command or MSI in progress on another thread sees all of
+     * the write or none of it.
+     *
+     * @throws ErrnoException EFAULT where the range is not guest RAM
+     */
+    public void writeRam(long gpa, byte[] data) throws ErrnoException {
+        synchronized (lock) {
+            ram().write(gpa, data, 0, data.length);
+        }
+    }
+
+    /**
+     * Reads guest RAM under this VGIC's lock (see {@link #writeRam}).
+     *
+     * @throws ErrnoException EFAULT where the range is not guest RAM
+     */
+    public void readRam(long gpa, byte[] into) throws ErrnoException {
+        synchronized (lock) {
+            ram().read(gpa, into, 0, into.length);
+        }
+    }
+
     /** The guest physical address size. */
     public int ipaBits() {
         return ipaBits;

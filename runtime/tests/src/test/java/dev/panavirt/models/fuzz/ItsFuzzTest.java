@@ -10,8 +10,8 @@ import dev.panavirt.base.ErrnoException;
 import dev.panavirt.base.HeapGuestRam;
 import dev.panavirt.bindings.kvm.arm64.kvm_h;
 import dev.panavirt.models.gicv3.ItsRegisters;
-import dev.panavirt.models.gicv3.ItsSessionTarget;
 import dev.panavirt.models.gicv3.Redistributors;
+import dev.panavirt.replay.targets.ItsSessionTarget;
 import java.util.Set;
 
 /**

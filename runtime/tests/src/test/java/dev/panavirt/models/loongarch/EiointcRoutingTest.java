@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
+import dev.panavirt.replay.targets.EiointcSessionTarget;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.panavirt.base.ErrnoException;
+import dev.panavirt.replay.targets.EiointcSessionTarget;
 import org.junit.jupiter.api.Test;
 
 /** The scripted-session contract over the EIOINTC model. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.panavirt.base.ErrnoException;
+import dev.panavirt.replay.targets.RiscvVectorSessionTarget;
 import org.junit.jupiter.api.Test;
 
 /** The scripted-session contract over RISC-V vector vCPUs. */

@@ -1,10 +1,14 @@
-package dev.panavirt.models.gicv3;
+package dev.panavirt.replay.targets;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.base.GuestRam;
 import dev.panavirt.base.HeapGuestRam;
 import dev.panavirt.bindings.kvm.arm64.kvm_h;
+import dev.panavirt.models.gicv3.ItsDevice;
+import dev.panavirt.models.gicv3.ItsRegisters;
+import dev.panavirt.models.gicv3.Redistributors;
+import dev.panavirt.models.gicv3.Vgic;
 import dev.panavirt.replay.SessionTarget;
 import java.util.Objects;
 
@@ -90,24 +94,20 @@ public final class ItsSessionTarget implements SessionTarget {
 
     @Override
     public void memWrite(long gpa, byte[] data) {
-        synchronized (vgic.lock) {
-            try {
-                vgic.ram().write(gpa, data, 0, data.length);
-            } catch (ErrnoException e) {
-                throw new IllegalArgumentException(e.getMessage(), e);
-            }
+        try {
+            vgic.writeRam(gpa, data);
+        } catch (ErrnoException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 
     @Override
     public byte[] memRead(long gpa, int length) {
         byte[] out = new byte[length];
-        synchronized (vgic.lock) {
-            try {
-                vgic.ram().read(gpa, out, 0, length);
-            } catch (ErrnoException e) {
-                throw new IllegalArgumentException(e.getMessage(), e);
-            }
+        try {
+            vgic.readRam(gpa, out);
+        } catch (ErrnoException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
         return out;
     }
@@ -142,7 +142,7 @@ public final class ItsSessionTarget implements SessionTarget {
     }
 
     /** The default MPIDR affinity KVM gives vCPU {@code id}, packed as in the REDIST_REGS attribute. */
-    static long mpidrOf(int id) {
+    public static long mpidrOf(int id) {
         long aff0 = id & 0xF;
         long aff1 = (id >>> 4) & 0xFF;
         long aff2 = (id >>> 12) & 0xFF;

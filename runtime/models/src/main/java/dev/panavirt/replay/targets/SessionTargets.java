@@ -1,15 +1,15 @@
-package dev.panavirt.replay;
+package dev.panavirt.replay.targets;
 
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.base.HeapGuestRam;
 import dev.panavirt.models.gicv3.ItsRegisters;
-import dev.panavirt.models.gicv3.ItsSessionTarget;
 import dev.panavirt.models.gicv3.Redistributors;
 import dev.panavirt.models.loongarch.EiointcRegisters;
-import dev.panavirt.models.loongarch.EiointcSessionTarget;
 import dev.panavirt.models.riscv.RiscvVectorRegisters;
-import dev.panavirt.models.riscv.RiscvVectorSessionTarget;
 import dev.panavirt.models.riscv.RiscvVectorUnit;
+import dev.panavirt.replay.SessionRunner;
+import dev.panavirt.replay.SessionTarget;
+import dev.panavirt.replay.Symbols;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

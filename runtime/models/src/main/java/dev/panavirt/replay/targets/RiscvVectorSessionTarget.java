@@ -1,7 +1,9 @@
-package dev.panavirt.models.riscv;
+package dev.panavirt.replay.targets;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
+import dev.panavirt.models.riscv.RiscvVectorRegisters;
+import dev.panavirt.models.riscv.RiscvVectorUnit;
 import dev.panavirt.replay.SessionTarget;
 
 /**

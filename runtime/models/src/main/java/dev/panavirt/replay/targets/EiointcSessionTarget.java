@@ -1,7 +1,10 @@
-package dev.panavirt.models.loongarch;
+package dev.panavirt.replay.targets;
 
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
+import dev.panavirt.models.loongarch.EiointcDevice;
+import dev.panavirt.models.loongarch.EiointcRegisters;
+import dev.panavirt.models.loongarch.LoongArchVm;
 import dev.panavirt.replay.SessionTarget;
 
 /**
