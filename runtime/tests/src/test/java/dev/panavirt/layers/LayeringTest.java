@@ -59,6 +59,11 @@ class LayeringTest {
         assertTrue(!bindings.isEmpty(), "the models take uapi constants from the bindings");
         assertEquals(Set.of(), bindings.stream().filter(r -> !r.endsWith("/kvm_h")).collect(Collectors.toSet()),
                 "bindings classes other than the constants' header classes");
+        var models = new java.util.TreeMap<>(refs);
+        models.keySet().removeIf(cls -> !cls.startsWith("dev/panavirt/models/"));
+        assertTrue(models.size() > 40, "model classes found: " + models.size());
+        assertEquals(Set.of(), ClassReferences.matching(models, "dev/panavirt/replay/"),
+                "the models know nothing of the replay engine; its targets adapt them");
     }
 
     @Test
