@@ -20,7 +20,7 @@ class ReportTest {
     private static final String OP = "dev.panavirt.bench.ioctl.CheckExtension";
 
     private static Sample sample(String cls, String method, double mean, double alloc) {
-        Sample s = new Sample(Bench.of(cls + "." + method, cls, method));
+        Sample s = new Sample(Bench.of(cls, method, Map.of()));
         s.addFork(List.of(mean * 0.999, mean, mean * 1.001), List.of(alloc, alloc, alloc), "ns/op");
         return s;
     }
@@ -112,7 +112,7 @@ class ReportTest {
     void missingPathsAndFailuresAreShown() {
         Map<String, Sample> m = new LinkedHashMap<>();
         Sample c = sample(OP, "c", 400, 0.05);
-        Sample pv = new Sample(Bench.of(OP + ".panavirt", OP, "panavirt"));
+        Sample pv = new Sample(Bench.of(OP, "panavirt", Map.of()));
         pv.addFailure("round 1: boom");
         m.put(c.bench().name(), c);
         m.put(pv.bench().name(), pv);
