@@ -57,7 +57,7 @@ public final class Fixture implements AutoCloseable {
     }
 
     /** Whether this fixture is for {@code via} (or for every path). */
-    public boolean wants(Via via) {
+    private boolean wants(Via via) {
         return path.equals(via.method()) || path.equals("all");
     }
 
@@ -124,15 +124,23 @@ public final class Fixture implements AutoCloseable {
         return jnrBuffer;
     }
 
-    /** Closes what the fixture owns, newest first. */
+    /** Closes what the fixture owns, newest first; all of it, even when one close fails. */
     @Override
     public void close() {
+        IllegalStateException failure = null;
         while (!owned.isEmpty()) {
             try {
                 owned.pop().close();
             } catch (Exception e) {
-                throw new IllegalStateException("closing the fixture of " + what, e);
+                if (failure == null) {
+                    failure = new IllegalStateException("closing the fixture of " + what, e);
+                } else {
+                    failure.addSuppressed(e);
+                }
             }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 
