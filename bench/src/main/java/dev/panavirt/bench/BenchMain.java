@@ -33,6 +33,7 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.format.OutputFormat;
 import org.openjdk.jmh.runner.format.OutputFormatFactory;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
@@ -43,9 +44,10 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * benchmark in this jar in interleaved rounds and writes the Markdown report, the ratio chart and a
  * JSON record.
  *
- * <p>Each benchmark runs in its own forked JVM, one fork per round. A round goes over the whole suite,
- * operation by operation, running the paths of one operation (C, panavirt, FFM, JNA, jnr-ffi) back to
- * back in an order shuffled per round; with several rounds, slow drifts of a noisy machine spread over
+ * <p>Each benchmark (a method with one value of each of its class's {@code @Param}s) runs in its own forked
+ * JVM, one fork per round. A round goes over the whole suite, operation by operation (an operation is a
+ * class, or one parameter value of it), running its paths (C, panavirt, FFM, JNA, jnr-ffi) back to back in
+ * an order shuffled per round; with several rounds, slow drifts of a noisy machine spread over
  * every path instead of favouring whichever ran first. The iterations of all rounds are pooled per
  * benchmark, as JMH pools the iterations of its forks.
  *
@@ -139,8 +141,10 @@ public final class BenchMain {
 
     private static void runFork(Settings s, Bench b, OutputFormat format, Sample sample, int round, int done,
                                 int total) {
-        Options opts = new OptionsBuilder()
-                .include("^" + Pattern.quote(b.name()) + "$")
+        ChainedOptionsBuilder builder = new OptionsBuilder()
+                .include("^" + Pattern.quote(b.benchmark()) + "$");
+        b.params().forEach(builder::param);
+        Options opts = builder
                 .forks(1)
                 .warmupForks(0)
                 .warmupIterations(s.warmup())
@@ -193,7 +197,10 @@ public final class BenchMain {
         }
     }
 
-    /** The per-call and model benchmarks in this jar, filtered by the include patterns. */
+    /**
+     * The per-call and model benchmarks in this jar, one per method and combination of its class's
+     * {@code @Param} values, filtered by the include patterns (matched against {@link Bench#name()}).
+     */
     static List<Bench> discover(List<String> include) throws IOException {
         List<BenchmarkListEntry> entries;
         try (InputStream in = BenchMain.class.getResourceAsStream(BenchmarkList.BENCHMARK_LIST)) {
@@ -206,22 +213,41 @@ public final class BenchMain {
         List<Pattern> patterns = include.stream().map(Pattern::compile).toList();
         List<Bench> out = new ArrayList<>();
         for (BenchmarkListEntry e : entries) {
-            String name = e.getUsername();
-            if (!patterns.isEmpty() && patterns.stream().noneMatch(p -> p.matcher(name).find())) {
-                continue;
-            }
             String cls = e.getUserClassQName();
-            out.add(Bench.of(name, cls, name.substring(cls.length() + 1)));
+            String method = e.getUsername().substring(cls.length() + 1);
+            for (Map<String, String> params : combinations(e.getParams().orElse(Map.of()))) {
+                Bench b = Bench.of(cls, method, params);
+                if (patterns.isEmpty() || patterns.stream().anyMatch(p -> p.matcher(b.name()).find())) {
+                    out.add(b);
+                }
+            }
         }
         out.sort(Comparator.comparing((Bench b) -> b.model()).thenComparingInt(Bench::order)
-                .thenComparing(Bench::className).thenComparing(b -> b.via().map(Enum::ordinal).orElse(99))
-                .thenComparing(Bench::method));
+                .thenComparing(Bench::className).thenComparing(Bench::paramText)
+                .thenComparing(b -> b.via().map(Enum::ordinal).orElse(99)).thenComparing(Bench::method));
+        return out;
+    }
+
+    /** Every combination of one value per parameter (one empty combination when there are none). */
+    private static List<Map<String, String>> combinations(Map<String, String[]> params) {
+        List<Map<String, String>> out = List.of(Map.of());
+        for (var p : params.entrySet()) {
+            List<Map<String, String>> next = new ArrayList<>();
+            for (Map<String, String> partial : out) {
+                for (String value : p.getValue()) {
+                    Map<String, String> m = new LinkedHashMap<>(partial);
+                    m.put(p.getKey(), value);
+                    next.add(m);
+                }
+            }
+            out = next;
+        }
         return out;
     }
 
     private static List<List<Bench>> byOperation(List<Bench> benches) {
         Map<String, List<Bench>> groups = new LinkedHashMap<>();
-        benches.forEach(b -> groups.computeIfAbsent(b.className(), k -> new ArrayList<>()).add(b));
+        benches.forEach(b -> groups.computeIfAbsent(b.operation(), k -> new ArrayList<>()).add(b));
         return List.copyOf(groups.values());
     }
 }

@@ -2,85 +2,55 @@ package dev.panavirt.bench.ioctl;
 
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bench.Operation;
-import dev.panavirt.bench.support.BenchJvm;
-import dev.panavirt.bench.support.CHarness;
-import dev.panavirt.bench.support.Fixtures;
-import dev.panavirt.bench.support.JnaLibc;
-import dev.panavirt.bench.support.JnrLibc;
-import dev.panavirt.bench.support.RawFfm;
+import dev.panavirt.bench.support.Call;
+import dev.panavirt.bench.support.Fixture;
 import dev.panavirt.fd.EventFd;
-import dev.panavirt.sys.Libc;
-import java.lang.foreign.Arena;
+import dev.panavirt.kvm.Kvm;
+import dev.panavirt.kvm.Vm;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.annotations.Param;
 
-/** A plain eventfd write (no KVM): the floor under irqfd and ioeventfd signalling. */
-@Operation(value = "eventfd write", order = 80,
+/**
+ * An 8-byte eventfd write of 1 ({@link #eventfd}): to an irqfd, which KVM turns into an interrupt on GSI 5
+ * of the in-kernel irqchip, or to a plain eventfd (no KVM), the floor under irqfd and ioeventfd signalling.
+ */
+@Operation(value = "irqfd signal", param = "eventfd=irqfd", order = 70,
+        note = "8-byte write of 1 to an eventfd registered with KVM_IRQFD for GSI 5 of the in-kernel irqchip "
+                + "(the kernel injects from a work item)")
+@Operation(value = "eventfd write", param = "eventfd=plain", order = 80,
         note = "8-byte write of 1 to a plain eventfd nobody reads (no KVM involved)")
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Measurement(iterations = 5, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {BenchJvm.NATIVE_ACCESS, BenchJvm.XMS, BenchJvm.XMX})
-@State(Scope.Thread)
-public class EventfdWrite {
+public class EventfdWrite extends PerCall {
     static final int N = 1000;
     static final int GSI = 5;
 
-    /** The FFM and C paths' memory: an automatic arena, whose segments cost no session acquire per downcall. */
-    private final Arena arena = Arena.ofAuto();
+    /** {@code irqfd} (registered with {@code KVM_IRQFD}) or {@code plain}. */
+    @Param({"irqfd", "plain"})
+    public String eventfd;
+
     private EventFd event;
-    private int fd;
-    private MemorySegment capture;
-    private MemorySegment one;
-    private com.sun.jna.Memory jnaOne;
-    private jnr.ffi.Pointer jnrOne;
 
-    @Setup
-    public void setup(BenchmarkParams params) throws ErrnoException {
-        init(Fixtures.path(params));
-    }
-
-    /** Sets up the VM and what {@code path} needs ({@code "all"}: every path, for the smoke test). */
-    public void init(String path) throws ErrnoException {
-        event = EventFd.create(0);
-        fd = event.rawFd();
-        capture = Libc.newCapture(arena);
-        one = arena.allocate(8, 8).fill((byte) 0);
-        one.set(ValueLayout.JAVA_LONG, 0, 1L);
-        if (Fixtures.wants(path, "jna")) {
-            jnaOne = new com.sun.jna.Memory(8);
-            jnaOne.setLong(0, 1L);
+    @Override
+    protected void build(Fixture fixture) throws ErrnoException {
+        Vm vm = switch (eventfd) {
+            case "irqfd" -> fixture.own(fixture.own(Kvm.open()).createVm());
+            case "plain" -> null;
+            default -> throw new IllegalArgumentException("eventfd " + eventfd);
+        };
+        event = fixture.own(EventFd.create(0));
+        if (vm != null) {
+            vm.createIrqchip();
+            vm.registerIrqfd(event, GSI, null);
         }
-        if (Fixtures.wants(path, "jnr")) {
-            jnrOne = jnr.ffi.Memory.allocateDirect(JnrLibc.RUNTIME, 8);
-            jnrOne.putLong(0, 1L);
-        }
-    }
-
-    @TearDown
-    public void tearDown() {
-        event.close();
+        fixture.target(event.rawFd(), "write(eventfd)")
+                .buffer(fixture.allocate(8).copyFrom(0, MemorySegment.ofArray(new long[] {1})));
     }
 
     @Benchmark
     @OperationsPerInvocation(N)
     public long c() {
-        return CHarness.writeLoop(fd, one, 8, N);
+        return Call.cWrite(f, N);
     }
 
     @Benchmark
@@ -90,21 +60,21 @@ public class EventfdWrite {
 
     @Benchmark
     public long ffmErrno() {
-        return Fixtures.check(Libc.write(capture, fd, one, 8), "write(eventfd)");
+        return Call.ffmErrnoWrite(f);
     }
 
     @Benchmark
     public long ffm() {
-        return Fixtures.check(RawFfm.write(fd, one, 8), "write(eventfd)");
+        return Call.ffmWrite(f);
     }
 
     @Benchmark
     public long jna() {
-        return JnaLibc.write(fd, jnaOne, 8);
+        return Call.jnaWrite(f);
     }
 
     @Benchmark
     public long jnr() {
-        return Fixtures.checkJnr(JnrLibc.C.write(fd, jnrOne, 8), "write(eventfd)");
+        return Call.jnrWrite(f);
     }
 }

@@ -2,38 +2,74 @@ package dev.panavirt.bench.report;
 
 import dev.panavirt.bench.Operation;
 import dev.panavirt.bench.Via;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
- * One JMH benchmark as the report sees it.
+ * One JMH benchmark, with one value of each of its class's {@code @Param}s, as the report sees it.
  *
- * @param name      JMH's full name, {@code package.Class.method}
+ * @param name      {@code package.Class.method}, followed by {@code :}{@link #paramText()} when it has parameters:
+ *                  unique per report row and path
  * @param className the benchmark class
  * @param method    the benchmark method: a {@link Via} for per-call benchmarks, a workload for models
+ * @param params    the JMH parameter values this benchmark runs with, by name (empty when it has none)
  * @param operation the {@link Operation} label (the class's simple name when it has none)
  * @param order     row order
  * @param note      what exactly is measured
  * @param maxRatioToC  the panavirt target ratio to C, or 0
  * @param model     whether this is a model throughput benchmark ({@code dev.panavirt.bench.model})
  */
-public record Bench(String name, String className, String method, String operation, int order, String note,
-                    double maxRatioToC, boolean model) {
+public record Bench(String name, String className, String method, SortedMap<String, String> params,
+                    String operation, int order, String note, double maxRatioToC, boolean model) {
 
     /** Package of model throughput benchmarks. */
     public static final String MODEL_PACKAGE = "dev.panavirt.bench.model.";
 
-    /** Reads the class's {@link Operation}, without initializing it. */
-    public static Bench of(String name, String className, String method) {
-        Operation op = null;
+    /**
+     * Reads the class's {@link Operation} for these parameter values, without initializing the class: the one
+     * whose {@link Operation#param()} names them, else the class's general one with the values appended to its
+     * label, else the class's simple name.
+     *
+     * @param params one value per {@code @Param} of the class (empty when it has none)
+     */
+    public static Bench of(String className, String method, Map<String, String> params) {
+        SortedMap<String, String> p = Collections.unmodifiableSortedMap(new TreeMap<>(params));
+        String text = paramText(p);
+        Operation[] ops = operations(className);
+        Optional<Operation> exact = Arrays.stream(ops).filter(o -> o.param().equals(text)).findFirst();
+        Optional<Operation> op = exact.or(() -> Arrays.stream(ops).filter(o -> o.param().isEmpty()).findFirst());
+        String label = op.map(Operation::value).orElse(className.substring(className.lastIndexOf('.') + 1))
+                + (exact.isPresent() || text.isEmpty() ? "" : " (" + text + ")");
+        return new Bench(className + "." + method + (text.isEmpty() ? "" : ":" + text), className, method, p, label,
+                op.map(Operation::order).orElse(100), op.map(Operation::note).orElse(""),
+                op.map(Operation::panavirtMaxRatioToC).orElse(0.0), className.startsWith(MODEL_PACKAGE));
+    }
+
+    private static Operation[] operations(String className) {
         try {
-            op = Class.forName(className, false, Bench.class.getClassLoader()).getAnnotation(Operation.class);
+            return Class.forName(className, false, Bench.class.getClassLoader()).getAnnotationsByType(Operation.class);
         } catch (ClassNotFoundException e) {
-            // listed by JMH but not loadable: report it under its class name
+            return new Operation[0];   // listed by JMH but not loadable: reported under its class name
         }
-        String simple = className.substring(className.lastIndexOf('.') + 1);
-        return new Bench(name, className, method, op != null ? op.value() : simple, op != null ? op.order() : 100,
-                op != null ? op.note() : "", op != null ? op.panavirtMaxRatioToC() : 0,
-                className.startsWith(MODEL_PACKAGE));
+    }
+
+    private static String paramText(SortedMap<String, String> params) {
+        return params.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(","));
+    }
+
+    /** The parameter values as {@code name=value}, joined by commas in name order; empty when there are none. */
+    public String paramText() {
+        return paramText(params);
+    }
+
+    /** JMH's own name of the benchmark method, {@code package.Class.method}, without parameters. */
+    public String benchmark() {
+        return className + "." + method;
     }
 
     /** The path, for per-call benchmarks. */
@@ -41,8 +77,8 @@ public record Bench(String name, String className, String method, String operati
         return model ? Optional.empty() : Via.ofMethod(method);
     }
 
-    /** {@code Class.method}, for progress lines. */
+    /** {@code Class.method} (with {@code :name=value} when it has parameters), for progress lines. */
     public String shortName() {
-        return className.substring(className.lastIndexOf('.') + 1) + "." + method;
+        return name.substring(className.lastIndexOf('.') + 1);
     }
 }

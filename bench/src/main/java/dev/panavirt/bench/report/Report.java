@@ -439,7 +439,14 @@ public final class Report {
             Bench b = s.bench();
             Robust.Estimate m = s.hasData() ? Robust.median(s.scores()) : Robust.median(List.of());
             j.append("    {\"name\": ").append(q(b.name())).append(", \"operation\": ").append(q(b.operation()))
-                    .append(", \"path\": ").append(q(b.method())).append(", \"unit\": ").append(q(s.unit()))
+                    .append(", \"class\": ").append(q(b.className())).append(", \"path\": ").append(q(b.method()))
+                    .append(", \"params\": {");
+            String sep = "";
+            for (var p : b.params().entrySet()) {
+                j.append(sep).append(q(p.getKey())).append(": ").append(q(p.getValue()));
+                sep = ", ";
+            }
+            j.append("}, \"unit\": ").append(q(s.unit()))
                     .append(", \"n\": ").append(s.n())
                     .append(", \"median\": ").append(num(m.value()))
                     .append(", \"medianLow\": ").append(num(m.low()))

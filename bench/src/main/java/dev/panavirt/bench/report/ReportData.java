@@ -39,8 +39,12 @@ public final class ReportData {
             Map<String, Object> b = asMap(o);
             String name = str(b, "name", "?");
             String path = str(b, "path", "?");
-            String cls = name.substring(0, Math.max(0, name.length() - path.length() - 1));
-            Sample sample = new Sample(Bench.of(name, cls, path));
+            String cls = str(b, "class", name.substring(0, Math.max(0, name.length() - path.length() - 1)));
+            Map<String, String> params = new LinkedHashMap<>();
+            if (b.get("params") instanceof Map<?, ?> p) {
+                p.forEach((k, v) -> params.put(String.valueOf(k), String.valueOf(v)));
+            }
+            Sample sample = new Sample(Bench.of(cls, path, params));
             List<Double> its = doubles(b.get("iterations"));
             int forks = Math.max(1, doubles(b.get("forkMeans")).size());
             Object alloc = b.get("allocBytesPerOp");
@@ -55,7 +59,7 @@ public final class ReportData {
             for (Object fail : (List<?>) b.getOrDefault("failures", List.of())) {
                 sample.addFailure(String.valueOf(fail));
             }
-            samples.put(name, sample);
+            samples.put(sample.bench().name(), sample);
         }
         Instant started = Instant.parse(str(root, "started", Instant.EPOCH.toString()));
         Instant finished = Instant.parse(str(root, "finished", started.toString()));

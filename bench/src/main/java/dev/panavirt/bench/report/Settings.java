@@ -13,7 +13,8 @@ import java.util.List;
  * @param warmupMs   milliseconds per warmup iteration
  * @param iterations measurement iterations per fork
  * @param timeMs     milliseconds per measurement iteration
- * @param include    regular expressions; a benchmark runs when its name contains a match of any (all when empty)
+ * @param include    regular expressions; a benchmark runs when its name ({@link Bench#name()}) contains a match of
+ *                   any (all when empty)
  * @param out        where the report goes
  * @param commit     the source revision, shown in the report when known
  * @param list       only list the benchmarks that would run
@@ -50,7 +51,8 @@ public record Settings(String mode, int forks, int warmup, int warmupMs, int ite
               --time MS          milliseconds per measurement iteration
               --warmup N         warmup iterations per fork
               --warmup-time MS   milliseconds per warmup iteration
-              --include REGEX    only benchmarks whose name matches (repeatable), e.g. CheckExtension or 'Run.*\\.c$'
+              --include REGEX    only benchmarks whose name (package.Class.method, then :param=value for a class
+                                 with a JMH @Param) matches (repeatable), e.g. CheckExtension, exit=mmio or '\\.c(:|$)'
               --out DIR          where to write the report (default bench/results)
               --commit REV       source revision to name in the report
               --list             list the benchmarks and exit

@@ -6,16 +6,24 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panavirt.bench.support.CHarness;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.kvm.Kvm;
 import dev.panavirt.kvm.VcpuExit;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.openjdk.jmh.annotations.Param;
 
 /**
- * Calls every path of every per-call benchmark a few times outside JMH, so a broken path (a wrong
- * request, buffer or guest) fails the build in seconds instead of a benchmark run. Needs /dev/kvm:
- * skipped without it, failed without it when the build requires KVM ({@code -Dpanavirt.require=kvm}).
+ * Calls every path of every per-call benchmark, for every value of its {@code @Param} (read from the
+ * annotation, so a new value is tested too), a few times outside JMH, so a broken path (a wrong request,
+ * buffer or guest) fails the build in seconds instead of a benchmark run. Needs /dev/kvm: skipped without
+ * it, failed without it when the build requires KVM ({@code -Dpanavirt.require=kvm}).
  */
 @Tag("kvm")
 class PathsSmokeTest {
@@ -29,6 +37,38 @@ class PathsSmokeTest {
         assumeTrue(Kvm.available(), "/dev/kvm is not available");
     }
 
+    /** The values of the benchmark class's {@code @Param} field. */
+    private static Stream<String> params(Class<? extends PerCall> benchmark) {
+        return Arrays.stream(benchmark.getFields()).filter(f -> f.isAnnotationPresent(Param.class))
+                .flatMap(f -> Arrays.stream(f.getAnnotation(Param.class).value()));
+    }
+
+    static Stream<String> directions() {
+        return params(Regs.class);
+    }
+
+    static Stream<String> exits() {
+        return params(KvmRun.class);
+    }
+
+    static Stream<String> eventfds() {
+        return params(EventfdWrite.class);
+    }
+
+    /** Runs {@code body} on {@code b} set up for every path, then tears it down. */
+    private static <T extends PerCall> void onEveryPath(T b, Body<T> body) throws Exception {
+        b.init("all");
+        try {
+            body.run(b);
+        } finally {
+            b.tearDown();
+        }
+    }
+
+    private interface Body<T> {
+        void run(T b) throws Exception;
+    }
+
     @Test
     void cHarnessLoads() {
         assertEquals(42, CHarness.hello());
@@ -36,9 +76,7 @@ class PathsSmokeTest {
 
     @Test
     void checkExtensionAgreesOnEveryPath() throws Exception {
-        CheckExtension b = new CheckExtension();
-        b.setup();
-        try {
+        onEveryPath(new CheckExtension(), b -> {
             for (int i = 0; i < 3; i++) {
                 int expected = b.panavirt();
                 assertEquals(1, expected, "KVM_CAP_USER_MEMORY");
@@ -48,120 +86,75 @@ class PathsSmokeTest {
                 assertEquals(expected, b.jnr());
                 assertEquals((long) expected * CheckExtension.N, b.c());
             }
-        } finally {
-            b.tearDown();
-        }
+        });
     }
 
-    @Test
-    void registerPathsSucceed() throws Exception {
-        GetRegs g = new GetRegs();
-        g.init("all");
-        try {
-            assertEquals(0, dev.panavirt.bindings.kvm.x86_64.kvm_regs.rip(g.panavirt()), "real-mode entry 0x7c0:0");
-            assertEquals(0, g.ffmErrno());
-            assertEquals(0, g.ffm());
-            assertEquals(0, g.jna());
-            assertEquals(0, g.jnr());
-            assertEquals(0, g.c());
-        } finally {
-            g.tearDown();
-        }
-        SetRegs s = new SetRegs();
-        s.init("all");
-        try {
-            s.panavirt();
-            assertEquals(0, s.ffmErrno());
-            assertEquals(0, s.ffm());
-            assertEquals(0, s.jna());
-            assertEquals(0, s.jnr());
-            assertEquals(0, s.c());
-        } finally {
-            s.tearDown();
-        }
-    }
-
-    @Test
-    void pioGuestExitsOnEveryRunOnEveryPath() throws Exception {
-        RunPio b = new RunPio();
-        b.init("all");
-        try {
-            for (int i = 0; i < 3; i++) {
-                assertInstanceOf(VcpuExit.Io.class, b.panavirt());
-                assertEquals(kvm_h.KVM_EXIT_IO(), b.ffmErrno());
-                assertEquals(kvm_h.KVM_EXIT_IO(), b.ffm());
-                assertEquals(kvm_h.KVM_EXIT_IO(), b.jna());
-                assertEquals(kvm_h.KVM_EXIT_IO(), b.jnr());
-                assertEquals(RunPio.N, b.c());
-            }
-        } finally {
-            b.tearDown();
-        }
-    }
-
-    @Test
-    void mmioGuestExitsOnEveryRunOnEveryPath() throws Exception {
-        RunMmio b = new RunMmio();
-        b.init("all");
-        try {
-            for (int i = 0; i < 3; i++) {
-                VcpuExit.Mmio m = assertInstanceOf(VcpuExit.Mmio.class, b.panavirt());
-                assertEquals(0xf000, m.address());
-                assertEquals(true, m.isWrite());
-                assertEquals(kvm_h.KVM_EXIT_MMIO(), b.ffmErrno());
-                assertEquals(kvm_h.KVM_EXIT_MMIO(), b.ffm());
-                assertEquals(kvm_h.KVM_EXIT_MMIO(), b.jna());
-                assertEquals(kvm_h.KVM_EXIT_MMIO(), b.jnr());
-                assertEquals(RunMmio.N, b.c());
-            }
-        } finally {
-            b.tearDown();
-        }
-    }
-
-    @Test
-    void dirtyLogOfTheGibibyteSlotIsCleanOnEveryPath() throws Exception {
-        GetDirtyLog b = new GetDirtyLog();
-        b.init("all");
-        try {
-            long[] bits = b.panavirt().toArray(java.lang.foreign.ValueLayout.JAVA_LONG);
-            assertEquals(GetDirtyLog.SLOT_SIZE / 4096 / 64, bits.length);
-            assertEquals(0, java.util.Arrays.stream(bits).filter(w -> w != 0).count());
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("directions")
+    void registerPathsSucceed(String direction) throws Exception {
+        Regs regs = new Regs();
+        regs.direction = direction;
+        onEveryPath(regs, b -> {
+            assertEquals(0, kvm_regs.rip(b.panavirt()), "real-mode entry 0x7c0:0");
             assertEquals(0, b.ffmErrno());
             assertEquals(0, b.ffm());
             assertEquals(0, b.jna());
             assertEquals(0, b.jnr());
             assertEquals(0, b.c());
-        } finally {
-            b.tearDown();
-        }
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("exits")
+    void guestExitsOnEveryRunOnEveryPath(String exit) throws Exception {
+        KvmRun run = new KvmRun();
+        run.exit = exit;
+        int expected = exit.equals("pio") ? kvm_h.KVM_EXIT_IO() : kvm_h.KVM_EXIT_MMIO();
+        onEveryPath(run, b -> {
+            for (int i = 0; i < 3; i++) {
+                VcpuExit e = b.panavirt();
+                if (exit.equals("pio")) {
+                    assertInstanceOf(VcpuExit.Io.class, e);
+                } else {
+                    VcpuExit.Mmio m = assertInstanceOf(VcpuExit.Mmio.class, e);
+                    assertEquals(0xf000, m.address());
+                    assertEquals(true, m.isWrite());
+                }
+                assertEquals(expected, b.ffmErrno());
+                assertEquals(expected, b.ffm());
+                assertEquals(expected, b.jna());
+                assertEquals(expected, b.jnr());
+                assertEquals(KvmRun.N, b.c());
+            }
+        });
     }
 
     @Test
-    void eventfdAndIrqfdWritesTakeEightBytesOnEveryPath() throws Exception {
-        IrqfdSignal i = new IrqfdSignal();
-        i.init("all");
-        try {
-            i.panavirt();
-            assertEquals(8, i.ffmErrno());
-            assertEquals(8, i.ffm());
-            assertEquals(8, i.jna());
-            assertEquals(8, i.jnr());
-            assertEquals(8L * IrqfdSignal.N, i.c());
-        } finally {
-            i.tearDown();
-        }
-        EventfdWrite e = new EventfdWrite();
-        e.init("all");
-        try {
-            e.panavirt();
-            assertEquals(8, e.ffmErrno());
-            assertEquals(8, e.ffm());
-            assertEquals(8, e.jna());
-            assertEquals(8, e.jnr());
-            assertEquals(8L * EventfdWrite.N, e.c());
-        } finally {
-            e.tearDown();
-        }
+    void dirtyLogOfTheGibibyteSlotIsCleanOnEveryPath() throws Exception {
+        onEveryPath(new GetDirtyLog(), b -> {
+            long[] bits = b.panavirt().toArray(ValueLayout.JAVA_LONG);
+            assertEquals(GetDirtyLog.SLOT_SIZE / 4096 / 64, bits.length);
+            assertEquals(0, Arrays.stream(bits).filter(w -> w != 0).count());
+            assertEquals(0, b.ffmErrno());
+            assertEquals(0, b.ffm());
+            assertEquals(0, b.jna());
+            assertEquals(0, b.jnr());
+            assertEquals(0, b.c());
+        });
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("eventfds")
+    void eventfdWritesTakeEightBytesOnEveryPath(String eventfd) throws Exception {
+        EventfdWrite write = new EventfdWrite();
+        write.eventfd = eventfd;
+        onEveryPath(write, b -> {
+            b.panavirt();
+            assertEquals(8, b.ffmErrno());
+            assertEquals(8, b.ffm());
+            assertEquals(8, b.jna());
+            assertEquals(8, b.jnr());
+            assertEquals(8L * EventfdWrite.N, b.c());
+        });
     }
 }

@@ -20,7 +20,11 @@ class ReportTest {
     private static final String OP = "dev.panavirt.bench.ioctl.CheckExtension";
 
     private static Sample sample(String cls, String method, double mean, double alloc) {
-        Sample s = new Sample(Bench.of(cls + "." + method, cls, method));
+        return sample(cls, method, Map.of(), mean, alloc);
+    }
+
+    private static Sample sample(String cls, String method, Map<String, String> params, double mean, double alloc) {
+        Sample s = new Sample(Bench.of(cls, method, params));
         s.addFork(List.of(mean * 0.999, mean, mean * 1.001), List.of(alloc, alloc, alloc), "ns/op");
         return s;
     }
@@ -71,6 +75,38 @@ class ReportTest {
     }
 
     @Test
+    void eachParamValueIsAnOperationOfItsOwn(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String run = "dev.panavirt.bench.ioctl.KvmRun";
+        Bench pio = Bench.of(run, "c", Map.of("exit", "pio"));
+        assertEquals(run + ".c:exit=pio", pio.name());
+        assertEquals("KvmRun.c:exit=pio", pio.shortName());
+        assertEquals(run + ".c", pio.benchmark());
+        assertEquals("KVM_RUN (PIO exit)", pio.operation());
+        assertEquals(40, pio.order());
+        assertEquals(1.05, pio.maxRatioToC());
+        Bench mmio = Bench.of(run, "c", Map.of("exit", "mmio"));
+        assertEquals("KVM_RUN (MMIO exit)", mmio.operation());
+        assertEquals(50, mmio.order());
+        assertEquals("KvmRun (exit=hlt)", Bench.of(run, "c", Map.of("exit", "hlt")).operation(),
+                "a value without an @Operation of its own");
+        Map<String, Sample> m = new LinkedHashMap<>();
+        for (Sample s : List.of(sample(run, "c", Map.of("exit", "mmio"), 900, 2), sample(run, "panavirt",
+                Map.of("exit", "mmio"), 990, 2), sample(run, "c", Map.of("exit", "pio"), 800, 2),
+                sample(run, "panavirt", Map.of("exit", "pio"), 820, 2))) {
+            m.put(s.bench().name(), s);
+        }
+        Report r = report(m);
+        String md = r.markdown(null);
+        assertTrue(md.indexOf("| KVM_RUN (PIO exit) | 800 ± ") < md.indexOf("| KVM_RUN (MMIO exit) | 900 ± "), md);
+        assertTrue(md.contains("| panavirt ≤ 1.05× C on KVM_RUN (PIO exit) | 1.03× (1.02–1.03) | yes |"), md);
+        assertTrue(md.contains("| panavirt ≤ 1.05× C on KVM_RUN (MMIO exit) | 1.10× (1.10–1.10) | **no** |"), md);
+        assertTrue(r.json().contains("\"params\": {\"exit\": \"pio\"}"), r.json());
+        Path json = dir.resolve("results-quick.json");
+        java.nio.file.Files.writeString(json, r.json());
+        assertEquals(md, ReportData.read(json, dir).markdown(null));
+    }
+
+    @Test
     void medianIntervalUsesOrderStatistics() {
         List<Double> thirty = new java.util.ArrayList<>();
         for (int i = 1; i <= 30; i++) {
@@ -112,7 +148,7 @@ class ReportTest {
     void missingPathsAndFailuresAreShown() {
         Map<String, Sample> m = new LinkedHashMap<>();
         Sample c = sample(OP, "c", 400, 0.05);
-        Sample pv = new Sample(Bench.of(OP + ".panavirt", OP, "panavirt"));
+        Sample pv = new Sample(Bench.of(OP, "panavirt", Map.of()));
         pv.addFailure("round 1: boom");
         m.put(c.bench().name(), c);
         m.put(pv.bench().name(), pv);

@@ -1,0 +1,121 @@
+package dev.panavirt.bench.support;
+
+import dev.panavirt.sys.Libc;
+
+/**
+ * The calls of the paths other than panavirt's own API, on a {@link Fixture}: one method per path and
+ * kind of call (an ioctl with an integer argument, an ioctl with the fixture's buffer, a write of the
+ * buffer), each checking the result as a real caller would and throwing on failure. None allocates.
+ * The C methods run {@code n} calls in {@code libpvbench.so} ({@link CHarness}); the JNA ones need no check
+ * of their own, as JNA throws {@code LastErrorException} on failure.
+ */
+public final class Call {
+    private Call() {}
+
+    /** C: {@code ioctl(fd, request, arg)} n times; the sum of the results. */
+    public static long c(Fixture f, long request, long arg, int n) {
+        return CHarness.ioctlLoop(f.fd, request, arg, n);
+    }
+
+    /** C: {@code ioctl(fd, request, buffer)} n times; the sum of the results. */
+    public static long c(Fixture f, long request, int n) {
+        return CHarness.ioctlLoop(f.fd, request, f.segment, n);
+    }
+
+    /** C: {@code write(fd, buffer, size)} n times; the bytes written. */
+    public static long cWrite(Fixture f, int n) {
+        return CHarness.writeLoop(f.fd, f.segment, f.segment.byteSize(), n);
+    }
+
+    /** FFM + errno ({@code Libc}): {@code ioctl(fd, request, arg)}. */
+    public static int ffmErrno(Fixture f, long request, long arg) {
+        return check(Libc.ioctl(f.capture, f.fd, request, arg), f);
+    }
+
+    /** FFM + errno ({@code Libc}): {@code ioctl(fd, request, buffer)}. */
+    public static int ffmErrno(Fixture f, long request) {
+        return check(Libc.ioctl(f.capture, f.fd, request, f.segment), f);
+    }
+
+    /** FFM + errno ({@code Libc}): {@code write(fd, buffer, size)}. */
+    public static long ffmErrnoWrite(Fixture f) {
+        return check(Libc.write(f.capture, f.fd, f.segment, f.segment.byteSize()), f);
+    }
+
+    /** FFM raw: {@code ioctl(fd, request, arg)}. */
+    public static int ffm(Fixture f, long request, long arg) {
+        return check(RawFfm.ioctl(f.fd, request, arg), f);
+    }
+
+    /** FFM raw: {@code ioctl(fd, request, buffer)}. */
+    public static int ffm(Fixture f, long request) {
+        return check(RawFfm.ioctl(f.fd, request, f.segment), f);
+    }
+
+    /** FFM raw: {@code write(fd, buffer, size)}. */
+    public static long ffmWrite(Fixture f) {
+        return check(RawFfm.write(f.fd, f.segment, f.segment.byteSize()), f);
+    }
+
+    /** JNA direct: {@code ioctl(fd, request, arg)}. */
+    public static int jna(Fixture f, long request, long arg) {
+        return JnaLibc.ioctl(f.fd, request, arg);
+    }
+
+    /** JNA direct: {@code ioctl(fd, request, buffer)}. */
+    public static int jna(Fixture f, long request) {
+        return JnaLibc.ioctl(f.fd, request, f.jnaBuffer);
+    }
+
+    /** JNA direct: {@code write(fd, buffer, size)}; the buffer is as large as the FFM one. */
+    public static long jnaWrite(Fixture f) {
+        return JnaLibc.write(f.fd, f.jnaBuffer, f.segment.byteSize());
+    }
+
+    /** jnr-ffi: {@code ioctl(fd, request, arg)}. */
+    public static int jnr(Fixture f, long request, long arg) {
+        return checkJnr(JnrLibc.C.ioctl(f.fd, request, arg), f);
+    }
+
+    /** jnr-ffi: {@code ioctl(fd, request, buffer)}. */
+    public static int jnr(Fixture f, long request) {
+        return checkJnr(JnrLibc.C.ioctl(f.fd, request, f.jnrBuffer), f);
+    }
+
+    /** jnr-ffi: {@code write(fd, buffer, size)}; the buffer is as large as the FFM one. */
+    public static long jnrWrite(Fixture f) {
+        return checkJnr(JnrLibc.C.write(f.fd, f.jnrBuffer, f.segment.byteSize()), f);
+    }
+
+    /** Throws when a KVM exit was not the expected one; returns it. */
+    public static int expectExit(int reason, int expected) {
+        if (reason != expected) {
+            throw new IllegalStateException("unexpected KVM exit reason " + reason + ", wanted " + expected);
+        }
+        return reason;
+    }
+
+    /** Throws when a call that returns -1 or -errno failed. */
+    private static long check(long rc, Fixture f) {
+        if (rc < 0) {
+            throw new IllegalStateException(f.what + " failed: " + (rc == -1 ? "-1 (errno not captured)" : "errno " + -rc));
+        }
+        return rc;
+    }
+
+    private static int check(int rc, Fixture f) {
+        return (int) check((long) rc, f);
+    }
+
+    /** Throws when jnr-ffi reported a failure, with the errno it saved. */
+    private static long checkJnr(long rc, Fixture f) {
+        if (rc < 0) {
+            throw new IllegalStateException(f.what + " failed: errno " + JnrLibc.errno());
+        }
+        return rc;
+    }
+
+    private static int checkJnr(int rc, Fixture f) {
+        return (int) checkJnr((long) rc, f);
+    }
+}
