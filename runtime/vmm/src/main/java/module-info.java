@@ -8,6 +8,7 @@
 module dev.panavirt.vmm {
     requires transitive dev.panavirt.kvm;
     requires transitive dev.panavirt.models;
+    requires transitive dev.panavirt.vfio;
 
     exports dev.panavirt.vmm;
     exports dev.panavirt.vmm.legacy;
