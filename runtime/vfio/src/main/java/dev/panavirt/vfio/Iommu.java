@@ -6,8 +6,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * The DMA side of a VFIO type1 container: what a device behind the IOMMU may reach, and which of those pages
  * it wrote. {@code VfioContainer} serves it from the kernel ({@code drivers/vfio/vfio_iommu_type1.c}); the
- * type1 model serves it in Java with the same argument checks, errnos and dirty-page rules (SEMANTICS.md
- * section D), so a driver written against this interface runs unchanged on either.
+ * type1 model serves it in Java with the same argument checks, errnos and dirty-page rules (those of the
+ * kernel's {@code vfio_iommu_type1_map_dma}, {@code _unmap_dma} and {@code _dirty_pages}), so a driver written
+ * against this interface runs unchanged on either.
  *
  * <p>Buffers are native {@link MemorySegment}s: the mapping's process address is {@code buffer.address()}
  * and its size {@code buffer.byteSize()}. Unmap a buffer before its memory is released (the kernel keeps
