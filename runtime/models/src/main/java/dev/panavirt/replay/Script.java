@@ -22,7 +22,20 @@ import java.util.Locale;
  * msi ADDRESS DATA DEVID                    KVM_SIGNAL_MSI-style injection
  * vcpu-load VCPU / vcpu-put VCPU            the vCPU is scheduled in / out
  * state                                     the device's observable state
+ * ext ID                                    VFIO_CHECK_EXTENSION (1 or 0)
+ * iommu-info                                VFIO_IOMMU_GET_INFO as text
+ * dma-map IOVA SIZE BUF ACCESS              VFIO_IOMMU_MAP_DMA of the host buffer at offset BUF (ACCESS r, w, rw)
+ * dma-unmap IOVA SIZE                       VFIO_IOMMU_UNMAP_DMA (the bytes unmapped)
+ * dma-unmap-all                             ... with VFIO_DMA_UNMAP_FLAG_ALL
+ * dma-unmap-dirty IOVA SIZE PGSIZE BYTES    ... with the dirty bitmap (the bytes unmapped, then the bitmap)
+ * dirty-start / dirty-stop                  VFIO_IOMMU_DIRTY_PAGES START / STOP
+ * dirty-get IOVA SIZE PGSIZE BYTES          VFIO_IOMMU_DIRTY_PAGES GET_BITMAP (a BYTES-byte bitmap)
+ * region-read REGION OFFSET WIDTH           device region read (BAR, config space)
+ * region-write REGION OFFSET WIDTH VALUE    device region write
+ * region-poll REGION OFFSET WIDTH MASK VALUE MILLIS
+ *                                           reads until (value &amp; MASK) == VALUE, at most MILLIS ms
  * </pre>
+ * For VFIO targets {@code mem-write} and {@code mem-read} address the host buffer that {@code dma-map} maps.
  *
  * Any line may end with {@code expect RESULT}: a number, {@code bytes:HEX}, {@code ok}, an errno name
  * such as {@code EINVAL}, or for {@code state} the exact text in double quotes. Numbers are decimal or
@@ -48,7 +61,15 @@ public final class Script {
             java.util.Map.entry("attr-has", new int[] {2, 2}), java.util.Map.entry("reg-set", new int[] {3, 3}),
             java.util.Map.entry("reg-get", new int[] {2, 2}), java.util.Map.entry("irq", new int[] {2, 2}),
             java.util.Map.entry("msi", new int[] {3, 3}), java.util.Map.entry("vcpu-load", new int[] {1, 1}),
-            java.util.Map.entry("vcpu-put", new int[] {1, 1}), java.util.Map.entry("state", new int[] {0, 0}));
+            java.util.Map.entry("vcpu-put", new int[] {1, 1}), java.util.Map.entry("state", new int[] {0, 0}),
+            java.util.Map.entry("ext", new int[] {1, 1}), java.util.Map.entry("iommu-info", new int[] {0, 0}),
+            java.util.Map.entry("dma-map", new int[] {4, 4}), java.util.Map.entry("dma-unmap", new int[] {2, 2}),
+            java.util.Map.entry("dma-unmap-all", new int[] {0, 0}),
+            java.util.Map.entry("dma-unmap-dirty", new int[] {4, 4}),
+            java.util.Map.entry("dirty-start", new int[] {0, 0}), java.util.Map.entry("dirty-stop", new int[] {0, 0}),
+            java.util.Map.entry("dirty-get", new int[] {4, 4}), java.util.Map.entry("region-read", new int[] {3, 3}),
+            java.util.Map.entry("region-write", new int[] {4, 4}),
+            java.util.Map.entry("region-poll", new int[] {6, 6}));
 
     private final List<Op> ops;
 

@@ -105,8 +105,84 @@ public final class SessionRunner {
                 yield "ok";
             }
             case "state" -> "\"" + target.state() + "\"";
+            case "ext" -> Integer.toString(target.checkExtension((int) num(a.get(0))));
+            case "iommu-info" -> "\"" + target.iommuInfo() + "\"";
+            case "dma-map" -> {
+                target.dmaMap(num(a.get(0)), num(a.get(1)), num(a.get(2)), access(a.get(3)));
+                yield "ok";
+            }
+            case "dma-unmap" -> hex(target.dmaUnmap(num(a.get(0)), num(a.get(1))));
+            case "dma-unmap-all" -> hex(target.dmaUnmapAll());
+            case "dma-unmap-dirty" -> {
+                byte[] bitmap = new byte[bitmapBytes(a.get(3))];
+                long unmapped = target.dmaUnmapDirty(num(a.get(0)), num(a.get(1)), num(a.get(2)), bitmap);
+                yield "\"" + hex(unmapped) + " bytes:" + HexFormat.of().formatHex(bitmap) + "\"";
+            }
+            case "dirty-start" -> {
+                target.dirtyTracking(true);
+                yield "ok";
+            }
+            case "dirty-stop" -> {
+                target.dirtyTracking(false);
+                yield "ok";
+            }
+            case "dirty-get" -> {
+                byte[] bitmap = new byte[bitmapBytes(a.get(3))];
+                target.dirtyBitmap(num(a.get(0)), num(a.get(1)), num(a.get(2)), bitmap);
+                yield "bytes:" + HexFormat.of().formatHex(bitmap);
+            }
+            case "region-read" -> hex(target.regionRead((int) num(a.get(0)), num(a.get(1)), width(a.get(2))));
+            case "region-write" -> {
+                target.regionWrite((int) num(a.get(0)), num(a.get(1)), width(a.get(2)), num(a.get(3)));
+                yield "ok";
+            }
+            case "region-poll" -> poll((int) num(a.get(0)), num(a.get(1)), width(a.get(2)), num(a.get(3)),
+                    num(a.get(4)), num(a.get(5)));
             default -> throw new IllegalArgumentException("unknown operation " + op.verb());
         };
+    }
+
+    /** The largest bitmap a script may ask for: 1 MiB, 8 Mi pages (32 GiB of 4 KiB pages). */
+    static final int MAX_BITMAP_BYTES = 1 << 20;
+
+    private static int bitmapBytes(String s) {
+        long n = parseNumber(s);
+        if (n < 0 || n > MAX_BITMAP_BYTES) {
+            throw new IllegalArgumentException("bitmap bytes must be 0 to " + MAX_BITMAP_BYTES + ": " + s);
+        }
+        return (int) n;
+    }
+
+    private static int access(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "r" -> 1;
+            case "w" -> 2;
+            case "rw" -> 3;
+            default -> (int) parseNumber(s);
+        };
+    }
+
+    /** Reads until the masked value matches (a device finishing work in its own time, e.g. a DMA). */
+    private String poll(int region, long offset, int width, long mask, long value, long millis) throws ErrnoException {
+        if (millis < 0 || millis > 60_000) {
+            throw new IllegalArgumentException("poll time must be 0 to 60000 ms: " + millis);
+        }
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        while (true) {
+            long v = target.regionRead(region, offset, width);
+            if ((v & mask) == value) {
+                return hex(v);
+            }
+            if (System.nanoTime() - deadline > 0) {
+                return "timeout " + hex(v);
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            }
+        }
     }
 
     private static boolean matches(String expect, String result) {

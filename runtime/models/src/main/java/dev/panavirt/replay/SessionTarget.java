@@ -62,6 +62,67 @@ public interface SessionTarget {
         return java.util.OptionalLong.empty();
     }
 
+    /** {@code VFIO_CHECK_EXTENSION} on an IOMMU container: 1 or 0. */
+    default int checkExtension(int extension) throws ErrnoException {
+        throw new UnsupportedOperationException("ext");
+    }
+
+    /**
+     * {@code VFIO_IOMMU_GET_INFO} in a stable text form: page sizes, IOVA ranges, migration capability and
+     * available DMA mappings.
+     */
+    default String iommuInfo() throws ErrnoException {
+        throw new UnsupportedOperationException("iommu-info");
+    }
+
+    /**
+     * {@code VFIO_IOMMU_MAP_DMA} of {@code size} bytes of the target's host buffer, starting {@code buffer}
+     * bytes into it ({@link #memWrite} and {@link #memRead} reach that buffer too), at {@code iova}.
+     *
+     * @param access 1 read, 2 write, 3 both ({@code VFIO_DMA_MAP_FLAG_READ}/{@code _WRITE})
+     */
+    default void dmaMap(long iova, long size, long buffer, int access) throws ErrnoException {
+        throw new UnsupportedOperationException("dma-map");
+    }
+
+    /** {@code VFIO_IOMMU_UNMAP_DMA}: returns the bytes unmapped. */
+    default long dmaUnmap(long iova, long size) throws ErrnoException {
+        throw new UnsupportedOperationException("dma-unmap");
+    }
+
+    /** {@code VFIO_IOMMU_UNMAP_DMA} with {@code VFIO_DMA_UNMAP_FLAG_ALL}: returns the bytes unmapped. */
+    default long dmaUnmapAll() throws ErrnoException {
+        throw new UnsupportedOperationException("dma-unmap-all");
+    }
+
+    /**
+     * {@code VFIO_IOMMU_UNMAP_DMA} with {@code VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP} into {@code bitmap} (whose
+     * length is the bitmap size the kernel checks): returns the bytes unmapped.
+     */
+    default long dmaUnmapDirty(long iova, long size, long pageSize, byte[] bitmap) throws ErrnoException {
+        throw new UnsupportedOperationException("dma-unmap-dirty");
+    }
+
+    /** {@code VFIO_IOMMU_DIRTY_PAGES} with {@code START} ({@code on}) or {@code STOP}. */
+    default void dirtyTracking(boolean on) throws ErrnoException {
+        throw new UnsupportedOperationException(on ? "dirty-start" : "dirty-stop");
+    }
+
+    /** {@code VFIO_IOMMU_DIRTY_PAGES} with {@code GET_BITMAP} into {@code bitmap}. */
+    default void dirtyBitmap(long iova, long size, long pageSize, byte[] bitmap) throws ErrnoException {
+        throw new UnsupportedOperationException("dirty-get");
+    }
+
+    /** A read of {@code width} bytes of a device region (a VFIO region: BAR, config space). */
+    default long regionRead(int region, long offset, int width) throws ErrnoException {
+        throw new UnsupportedOperationException("region-read");
+    }
+
+    /** A write of {@code width} bytes to a device region. */
+    default void regionWrite(int region, long offset, int width, long value) throws ErrnoException {
+        throw new UnsupportedOperationException("region-write");
+    }
+
     /**
      * A line of observable state the device wants compared between runs (for example pending LPIs per
      * vCPU, or which vCPU pins are asserted), in a stable text form.

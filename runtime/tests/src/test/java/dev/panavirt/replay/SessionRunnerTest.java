@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class SessionRunnerTest {
 
     /** Registers at 0..0xff, memory, one attribute group (1), an 8- and a 16-byte ONE_REG. */
-    static final class Fake implements SessionTarget {
+    static class Fake implements SessionTarget {
         final Map<Long, Long> regs = new HashMap<>();
         final Map<Long, Byte> mem = new HashMap<>();
         long attr;
@@ -169,5 +169,69 @@ class SessionRunnerTest {
         assertTrue(o.passed());
         assertTrue(o.lines().get(0).contains("error: width must be 1, 2, 4 or 8"), o.lines().get(0));
         assertTrue(o.lines().get(1).contains("error: not a number or a name fake knows: NOPE"), o.lines().get(1));
+    }
+
+    /** An IOMMU-ish fake: records what the runner passes and answers with fixed shapes. */
+    static final class FakeIommu extends Fake {
+        final List<String> calls = new java.util.ArrayList<>();
+        long polls;
+
+        @Override public int checkExtension(int id) { return id == 3 ? 1 : 0; }
+        @Override public String iommuInfo() { return "pgsizes 0x1000"; }
+
+        @Override
+        public void dmaMap(long iova, long size, long buffer, int access) throws ErrnoException {
+            if (size == 0) {
+                throw new ErrnoException("VFIO_IOMMU_MAP_DMA", Errno.EINVAL, null);
+            }
+            calls.add("map " + iova + " " + size + " " + buffer + " " + access);
+        }
+
+        @Override public long dmaUnmap(long iova, long size) { return size; }
+
+        @Override
+        public long dmaUnmapDirty(long iova, long size, long pageSize, byte[] bitmap) {
+            bitmap[0] = 0x05;
+            return size;
+        }
+
+        @Override
+        public void dirtyBitmap(long iova, long size, long pageSize, byte[] bitmap) {
+            bitmap[bitmap.length - 1] = (byte) 0x80;
+        }
+
+        @Override
+        public long regionRead(int region, long offset, int width) {
+            return ++polls >= 3 ? 0 : 1;   // "busy" twice, then done
+        }
+    }
+
+    @Test
+    void iommuOperationsFormatTheirResults() throws Exception {
+        FakeIommu t = new FakeIommu();
+        SessionRunner.Outcome o = new SessionRunner(t).run(Script.parse("""
+                ext 3 expect 1
+                iommu-info expect "pgsizes 0x1000"
+                dma-map 0x1000 0x2000 0 rw expect ok
+                dma-map 0x1000 0 0 r expect EINVAL
+                dma-unmap 0x1000 0x2000 expect 0x2000
+                dma-unmap-dirty 0 0x2000 0x1000 8 expect "0x2000 bytes:0500000000000000"
+                dirty-get 0 0x2000 0x1000 2 expect bytes:0080
+                region-poll 0 0x20 4 1 0 1000 expect 0x0
+                dirty-start expect unsupported
+                """));
+        assertTrue(o.passed(), o.failure());
+        assertEquals(List.of("map 4096 8192 0 3"), t.calls);
+        assertEquals(3, t.polls, "polled until the busy bit cleared");
+    }
+
+    @Test
+    void oversizedBitmapsAndPollTimesAreRefused() throws Exception {
+        SessionRunner.Outcome o = new SessionRunner(new FakeIommu()).run(Script.parse("""
+                dirty-get 0 0x1000 0x1000 0x100001
+                region-poll 0 0 4 1 1 60001
+                """));
+        assertTrue(o.lines().get(0).contains("error: bitmap bytes must be 0 to 1048576"), o.lines().get(0));
+        assertTrue(o.lines().get(1).contains("error: poll time must be 0 to 60000 ms"), o.lines().get(1));
     }
 }
