@@ -13,4 +13,5 @@ module dev.panavirt.vfio {
     requires dev.panavirt.models;
 
     exports dev.panavirt.vfio;
+    exports dev.panavirt.vfio.session;
 }
