@@ -49,14 +49,14 @@ public record Type1Info(long iovaPgsizes, long migrationPgsizes, long maxDirtyBi
      * The bytes {@code VFIO_IOMMU_GET_INFO} writes into a zeroed buffer of {@code argsz} bytes ({@code argsz}
      * ≥ {@link #MINSZ}, checked by {@link Type1Iommu#getInfo}): the caps at 24 only when {@code argsz} holds
      * them all (else the header's argsz is raised to {@link #fullSize()} and cap_offset stays 0), then the
-     * first {@code min(argsz, 24)} header bytes. The array is as long as the bytes written can reach:
-     * {@code min(argsz, fullSize())}.
+     * first {@code min(argsz, 24)} header bytes. The array is as long as the bytes written reach:
+     * {@link #fullSize()} when the chain fits, else {@code min(argsz, 24)}.
      */
     public byte[] toBytes(int argsz) {
         long in = Integer.toUnsignedLong(argsz);
         int full = fullSize();
-        byte[] out = new byte[(int) Math.min(in, full)];
         boolean caps = in >= full;
+        byte[] out = new byte[caps ? full : (int) Math.min(in, HEADER)];
         if (caps) {
             int at = HEADER;
             int next = iovaRanges.isEmpty() ? 0 : HEADER + 48;
