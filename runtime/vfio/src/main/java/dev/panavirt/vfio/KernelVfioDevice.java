@@ -383,7 +383,8 @@ public final class KernelVfioDevice implements VfioDevice {
     /**
      * {@inheritDoc}
      *
-     * @throws ErrnoException EINVAL for an index the device does not have
+     * @throws ErrnoException EINVAL for an index the device does not have, or (vfio-pci) one that is not on
+     *         (vfio_pci_intrs.c {@code vfio_pci_set_intx_trigger}, {@code vfio_pci_set_msi_trigger})
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
@@ -404,8 +405,9 @@ public final class KernelVfioDevice implements VfioDevice {
     /**
      * {@inheritDoc} Allocates nothing.
      *
-     * @throws ErrnoException EINVAL for an index or vector that cannot be masked (only INTx can: vfio_pci_intrs.c
-     *         {@code vfio_pci_set_irqs_ioctl}, {@code vfio_pci_set_intx_unmask})
+     * @throws ErrnoException ENOTTY for an index without masking (on vfio-pci only INTx has it; MSI and MSI-X
+     *         do not: vfio_pci_intrs.c {@code vfio_pci_set_irqs_ioctl}); EINVAL for a vector the index does not
+     *         have or an INTx that is off ({@code vfio_set_irqs_validate_and_prepare}, {@code vfio_pci_set_intx_unmask})
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
