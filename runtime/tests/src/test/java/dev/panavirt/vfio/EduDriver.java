@@ -27,7 +27,11 @@ import java.util.List;
  * device masks to 28 bits. A transfer completes some 100 ms of virtual time after it starts; bit 0 of the
  * command register clears then. A transfer outside the 4 KiB buffer makes QEMU abort (older versions) or
  * log and clamp, so {@link #dmaToDevice} and {@link #dmaToRam} check every range before they program the
- * engine, and refuse RAM ranges this driver has not mapped with the needed access.</li>
+ * engine, and refuse RAM ranges this driver has not mapped with the needed access. QEMU up to 7.2 (Debian
+ * bookworm's, the lane's) also aborts on a transfer that reaches the buffer's last byte, 0x40fff (its range
+ * check wants the end strictly inside; seen in the lane as "hardware error: EDU: DMA range
+ * 0x40000-0x40fff out of bounds (0x40000-0x40fff)"), so this driver stops every transfer short of it: at most
+ * {@link #MAX_TRANSFER} bytes, ending before 0x40fff.</li>
  * </ul>
  *
  * <p>DMA needs bus mastering: {@link #enableBusMaster()} sets it in the PCI command register. Interrupts
@@ -56,6 +60,8 @@ public final class EduDriver {
     public static final int DMA_START = 1, DMA_TO_RAM = 2, DMA_IRQ = 4;
     /** The device's DMA buffer: its address on the device side and its size. */
     public static final long BUFFER = 0x40000, BUFFER_SIZE = 4096;
+    /** The longest transfer this driver starts (see the class description: QEMU 7.2's off-by-one check). */
+    public static final int MAX_TRANSFER = (int) BUFFER_SIZE - 1;
     /** RAM-side DMA addresses must lie below this (the device masks them to 28 bits). */
     public static final long DMA_LIMIT = 1L << 28;
 
@@ -193,7 +199,8 @@ public final class EduDriver {
 
     /**
      * Starts a DMA transfer of {@code count} bytes from RAM at {@code iova} into the device's buffer at
-     * {@code deviceAddress} (between {@link #BUFFER} and {@code BUFFER + BUFFER_SIZE}).
+     * {@code deviceAddress}; the device range must end before the buffer's last byte (at most
+     * {@link #MAX_TRANSFER} bytes from {@link #BUFFER}).
      *
      * @throws IllegalArgumentException when a range is outside the device buffer or not inside one readable
      *         mapping of this driver
@@ -218,10 +225,10 @@ public final class EduDriver {
     }
 
     private void checkDma(long iova, long deviceAddress, int count, int access) {
-        if (count <= 0 || count > BUFFER_SIZE) {
-            throw new IllegalArgumentException("edu DMA count must be 1.." + BUFFER_SIZE + ": " + count);
+        if (count <= 0 || count > MAX_TRANSFER) {
+            throw new IllegalArgumentException("edu DMA count must be 1.." + MAX_TRANSFER + ": " + count);
         }
-        if (deviceAddress < BUFFER || deviceAddress - BUFFER > BUFFER_SIZE - count) {
+        if (deviceAddress < BUFFER || deviceAddress - BUFFER > MAX_TRANSFER - count) {
             throw new IllegalArgumentException("edu DMA outside the device buffer 0x" + Long.toHexString(BUFFER)
                     + "+0x" + Long.toHexString(BUFFER_SIZE) + ": 0x" + Long.toHexString(deviceAddress) + " count " + count);
         }

@@ -46,13 +46,18 @@ public final class KernelVfioDevice implements VfioDevice {
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int IRQ_SET_HEADER = (int) vfio_irq_set.sizeof();
+    private static final long UNKNOWN = -1;
 
     private final VfioGroup group;
     private final Fd fd;
     private final String name;
     /** Owns the mappings {@link #map} made: closing it unmaps them. */
     private final Arena mappings = Arena.ofShared();
-    /** Each region's offset in the descriptor, by index, read once at open. */
+    /**
+     * Each region's offset in the descriptor, by index, read at its first access ({@link #UNKNOWN} before: a
+     * device need not have every index below its region count, e.g. a PCI function without VGA has no
+     * region 8, and GET_REGION_INFO answers EINVAL for it).
+     */
     private final long[] regionOffsets;
     /** Bit i: interrupt index i was turned on by {@link #enableIrqs} and not off since. */
     private volatile long enabledIrqs;
@@ -65,14 +70,11 @@ public final class KernelVfioDevice implements VfioDevice {
         this.regionOffsets = regionOffsets;
     }
 
-    /** Takes {@code fd}; reads the region offsets, closing {@code fd} if that fails. */
+    /** Takes {@code fd}; reads the number of regions, closing {@code fd} if that fails. */
     static KernelVfioDevice adopt(VfioGroup group, Fd fd, String name) throws ErrnoException {
         try {
-            DeviceInfo info = info(fd);
-            long[] offsets = new long[info.numRegions()];
-            for (int i = 0; i < offsets.length; i++) {
-                offsets[i] = regionInfo(fd, i).offset();
-            }
+            long[] offsets = new long[info(fd).numRegions()];
+            java.util.Arrays.fill(offsets, UNKNOWN);
             return new KernelVfioDevice(group, fd, name, offsets);
         } catch (ErrnoException | RuntimeException e) {
             fd.close();
@@ -200,7 +202,14 @@ public final class KernelVfioDevice implements VfioDevice {
             throw new IllegalArgumentException("negative region offset: " + offset);
         }
         long[] offsets = regionOffsets;
-        long base = region >= 0 && region < offsets.length ? offsets[region] : regionInfo(region).offset();
+        if (region < 0 || region >= offsets.length) {
+            return regionInfo(region).offset() + offset; // the kernel's EINVAL, or a region beyond the count
+        }
+        long base = offsets[region];
+        if (base == UNKNOWN) {
+            base = regionInfo(region).offset();
+            offsets[region] = base; // the same value whichever thread stores it
+        }
         return base + offset;
     }
 
