@@ -29,7 +29,8 @@ public final class Libc {
     // Flag values shared by the generic and x86-64 Linux ABIs.
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
-    public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+    public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+            MAP_NORESERVE = 0x4000;
     public static final int EFD_SEMAPHORE = 1, EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
     public static final int MFD_CLOEXEC = 1;
     public static final short POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 16;
@@ -51,6 +52,8 @@ public final class Libc {
     private static final MethodHandle EVENTFD$MH;
     private static final MethodHandle READ$MH;
     private static final MethodHandle WRITE$MH;
+    private static final MethodHandle PREAD$MH;
+    private static final MethodHandle PWRITE$MH;
     private static final MethodHandle POLL$MH;
     private static final MethodHandle MEMFD_CREATE$MH;
     private static final MethodHandle FTRUNCATE$MH;
@@ -73,6 +76,10 @@ public final class Libc {
             EVENTFD$MH = errnoHandle("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
             READ$MH = errnoHandle("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, C_POINTER, JAVA_LONG), -1);
             WRITE$MH = errnoHandle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, C_POINTER, JAVA_LONG), -1);
+            PREAD$MH = errnoHandle("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, C_POINTER, JAVA_LONG, JAVA_LONG),
+                    -1);
+            PWRITE$MH = errnoHandle("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, C_POINTER, JAVA_LONG,
+                    JAVA_LONG), -1);
             POLL$MH = errnoHandle("poll", FunctionDescriptor.of(JAVA_INT, C_POINTER, JAVA_LONG, JAVA_INT), -1);
             MEMFD_CREATE$MH = errnoHandle("memfd_create", FunctionDescriptor.of(JAVA_INT, C_POINTER, JAVA_INT), -1);
             FTRUNCATE$MH = errnoHandle("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), -1);
@@ -195,6 +202,27 @@ public final class Libc {
     public static long write(MemorySegment capture, int fd, MemorySegment buf, long count) {
         try {
             return longResult((long) WRITE$MH.invokeExact(capture, fd, buf, count), capture);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * {@code pread(fd, buf, count, offset)}: bytes read at file offset {@code offset} (the file position is
+     * left alone), or {@code -errno}.
+     */
+    public static long pread(MemorySegment capture, int fd, MemorySegment buf, long count, long offset) {
+        try {
+            return longResult((long) PREAD$MH.invokeExact(capture, fd, buf, count, offset), capture);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code pwrite(fd, buf, count, offset)}: bytes written at file offset {@code offset}, or {@code -errno}. */
+    public static long pwrite(MemorySegment capture, int fd, MemorySegment buf, long count, long offset) {
+        try {
+            return longResult((long) PWRITE$MH.invokeExact(capture, fd, buf, count, offset), capture);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -1,0 +1,86 @@
+package dev.panavirt.vfio;
+
+import dev.panavirt.base.ErrnoException;
+import dev.panavirt.testsupport.DeviceCondition;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The lane's edu device (1234:11e8, bound to vfio-pci) opened the legacy way: a container, the device's group
+ * attached to it, an IOMMU type set, the device. {@link #close()} closes the container, which closes the rest
+ * in the kernel's order. Where there is no edu device the test is skipped, or fails when
+ * {@code -Dpanavirt.require} names vfio (as in the lane).
+ */
+final class KernelEduFixture implements AutoCloseable {
+    final String name;
+    final VfioContainer container;
+    final VfioGroup group;
+    final KernelVfioDevice device;
+
+    private KernelEduFixture(String name, VfioContainer container, VfioGroup group, KernelVfioDevice device) {
+        this.name = name;
+        this.container = container;
+        this.group = group;
+        this.device = device;
+    }
+
+    /** Opens the edu device behind a container of IOMMU type {@code iommuType}. */
+    static KernelEduFixture open(int iommuType) throws ErrnoException, IOException {
+        String name = eduName();
+        VfioContainer container = VfioContainer.open();
+        VfioGroup group = null;
+        try {
+            group = VfioGroup.open(VfioGroup.groupNumberOf(name));
+            group.setContainer(container);
+            container.setIommu(iommuType);
+            KernelVfioDevice device = group.device(name);
+            return new KernelEduFixture(name, container, group, device);
+        } catch (IOException | RuntimeException e) {
+            container.close();
+            if (group != null) {
+                group.close(); // when it never joined the container
+            }
+            throw e;
+        }
+    }
+
+    /** The PCI name of the edu device (e.g. {@code 0000:00:03.0}); skips or fails the test when there is none. */
+    static String eduName() {
+        return eduDevice().orElseGet(() -> {
+            String why = "no QEMU edu device (1234:11e8) under /sys/bus/pci/devices";
+            if (DeviceCondition.required().contains("vfio")) {
+                Assertions.fail(why + " although vfio is required (-Dpanavirt.require)");
+            }
+            Assumptions.abort(why);
+            return null;
+        });
+    }
+
+    private static Optional<String> eduDevice() {
+        try (Stream<Path> s = Files.list(Path.of("/sys/bus/pci/devices"))) {
+            return s.filter(d -> read(d.resolve("vendor")).equals("0x1234") && read(d.resolve("device")).equals("0x11e8"))
+                    .map(d -> d.getFileName().toString()).sorted().findFirst();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() {
+        container.close();
+    }
+}
