@@ -17,11 +17,15 @@ import org.junit.jupiter.api.Assumptions;
  * in the kernel's order. Where there is no edu device the test is skipped, or fails when
  * {@code -Dpanavirt.require} names vfio (as in the lane).
  */
-final class KernelEduFixture implements AutoCloseable {
-    final String name;
-    final VfioContainer container;
-    final VfioGroup group;
-    final KernelVfioDevice device;
+public final class KernelEduFixture implements AutoCloseable {
+    /** The device's PCI name. */
+    public final String name;
+    /** The container, IOMMU type set. */
+    public final VfioContainer container;
+    /** The device's group, in the container. */
+    public final VfioGroup group;
+    /** The device. */
+    public final KernelVfioDevice device;
 
     private KernelEduFixture(String name, VfioContainer container, VfioGroup group, KernelVfioDevice device) {
         this.name = name;
@@ -31,7 +35,7 @@ final class KernelEduFixture implements AutoCloseable {
     }
 
     /** Opens the edu device behind a container of IOMMU type {@code iommuType}. */
-    static KernelEduFixture open(int iommuType) throws ErrnoException, IOException {
+    public static KernelEduFixture open(int iommuType) throws ErrnoException, IOException {
         String name = eduName();
         VfioContainer container = VfioContainer.open();
         VfioGroup group = null;

@@ -79,6 +79,17 @@ public final class VfioGroup implements AutoCloseable {
         return Integer.parseInt(link.getFileName().toString());
     }
 
+    /**
+     * The group's descriptor number, as the KVM-VFIO device's {@code KVM_DEV_VFIO_FILE_ADD} takes it; valid
+     * until {@link #close}.
+     *
+     * @throws IllegalStateException after {@link #close}
+     */
+    public int rawFd() {
+        ensureOpen();
+        return fd.raw();
+    }
+
     /** The group number ({@code -1} when the path named none). */
     public int number() {
         return number;

@@ -19,6 +19,8 @@ import java.util.List;
  * A device behind an {@link Iommu} given to a KVM guest, the way a VMM on real hardware assigns a VFIO device:
  *
  * <ol>
+ * <li>memory decoding and bus mastering are turned on in the PCI command register (the guest has no view of
+ * the device's config space);</li>
  * <li>the guest's RAM is mapped into the IOMMU at IOVA = guest-physical address, so the addresses the guest's
  * driver programs into the device are the addresses its DMA reaches;</li>
  * <li>one BAR is placed in guest-physical space, either {@linkplain BarAccess#MAP mapped} (a memory slot over
@@ -29,7 +31,7 @@ import java.util.List;
  * VMM's choice, so the interrupt reaches the guest without passing through this process.</li>
  * </ol>
  *
- * <p>The guest's view of the device's own MSI capability is not emulated: the VMM fixes the message (address
+ * <p>The guest's view of the device's config space, MSI capability included, is not emulated: the VMM fixes the message (address
  * and data) when it assigns the device, as a platform without a PCI bus in the guest would. Telling KVM about
  * the VFIO group (the KVM-VFIO pseudo device, which lets KVM honour the device's coherency for
  * {@code WBINVD} and, on some arches, set up interrupt bypass) is {@link KvmVfio}'s job, since only a kernel
@@ -117,6 +119,7 @@ public final class AssignedDevice implements AutoCloseable {
         }
         AssignedDevice d = new AssignedDevice(vm, mmio, iommu, device, placement, bar.size());
         try {
+            d.enableDecodingAndMastering();
             d.mapGuestRam();
             d.placeBar();
             d.wireMsi();
@@ -125,6 +128,21 @@ public final class AssignedDevice implements AutoCloseable {
             d.close();
             throw e;
         }
+    }
+
+    private static final int CONFIG_INDEX = 7, PCI_COMMAND = 0x04, PCI_COMMAND_MEMORY = 0x2, PCI_COMMAND_MASTER = 0x4;
+
+    /**
+     * A PCI device answers its BARs only with memory decoding on and may DMA only as a bus master (the PCI
+     * command register); the guest has no config space here, so the VMM turns both on for it, as a guest
+     * driver's {@code pci_enable_device} and {@code pci_set_master} would.
+     */
+    private void enableDecodingAndMastering() throws ErrnoException {
+        if (!device.info().isPci()) {
+            return;
+        }
+        long cmd = device.read(CONFIG_INDEX, PCI_COMMAND, 2);
+        device.write(CONFIG_INDEX, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     }
 
     /** The guest-physical range of every memory slot of the VM, mapped read-write at IOVA = GPA. */
