@@ -89,7 +89,7 @@ final class ProbeCommand implements Callable<Integer> {
         backends.put("gicv3_its", itsInKernel ? "kernel" : "model");
         backends.put("loongarch_eiointc", eiointcInKernel ? "kernel" : "model");
         backends.put("riscv_vector", "riscv64".equals(System.getProperty("os.arch")) ? "kernel" : "model");
-        backends.put("vfio", (Boolean) vfio.get("present") ? "kernel" : "unavailable (no /dev/vfio/vfio)");
+        backends.put("vfio", (Boolean) vfio.get("present") ? "kernel" : "model (type1 IOMMU and edu device)");
         backends.put("vhost_vdpa", !nodes.isEmpty() ? "kernel" : "unavailable (no /dev/vhost-vdpa-*)");
         report.put("backends", backends);
 

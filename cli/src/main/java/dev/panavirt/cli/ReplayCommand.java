@@ -3,6 +3,9 @@ package dev.panavirt.cli;
 import dev.panavirt.replay.Script;
 import dev.panavirt.replay.SessionRunner;
 import dev.panavirt.replay.targets.SessionTargets;
+import dev.panavirt.models.vfio.KernelProfile;
+import dev.panavirt.vfio.session.VfioSessionTarget;
+import dev.panavirt.vfio.session.VfioSessions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.OptionalInt;
@@ -14,18 +17,32 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code panavirt replay SCRIPT --device D}: runs a scripted device session against a software model. */
+/**
+ * {@code panavirt replay SCRIPT --device D}: runs a scripted device session against a software model, or for
+ * {@code vfio-type1} against the kernel's VFIO where the host has it.
+ */
 @Command(name = "replay", mixinStandardHelpOptions = true,
         description = {"Run a scripted device session (see README: \"Scripted device sessions\") against a "
-                + "software model, printing one result line per operation.",
+                + "software model (or, for vfio-type1, the kernel's VFIO with QEMU's edu device where present), "
+                + "printing one result line per operation.",
                 "Exits 1 at the first unmet expectation (naming its line), 2 for a malformed script."})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SCRIPT", description = "The session script.")
     Path script;
 
     @Option(names = "--device", required = true, converter = DeviceConverter.class,
-            description = "its, eiointc or riscv-vector.")
+            description = "its, eiointc, riscv-vector or vfio-type1.")
     String device;
+
+    @Option(names = "--backend", defaultValue = "auto",
+            description = "vfio-type1 only: kernel (/dev/vfio with an edu device), model, or auto (the kernel "
+                    + "where present; default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--profile", defaultValue = "latest",
+            description = "vfio-type1 model only: the kernel whose type1 behaviour the model follows, latest or "
+                    + "6.12 (default: ${DEFAULT-VALUE}).")
+    String profile;
 
     @Option(names = "--vcpus", description = "vCPUs of the model, 1 to " + SessionTargets.MAX_VCPUS
             + " for every model (default: 4 for its and eiointc, 1 for riscv-vector).")
@@ -58,7 +75,18 @@ final class ReplayCommand implements Callable<Integer> {
             err.println("panavirt: " + script + ": " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        SessionRunner.Outcome outcome = SessionTargets.runner(device, options).run(parsed);
+        SessionRunner.Outcome outcome;
+        if (VFIO.equals(device)) {
+            try (VfioSessionTarget target = vfioTarget()) {
+                outcome = new SessionRunner(target).run(parsed);
+            }
+        } else {
+            if (!"auto".equals(backend) && !"model".equals(backend)) {
+                throw new ParameterException(spec.commandLine(), "--backend " + backend + ": " + device
+                        + " has only a model here");
+            }
+            outcome = SessionTargets.runner(device, options).run(parsed);
+        }
         outcome.lines().forEach(out::println);
         out.flush();
         if (!outcome.passed()) {
@@ -69,13 +97,30 @@ final class ReplayCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static final String VFIO = "vfio-type1";
+
+    private VfioSessionTarget vfioTarget() throws java.io.IOException {
+        KernelProfile p = switch (profile) {
+            case "latest" -> KernelProfile.LATEST;
+            case "6.12" -> KernelProfile.V6_12;
+            default -> throw new ParameterException(spec.commandLine(), "--profile takes latest or 6.12, not " + profile);
+        };
+        return switch (backend) {
+            case "kernel" -> VfioSessions.kernel();
+            case "model" -> VfioSessions.model(p);
+            case "auto" -> VfioSessions.kernelAvailable() ? VfioSessions.kernel() : VfioSessions.model(p);
+            default -> throw new ParameterException(spec.commandLine(),
+                    "--backend takes kernel, model or auto, not " + backend);
+        };
+    }
+
     /** Accepts the device names as written on the command line. */
     static final class DeviceConverter implements picocli.CommandLine.ITypeConverter<String> {
         @Override
         public String convert(String value) {
-            if (!SessionTargets.names().contains(value)) {
+            if (!SessionTargets.names().contains(value) && !VFIO.equals(value)) {
                 throw new picocli.CommandLine.TypeConversionException(
-                        "expected " + String.join(", ", SessionTargets.names()) + ", got " + value);
+                        "expected " + String.join(", ", SessionTargets.names()) + " or " + VFIO + ", got " + value);
             }
             return value;
         }

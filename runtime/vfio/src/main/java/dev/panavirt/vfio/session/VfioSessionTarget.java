@@ -48,14 +48,16 @@ public final class VfioSessionTarget implements SessionTarget, AutoCloseable {
     private final VfioDevice device;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buffer;
+    private final AutoCloseable[] owned;
 
     /**
      * @param name   for reports, e.g. {@code vfio-type1-kernel}
      * @param iommu  the IOMMU the script maps through
      * @param device the device behind it, or {@code null} for an IOMMU-only session
      * @param bufferBytes the host buffer's size, a multiple of 4096
+     * @param owned  what {@link #close()} closes after unmapping, in order (e.g. the device, then the container)
      */
-    public VfioSessionTarget(String name, Iommu iommu, VfioDevice device, long bufferBytes) {
+    public VfioSessionTarget(String name, Iommu iommu, VfioDevice device, long bufferBytes, AutoCloseable... owned) {
         if (bufferBytes <= 0 || (bufferBytes & 0xfff) != 0) {
             throw new IllegalArgumentException("buffer bytes must be a positive multiple of 4096: " + bufferBytes);
         }
@@ -63,6 +65,7 @@ public final class VfioSessionTarget implements SessionTarget, AutoCloseable {
         this.iommu = iommu;
         this.device = device;
         this.buffer = arena.allocate(bufferBytes, 4096);
+        this.owned = owned.clone();
     }
 
     @Override
@@ -237,15 +240,23 @@ public final class VfioSessionTarget implements SessionTarget, AutoCloseable {
         }
     }
 
-    /** Unmaps everything still mapped, then frees the host buffer; the IOMMU and device stay the caller's. */
+    /**
+     * Unmaps everything still mapped, closes what the target owns, then frees the host buffer (last, so no
+     * device can still reach it).
+     */
     @Override
     public void close() {
         try {
             iommu.unmapAll();
-        } catch (ErrnoException e) {
-            // the IOMMU may be closed already; the buffer must go either way
-        } catch (IllegalStateException e) {
-            // closed
+        } catch (ErrnoException | IllegalStateException e) {
+            // already closed, or the container never got an IOMMU: nothing is mapped then
+        }
+        for (AutoCloseable c : owned) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // keep closing the rest; the buffer must go either way
+            }
         }
         arena.close();
     }
