@@ -71,4 +71,26 @@ class ReplayCommandTest {
         assertEquals(Main.EXIT_USAGE, bin.status());
         assertTrue(bin.err().contains("is not UTF-8 text"), bin.err());
     }
+
+    @Test
+    void theVfioSessionPassesOnTheModelInBothProfiles() {
+        for (String profile : new String[] {"6.12", "latest"}) {
+            Outcome o = replay(example("vfio-type1.pvs").toString(), "--device", "vfio-type1", "--backend", "model",
+                    "--profile", profile);
+            assertEquals(0, o.status(), profile + ": " + o.out() + o.err());
+            assertTrue(o.out().contains("L21 dma-map 0xfffffffffffff000 0x2000 0x8000 rw -> "
+                    + (profile.equals("6.12") ? "EINVAL" : "EOVERFLOW")), o.out());
+        }
+    }
+
+    @Test
+    void backendAndProfileAreChecked() {
+        Outcome kernelIts = replay(example("its.pvs").toString(), "--device", "its", "--backend", "kernel");
+        assertEquals(Main.EXIT_USAGE, kernelIts.status());
+        assertTrue(kernelIts.err().contains("--backend kernel: its has only a model here"), kernelIts.err());
+        Outcome profile = replay(example("vfio-type1.pvs").toString(), "--device", "vfio-type1", "--backend", "model",
+                "--profile", "5.4");
+        assertEquals(Main.EXIT_USAGE, profile.status());
+        assertTrue(profile.err().contains("--profile takes latest or 6.12, not 5.4"), profile.err());
+    }
 }
