@@ -12,5 +12,5 @@ module dev.panavirt.sys {
     requires transitive dev.panavirt.base;
 
     exports dev.panavirt.fd;
-    exports dev.panavirt.sys to dev.panavirt.kvm, dev.panavirt.vfio;
+    exports dev.panavirt.sys to dev.panavirt.kvm, dev.panavirt.vfio, dev.panavirt.vhost;
 }

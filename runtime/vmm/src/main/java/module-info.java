@@ -9,6 +9,7 @@ module dev.panavirt.vmm {
     requires transitive dev.panavirt.kvm;
     requires transitive dev.panavirt.models;
     requires transitive dev.panavirt.vfio;
+    requires transitive dev.panavirt.vhost;
 
     exports dev.panavirt.vmm;
     exports dev.panavirt.vmm.legacy;
