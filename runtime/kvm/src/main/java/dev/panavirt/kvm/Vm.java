@@ -13,6 +13,7 @@ import dev.panavirt.bindings.kvm.kvm_msi;
 import dev.panavirt.bindings.kvm.kvm_userspace_memory_region2;
 import dev.panavirt.bindings.kvm.kvm_userspace_memory_region;
 import dev.panavirt.fd.EventFd;
+import dev.panavirt.fd.SharedMemory;
 import dev.panavirt.sys.Fd;
 import dev.panavirt.sys.Ioctl;
 import dev.panavirt.sys.Libc;
@@ -166,7 +167,7 @@ public final class Vm implements AutoCloseable {
         // closing it invalidates every segment of the memory on every thread instead of leaving them dangling.
         Arena slotArena = Arena.ofShared();
         try {
-            MemorySegment host = memfd ? mapMemfd(slotArena, slot, size)
+            MemorySegment host = memfd ? SharedMemory.map(slotArena, size, "panavirt-slot-" + slot)
                     : Mmap.map(slotArena, size, Libc.PROT_READ | Libc.PROT_WRITE,
                     Libc.MAP_SHARED | Libc.MAP_NORESERVE, null, 0, "guest memory slot " + slot);
             setUserMemoryRegion(slot, flags, guestPhysAddr, size, host.address());
@@ -179,26 +180,6 @@ public final class Vm implements AutoCloseable {
         } catch (ErrnoException | RuntimeException e) {
             slotArena.close();
             throw e;
-        }
-    }
-
-    private static MemorySegment mapMemfd(Arena arena, int slot, long size) throws ErrnoException {
-        int raw;
-        try (Arena a = Arena.ofConfined()) {
-            raw = Libc.memfdCreate(Scratch.capture(), a.allocateFrom("panavirt-slot-" + slot),
-                    Libc.MFD_CLOEXEC);
-        }
-        if (raw < 0) {
-            throw new ErrnoException("memfd_create", -raw, "slot " + slot);
-        }
-        try (Fd memfd = Fd.adopt(raw, "memfd slot " + slot)) {
-            int rc = Libc.ftruncate(Scratch.capture(), memfd.raw(), size);
-            if (rc < 0) {
-                throw new ErrnoException("ftruncate", -rc, size + " bytes for slot " + slot);
-            }
-            // The mapping keeps the file alive after the descriptor closes.
-            return Mmap.map(arena, size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0,
-                    "guest memory slot " + slot);
         }
     }
 
