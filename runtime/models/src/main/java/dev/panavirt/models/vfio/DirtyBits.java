@@ -18,13 +18,6 @@ final class DirtyBits {
     private final LongMap<long[]> chunks = new LongMap<>();
     private long[][] made = new long[4][];
     private int madeCount;
-    /**
-     * The chunk {@link #word} looked up last and its index (-1: none), so a walk over consecutive words (a
-     * GET_BITMAP report) looks each chunk up once, not once per word. {@code null} is cached too (no chunk
-     * there yet); {@link #chunk} resets it when it makes one.
-     */
-    private long lastIndex = -1;
-    private long[] lastChunk;
 
     DirtyBits(long nbits) {
         this.nbits = nbits;
@@ -71,15 +64,7 @@ final class DirtyBits {
         if (all) {
             v = -1L;
         } else {
-            long index = first >>> CHUNK_SHIFT;
-            long[] chunk;
-            if (index == lastIndex) {
-                chunk = lastChunk;
-            } else {
-                chunk = chunks.get(index);
-                lastIndex = index;
-                lastChunk = chunk;
-            }
+            long[] chunk = chunks.get(first >>> CHUNK_SHIFT);
             v = chunk == null ? 0 : chunk[(int) (w & (CHUNK_WORDS - 1))];
         }
         long left = nbits - first;
@@ -99,7 +84,6 @@ final class DirtyBits {
         if (c == null) {
             c = new long[CHUNK_WORDS];
             chunks.put(index, c);
-            lastIndex = -1;
             if (madeCount == made.length) {
                 made = Arrays.copyOf(made, madeCount * 2);
             }

@@ -76,34 +76,6 @@ class Type1DirtyTest {
         assertEquals(1, c.mappingAt(0).pinnedPages());
     }
 
-    /**
-     * A report walks a mapping word by word; the model's sparse bitmap caches the chunk of 4096 pages it looked
-     * up last, including "no chunk yet". A chunk made after that lookup, and writes after a report, still show.
-     */
-    @Test
-    void pagesDirtiedAfterALookupOfTheirEmptyChunkAreReported() throws Exception {
-        long chunk = 4096 * PG;                                   // 16 MiB: one chunk of the sparse bitmap
-        HeapMemory high = new HeapMemory(2 * chunk, 1 << 20);     // backs the mapping's second chunk only
-        Type1Iommu t = Type1Iommu.open(high);
-        Type1Iommu.Group g = t.attachGroup(IommuGroupKind.EMULATED);
-        t.map(0, chunk, 2 * chunk, READ | WRITE);
-        t.startDirtyTracking();
-        assertFalse(t.dirtyBit(chunk + PG));                      // looks up chunk 1: none yet
-        g.dmaRw(chunk + PG, new byte[1], 0, 1, true);             // makes it
-        assertTrue(t.dirtyBit(chunk + PG));
-        g.pinPages(chunk + 3 * PG, 1, READ);
-        long[] words = new long[2 * 4096 / 64];
-        for (int round = 0; round < 2; round++) {
-            t.getDirtyBitmap(0, 2 * chunk, PG, words.length * 8L, 0x1000, BitmapWords.of(words));
-            long[] expect = new long[words.length];
-            expect[64] = round == 0 ? 0b1010 : 0b1000;            // the write once, the pinned page every time
-            assertArrayEquals(expect, words, "round " + round);
-        }
-        g.dmaRw(chunk + 2 * PG, new byte[1], 0, 1, true);         // after reports over both chunks
-        t.getDirtyBitmap(0, 2 * chunk, PG, words.length * 8L, 0x1000, BitmapWords.of(words));
-        assertEquals(0b1100, words[64]);
-    }
-
     @Test
     void pinChecks() throws Exception {
         Type1Iommu.Group plain = c.attachGroup(IommuGroupKind.IOMMU);
