@@ -1,6 +1,7 @@
 package dev.panavirt.bench.report;
 
 import dev.panavirt.bench.Operation;
+import dev.panavirt.bench.RatioTo;
 import dev.panavirt.bench.Via;
 import java.util.Arrays;
 import java.util.Collections;
@@ -23,9 +24,12 @@ import java.util.stream.Collectors;
  * @param note      what exactly is measured
  * @param maxRatioToC  the panavirt target ratio to C, or 0
  * @param model     whether this is a model throughput benchmark ({@code dev.panavirt.bench.model})
+ * @param ratioTo   the baseline method of the same class this one is divided by ({@link RatioTo}), or empty
+ * @param ratioAtMost the target for that ratio, or 0
  */
 public record Bench(String name, String className, String method, SortedMap<String, String> params,
-                    String operation, int order, String note, double maxRatioToC, boolean model) {
+                    String operation, int order, String note, double maxRatioToC, boolean model, String ratioTo,
+                    double ratioAtMost) {
 
     /** Package of model throughput benchmarks. */
     public static final String MODEL_PACKAGE = "dev.panavirt.bench.model.";
@@ -40,22 +44,36 @@ public record Bench(String name, String className, String method, SortedMap<Stri
     public static Bench of(String className, String method, Map<String, String> params) {
         SortedMap<String, String> p = Collections.unmodifiableSortedMap(new TreeMap<>(params));
         String text = paramText(p);
-        Operation[] ops = operations(className);
+        Class<?> cls = load(className);
+        Operation[] ops = cls == null ? new Operation[0] : cls.getAnnotationsByType(Operation.class);
+        Optional<RatioTo> ratio = cls == null ? Optional.empty() : Arrays.stream(cls.getMethods())
+                .filter(m -> m.getName().equals(method) && m.isAnnotationPresent(RatioTo.class))
+                .map(m -> m.getAnnotation(RatioTo.class)).findFirst();
         Optional<Operation> exact = Arrays.stream(ops).filter(o -> o.param().equals(text)).findFirst();
         Optional<Operation> op = exact.or(() -> Arrays.stream(ops).filter(o -> o.param().isEmpty()).findFirst());
         String label = op.map(Operation::value).orElse(className.substring(className.lastIndexOf('.') + 1))
                 + (exact.isPresent() || text.isEmpty() ? "" : " (" + text + ")");
         return new Bench(className + "." + method + (text.isEmpty() ? "" : ":" + text), className, method, p, label,
                 op.map(Operation::order).orElse(100), op.map(Operation::note).orElse(""),
-                op.map(Operation::panavirtMaxRatioToC).orElse(0.0), className.startsWith(MODEL_PACKAGE));
+                op.map(Operation::panavirtMaxRatioToC).orElse(0.0), className.startsWith(MODEL_PACKAGE),
+                ratio.map(RatioTo::value).orElse(""), ratio.map(RatioTo::atMost).orElse(0.0));
     }
 
-    private static Operation[] operations(String className) {
+    private static Class<?> load(String className) {
         try {
-            return Class.forName(className, false, Bench.class.getClassLoader()).getAnnotationsByType(Operation.class);
+            return Class.forName(className, false, Bench.class.getClassLoader());
         } catch (ClassNotFoundException e) {
-            return new Operation[0];   // listed by JMH but not loadable: reported under its class name
+            return null;   // listed by JMH but not loadable: reported under its class name
         }
+    }
+
+    /** The {@link #name()} of the baseline this benchmark is divided by ({@link #ratioTo()}), or empty. */
+    public Optional<String> ratioToName() {
+        if (ratioTo.isEmpty()) {
+            return Optional.empty();
+        }
+        String text = paramText();
+        return Optional.of(className + "." + ratioTo + (text.isEmpty() ? "" : ":" + text));
     }
 
     private static String paramText(SortedMap<String, String> params) {

@@ -339,7 +339,11 @@ public final class Report {
     }
 
     private void modelTable(StringBuilder md) {
-        md.append("\n## Model throughput\n\n| Model | Workload | Score ± error | B/op |\n|---|---|---:|---:|\n");
+        boolean ratios = models.stream().anyMatch(s -> s.bench().ratioToName().isPresent());
+        md.append("\n## Models: throughput or time per operation\n\n| Model | Workload | Score ± error | B/op |")
+                .append(ratios ? " Ratio to baseline (95% CI) | Target |\n|---|---|---:|---:|---:|---|\n"
+                        : "\n|---|---|---:|---:|\n");
+        List<String> noted = new ArrayList<>();
         for (Sample s : models) {
             md.append("| ").append(s.bench().operation()).append(" | ").append(s.bench().method()).append(" | ");
             if (s.hasData()) {
@@ -347,8 +351,51 @@ public final class Report {
             } else {
                 md.append("failed");
             }
-            md.append(" | ").append(s.hasData() ? bytes(s.allocPerOp()) : "—").append(" |\n");
+            md.append(" | ").append(s.hasData() ? bytes(s.allocPerOp()) : "—").append(" |");
+            if (ratios) {
+                Optional<Robust.Estimate> r = modelRatio(s);
+                String base = s.bench().ratioTo();
+                md.append(' ').append(base.isEmpty() ? "" : r.map(v -> interval(v) + " of " + base)
+                        .orElse("not measured")).append(" |");
+                double max = s.bench().ratioAtMost();
+                md.append(' ').append(max <= 0 ? "" : "≤ " + fmt2(max) + "× " + base + ": "
+                        + r.map(v -> verdictAtMost(v, max)).orElse("—")).append(" |");
+            }
+            md.append('\n');
+            if (!s.bench().note().isEmpty() && !noted.contains(s.bench().operation())) {
+                noted.add(s.bench().operation());
+            }
         }
+        if (ratios) {
+            md.append("\nRatios are of medians (time per operation over the baseline's, or the baseline's "
+                    + "throughput over this one's: above 1 is slower than the baseline), with their 95% bootstrap "
+                    + "interval; the baseline is measured in the same run, interleaved.\n");
+        }
+        for (Sample s : models) {
+            if (noted.remove(s.bench().operation())) {
+                md.append("\n**").append(s.bench().operation()).append("**: ").append(s.bench().note()).append(".\n");
+            }
+        }
+    }
+
+    /**
+     * A model benchmark's ratio of medians to its {@link Bench#ratioTo() baseline}, slower-is-above-1: time over
+     * time for time-per-operation units, the baseline's throughput over this one's otherwise.
+     */
+    Optional<Robust.Estimate> modelRatio(Sample s) {
+        Optional<String> baseName = s.bench().ratioToName();
+        if (baseName.isEmpty()) {
+            return Optional.empty();
+        }
+        Sample b = samples.get(baseName.get());
+        if (b == null || !b.hasData() || !s.hasData()) {
+            return Optional.empty();
+        }
+        boolean time = s.unit().endsWith("/op");
+        long seed = (s.bench().name() + "/" + baseName.get()).hashCode();
+        return Optional.of(ratioCache.computeIfAbsent(s.bench().name() + "/" + baseName.get(),
+                k -> time ? Robust.ratioOfMedians(s.scores(), b.scores(), seed)
+                        : Robust.ratioOfMedians(b.scores(), s.scores(), seed)));
     }
 
     private void failures(StringBuilder md) {

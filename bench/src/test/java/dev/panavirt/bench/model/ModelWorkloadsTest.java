@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavirt.models.gicv3.ItsRegisters;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.openjdk.jmh.annotations.Benchmark;
 
 /** The model benchmarks measure work that succeeds: commands execute, lines really move. */
 class ModelWorkloadsTest {
@@ -33,5 +38,71 @@ class ModelWorkloadsTest {
         }
         b.raiseAndLower();
         assertArrayEquals(new int[] {0}, new int[] {b.eiointc().pins(1) & ~1});
+    }
+
+    /** Every benchmark method of {@link VfioType1}, each run on its state as JMH would, with what it must produce. */
+    @Test
+    void vfioType1WorkloadsDoWhatTheySay() throws Exception {
+        assertEquals(List.of("copyBitmap", "getBitmapAllDirty", "getBitmapFewDirty", "mapUnmap2m", "mapUnmap4k",
+                "type1MapUnmap2m", "type1MapUnmap4k"), Arrays.stream(VfioType1.class.getMethods())
+                .filter(m -> m.isAnnotationPresent(Benchmark.class)).map(m -> m.getName()).sorted().toList(),
+                "a new benchmark method needs its line here");
+        VfioType1 b = new VfioType1();
+        VfioType1.Maps maps = new VfioType1.Maps();
+        maps.setup();
+        try {
+            for (int i = 0; i < 2; i++) {
+                assertEquals(VfioType1.SIZE_2M, b.mapUnmap2m(maps));
+                assertEquals(VfioType1.SIZE_4K, b.mapUnmap4k(maps));
+                assertEquals(VfioType1.SIZE_2M, b.type1MapUnmap2m(maps));
+                assertEquals(VfioType1.SIZE_4K, b.type1MapUnmap4k(maps));
+            }
+            assertEquals(0, maps.iommu.model().mappingCount());
+            assertEquals(0, maps.type1.mappingCount());
+        } finally {
+            maps.tearDown();
+        }
+
+        VfioType1.AllDirty all = new VfioType1.AllDirty();
+        all.setup();
+        try {
+            for (int i = 0; i < 2; i++) {
+                all.bitmap.fill((byte) 0);
+                MemorySegment bitmap = b.getBitmapAllDirty(all);
+                assertEquals(VfioType1.BITMAP_BYTES, bitmap.byteSize());
+                assertEquals(VfioType1.BIG / VfioType1.PAGE, bits(bitmap), "every page of 64 GiB, every time");
+            }
+        } finally {
+            all.tearDown();
+        }
+
+        VfioType1.FewDirty few = new VfioType1.FewDirty();
+        few.setup();
+        try {
+            for (int i = 0; i < 2; i++) {
+                few.bitmap.fill((byte) 0xff);
+                MemorySegment bitmap = b.getBitmapFewDirty(few);
+                assertEquals(VfioType1.PINNED, bits(bitmap), "the pinned pages, again after every report");
+                long stride = VfioType1.BIG / VfioType1.PAGE / VfioType1.PINNED;
+                for (int p = 0; p < VfioType1.PINNED; p++) {
+                    long bit = p * stride;
+                    assertEquals(1, bitmap.get(ValueLayout.JAVA_LONG, bit / 64 * 8) >>> (bit % 64) & 1, "page " + p);
+                }
+            }
+        } finally {
+            few.tearDown();
+        }
+
+        VfioType1.Copy copy = new VfioType1.Copy();
+        copy.setup();
+        assertEquals(-1, b.copyBitmap(copy).mismatch(copy.src));
+    }
+
+    private static long bits(MemorySegment s) {
+        long n = 0;
+        for (long at = 0; at < s.byteSize(); at += 8) {
+            n += Long.bitCount(s.get(ValueLayout.JAVA_LONG, at));
+        }
+        return n;
     }
 }

@@ -107,6 +107,51 @@ class ReportTest {
     }
 
     @Test
+    void modelRowsShowTheirRatioToTheBaselineOfTheSameRun(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        String vfio = "dev.panavirt.bench.model.VfioType1";
+        Bench all = Bench.of(vfio, "getBitmapAllDirty", Map.of());
+        assertTrue(all.model());
+        assertEquals("copyBitmap", all.ratioTo());
+        assertEquals(2.0, all.ratioAtMost());
+        assertEquals(vfio + ".copyBitmap", all.ratioToName().orElseThrow());
+        assertTrue(Bench.of(vfio, "mapUnmap2m", Map.of()).ratioToName().isEmpty());
+        Map<String, Sample> m = new LinkedHashMap<>();
+        for (Sample s : List.of(sample(vfio, "copyBitmap", 100_000, 0.1), sample(vfio, "getBitmapAllDirty", 150_000, 0.1),
+                sample(vfio, "getBitmapFewDirty", 300_000, 0.1), sample(vfio, "mapUnmap2m", 500, 80))) {
+            m.put(s.bench().name(), s);
+        }
+        Report r = report(m);
+        String md = r.markdown(null);
+        assertTrue(md.contains("| VFIO type1 model | getBitmapAllDirty | 150,000 ± "), md);
+        assertTrue(md.contains("| 1.50× (1.50–1.50) of copyBitmap | ≤ 2.00× copyBitmap: yes |"), md);
+        assertTrue(md.contains("| 3.00× (") && md.contains("of copyBitmap | ≤ 2.00× copyBitmap: **no** |"), md);
+        assertTrue(md.contains("| VFIO type1 model | mapUnmap2m | 500 ± ") && md.contains("| 80 |  |  |"), md);
+        assertTrue(md.contains("**VFIO type1 model**: ModelIommu"), md);
+        Path json = dir.resolve("results-quick.json");
+        java.nio.file.Files.writeString(json, r.json());
+        assertEquals(md, ReportData.read(json, dir).markdown(null));
+    }
+
+    @Test
+    void throughputRatiosAreInvertedSoAboveOneIsSlower() {
+        String its = "dev.panavirt.bench.model.ItsThroughput";
+        Sample fast = new Sample(Bench.of(its, "mapIntDiscard", Map.of()));
+        fast.addFork(List.of(2e6, 2e6, 2e6), List.of(0.0), "ops/s");
+        Sample base = new Sample(new Bench(its + ".base", its, "base", new java.util.TreeMap<>(), "ITS", 10, "", 0,
+                true, "", 0));
+        base.addFork(List.of(1e6, 1e6, 1e6), List.of(0.0), "ops/s");
+        Sample withBase = new Sample(new Bench(its + ".x", its, "x", new java.util.TreeMap<>(), "ITS", 10, "", 0,
+                true, "base", 0));
+        withBase.addFork(List.of(5e5, 5e5, 5e5), List.of(0.0), "ops/s");
+        Map<String, Sample> m = new LinkedHashMap<>();
+        for (Sample s : List.of(fast, base, withBase)) {
+            m.put(s.bench().name(), s);
+        }
+        assertEquals(2.0, report(m).modelRatio(withBase).orElseThrow().value(), 1e-9);
+    }
+
+    @Test
     void medianIntervalUsesOrderStatistics() {
         List<Double> thirty = new java.util.ArrayList<>();
         for (int i = 1; i <= 30; i++) {

@@ -192,6 +192,61 @@ class ModelIommuTest {
         }
     }
 
+    /**
+     * Reports of mappings spanning several of the model's 4096-page chunks: an IOMMU group without pinning scope
+     * (every page, written as bulk fills), and an emulated group with a few pinned pages (clear chunks filled,
+     * dirty chunks copied), with a partial last word; the words past the range stay as they were, and neither
+     * report allocates.
+     */
+    @Test
+    void multiChunkReportsAreExactAndAllocateNothing() throws Exception {
+        long pages = 3 * 4096 + 100;                               // 3 chunks, 1 word of 36 bits past them
+        long words = (pages + 63) / 64;
+        try (Arena reserve = Arena.ofConfined()) {
+            MemorySegment memory = dev.panavirt.sys.Mmap.map(reserve, pages * PG, Libc.PROT_NONE,
+                    Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, null, 0, "test reservation");
+            MemorySegment bitmap = arena.allocate((words + 2) * 8, 8);
+            for (IommuGroupKind kind : List.of(IommuGroupKind.IOMMU, IommuGroupKind.EMULATED)) {
+                try (ModelIommu m = ModelIommu.open()) {
+                    Type1Iommu.Group g = m.attachGroup(kind);
+                    m.map(IOVA, memory, Iommu.READ | Iommu.WRITE);
+                    m.startDirtyTracking();
+                    long[] pinned = {5, 2 * 4096 + 64 * 3 + 1, pages - 1};
+                    if (kind == IommuGroupKind.EMULATED) {
+                        for (long p : pinned) {
+                            g.pinPages(IOVA + p * PG, 1, Iommu.READ);
+                        }
+                    }
+                    Allocations.fewest(() -> {
+                        bitmap.fill((byte) 0x5a);
+                        m.readDirty(IOVA, pages * PG, PG, bitmap.asSlice(0, words * 8));
+                    });
+                    for (long w = 0; w < words + 2; w++) {
+                        long expect;
+                        if (w >= words) {
+                            expect = 0x5a5a_5a5a_5a5a_5a5aL;                 // past the bitmap: untouched
+                        } else if (kind == IommuGroupKind.IOMMU) {
+                            expect = w < words - 1 ? -1L : (1L << (pages % 64)) - 1;
+                        } else {
+                            expect = 0;
+                            for (long p : pinned) {
+                                expect |= p / 64 == w ? 1L << (p % 64) : 0;
+                            }
+                        }
+                        assertEquals(expect, bitmap.get(ValueLayout.JAVA_LONG, w * 8), kind + " word " + w);
+                    }
+                    MemorySegment exact = bitmap.asSlice(0, words * 8);
+                    long bytes = Allocations.untilZero(java.time.Duration.ofSeconds(20), () -> {
+                        for (int i = 0; i < 20; i++) {
+                            m.readDirty(IOVA, pages * PG, PG, exact);
+                        }
+                    });
+                    assertEquals(0, bytes, kind + ": bytes allocated by 20 reports");
+                }
+            }
+        }
+    }
+
     private static void runDma(EduModelDevice edu, long src, long dst, long count, long cmd) throws ErrnoException {
         edu.write(0, EduDevice.DMA_SRC, 8, src);
         edu.write(0, EduDevice.DMA_DST, 8, dst);

@@ -295,6 +295,17 @@ public final class ModelIommu implements Iommu {
             segment.set(ValueLayout.JAVA_LONG_UNALIGNED, offset(index), value);
         }
 
+        /** All-clear and all-set runs as one bulk fill; anything else, or a run that faults, word by word. */
+        @Override
+        public void fill(long index, long count, long value) throws ErrnoException {
+            if ((value == 0 || value == -1L) && index >= 0 && count >= 0
+                    && count <= (segment.byteSize() >>> 3) - index) {
+                segment.asSlice(index << 3, count << 3).fill((byte) value);
+            } else {
+                BitmapWords.super.fill(index, count, value);
+            }
+        }
+
         private long offset(long index) throws ErrnoException {
             if (index < 0 || index >= segment.byteSize() >>> 3) {
                 throw new ErrnoException("copy_to_user", Errno.EFAULT, "bitmap word " + index + " outside the "

@@ -24,6 +24,19 @@ public interface BitmapWords {
      */
     void write(long index, long value) throws ErrnoException;
 
+    /**
+     * Stores {@code value} at the {@code count} words from {@code index}, as {@link #write} of each in turn (so a
+     * fault leaves the words before it written). The model calls it for runs of all-clear and all-set words;
+     * implementations over native memory override it with a bulk fill.
+     *
+     * @throws ErrnoException {@code EFAULT} at the first word outside the caller's buffer
+     */
+    default void fill(long index, long count, long value) throws ErrnoException {
+        for (long i = 0; i < count; i++) {
+            write(index + i, value);
+        }
+    }
+
     /** A bitmap over {@code words}, faulting outside it. */
     static BitmapWords of(long[] words) {
         return new BitmapWords() {

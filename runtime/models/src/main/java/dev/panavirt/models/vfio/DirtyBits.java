@@ -71,6 +71,23 @@ final class DirtyBits {
         return left >= 64 ? v : v & ((1L << left) - 1);
     }
 
+    /** Whether every bit is set ({@link #setAll}, or a {@link #set} of the whole range). */
+    boolean allSet() {
+        return all;
+    }
+
+    /** Words per chunk: a report walks the bitmap chunk by chunk ({@link #chunkWords}). */
+    static final int WORDS_PER_CHUNK = CHUNK_WORDS;
+
+    /**
+     * The words of chunk {@code index} (words {@code 64·index ..}, bits past {@link #nbits} zero), or
+     * {@code null} when none of its bits was ever set; the array is the bitmap's own, not a copy. Ignores
+     * {@link #allSet}.
+     */
+    long[] chunkWords(long index) {
+        return chunks.get(index);
+    }
+
     /** Clears every bit, keeping the storage. */
     void clear() {
         all = false;

@@ -1033,6 +1033,10 @@ public final class Type1Iommu {
         long at = bitOffset >>> 6;
         int sh = (int) (bitOffset & 63);
         boolean all = nonPinnedGroups > 0 && d.iommuMapped;
+        if (sh == 0) {
+            reportAligned(d.bits, all || d.bits.allSet(), nbits, at, out);
+            return;
+        }
         long words = (nbits + sh + 63) >>> 6;
         long prev = 0;
         for (long w = 0; w < words; w++) {
@@ -1043,6 +1047,35 @@ public final class Type1Iommu {
             }
             out.write(at + w, v);
             prev = src;
+        }
+    }
+
+    /**
+     * {@link #report} of a mapping whose first page is bit 0 of user word {@code at} (no shift, nothing ORed in):
+     * the same words, written a chunk at a time, so a run of clear words (a chunk never dirtied) or set words (a
+     * mapping reported whole) is one {@link BitmapWords#fill}.
+     */
+    private static void reportAligned(DirtyBits bits, boolean all, long nbits, long at, BitmapWords out)
+            throws ErrnoException {
+        long full = nbits >>> 6;
+        if (all) {
+            out.fill(at, full, -1L);
+        } else {
+            int per = DirtyBits.WORDS_PER_CHUNK;
+            for (long w = 0; w < full; w += per) {
+                long n = Math.min(per, full - w);
+                long[] chunk = bits.chunkWords(w / per);
+                if (chunk == null) {
+                    out.fill(at + w, n, 0);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        out.write(at + w + i, chunk[i]);
+                    }
+                }
+            }
+        }
+        if ((nbits & 63) != 0) {
+            out.write(at + full, all ? allWord(nbits, full) : bits.word(full));
         }
     }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavirt.base.Errno;
+import dev.panavirt.base.ErrnoException;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -74,6 +75,51 @@ class Type1DirtyTest {
         assertArrayEquals(new long[] {0b100011}, report(0, 8 * PG), "set at the last report, before the unpin");
         assertArrayEquals(new long[] {0b100000}, report(0, 8 * PG));
         assertEquals(1, c.mappingAt(0).pinnedPages());
+    }
+
+    /**
+     * A mapping aligned to a bitmap word is reported a chunk (4096 pages) at a time: chunks never dirtied as one
+     * fill of zeros, dirtied ones word by word, the partial last word masked; a chunk made after a report shows
+     * in the next one.
+     */
+    @Test
+    void alignedReportsOverSeveralChunks() throws Exception {
+        long chunk = 4096 * PG;
+        HeapMemory high = new HeapMemory(2 * chunk, 1 << 20);     // readable and writable: the second chunk's start
+        Type1Iommu t = Type1Iommu.open(new HostMemory() {         // pinnable: all of it
+            @Override
+            public void read(long vaddr, byte[] dst, int offset, int length) throws ErrnoException {
+                high.read(vaddr, dst, offset, length);
+            }
+
+            @Override
+            public void write(long vaddr, byte[] src, int offset, int length) throws ErrnoException {
+                high.write(vaddr, src, offset, length);
+            }
+
+            @Override
+            public boolean backed(long vaddr, long size) {
+                return true;
+            }
+        });
+        Type1Iommu.Group g = t.attachGroup(IommuGroupKind.EMULATED);
+        long size = 2 * chunk + 70 * PG;                          // two chunks and 70 pages: last word partial
+        t.map(0, chunk, size, READ | WRITE);
+        t.startDirtyTracking();
+        long[] words = new long[(int) ((size / PG + 63) / 64)];
+        java.util.Arrays.fill(words, -1);
+        t.getDirtyBitmap(0, size, PG, words.length * 8L, 0x1000, BitmapWords.of(words));
+        assertArrayEquals(new long[words.length], words, "nothing dirty: every word written, with zeros");
+        g.dmaRw(chunk + PG, new byte[1], 0, 1, true);             // chunk 1, made after the report
+        g.pinPages(chunk + 3 * PG, 1, READ);
+        g.pinPages(2 * chunk + 69 * PG, 1, READ);                 // the last page: bit 5 of the last word (129)
+        for (int round = 0; round < 2; round++) {
+            t.getDirtyBitmap(0, size, PG, words.length * 8L, 0x1000, BitmapWords.of(words));
+            long[] expect = new long[words.length];
+            expect[64] = round == 0 ? 0b1010 : 0b1000;            // the write once, the pinned page every time
+            expect[129] = 1L << 5;
+            assertArrayEquals(expect, words, "round " + round);
+        }
     }
 
     @Test
