@@ -77,35 +77,44 @@ public final class TestGuest implements AutoCloseable {
     }
 
     /** Options for {@link #create}. */
-    public record Options(long ramSize, int vcpus, boolean irqchip, int dirtyRingBytes, int memoryFlags) {
+    public record Options(long ramSize, int vcpus, boolean irqchip, int dirtyRingBytes, int memoryFlags,
+            boolean sharedMemory) {
         /** 32 MiB, one vCPU, no in-kernel irqchip, no dirty tracking. */
         public static Options defaults() {
-            return new Options(DEFAULT_RAM, 1, false, 0, 0);
+            return new Options(DEFAULT_RAM, 1, false, 0, 0, false);
         }
 
         /** These options with {@code bytes} of RAM. */
         public Options withRam(long bytes) {
-            return new Options(bytes, vcpus, irqchip, dirtyRingBytes, memoryFlags);
+            return new Options(bytes, vcpus, irqchip, dirtyRingBytes, memoryFlags, sharedMemory);
         }
 
         /** These options with {@code n} vCPUs. */
         public Options withVcpus(int n) {
-            return new Options(ramSize, n, irqchip, dirtyRingBytes, memoryFlags);
+            return new Options(ramSize, n, irqchip, dirtyRingBytes, memoryFlags, sharedMemory);
         }
 
         /** These options with the in-kernel irqchip. */
         public Options withIrqchip() {
-            return new Options(ramSize, vcpus, true, dirtyRingBytes, memoryFlags);
+            return new Options(ramSize, vcpus, true, dirtyRingBytes, memoryFlags, sharedMemory);
         }
 
         /** These options with a dirty ring of {@code bytes} per vCPU. */
         public Options withDirtyRing(int bytes) {
-            return new Options(ramSize, vcpus, irqchip, bytes, memoryFlags);
+            return new Options(ramSize, vcpus, irqchip, bytes, memoryFlags, sharedMemory);
+        }
+
+        /**
+         * These options with the RAM in a memfd mapped shared ({@link dev.panavirt.fd.SharedMemory}), which
+         * vhost-vdpa's {@code use_va} devices need to reach it.
+         */
+        public Options withSharedMemory() {
+            return new Options(ramSize, vcpus, irqchip, dirtyRingBytes, memoryFlags, true);
         }
 
         /** These options with {@code KVM_MEM_*} flags on the RAM slot. */
         public Options withMemoryFlags(int flags) {
-            return new Options(ramSize, vcpus, irqchip, dirtyRingBytes, flags);
+            return new Options(ramSize, vcpus, irqchip, dirtyRingBytes, flags, sharedMemory);
         }
     }
 
@@ -135,7 +144,7 @@ public final class TestGuest implements AutoCloseable {
             if (o.dirtyRingBytes() > 0) {
                 vm.enableDirtyRing(o.dirtyRingBytes());
             }
-            vm.addMemory(0, 0, o.ramSize(), o.memoryFlags());
+            vm.addMemory(0, 0, o.ramSize(), o.memoryFlags(), o.sharedMemory());
             if (image.end() > o.ramSize()) {
                 throw new IllegalArgumentException(image + " does not fit in " + o.ramSize() + " bytes of RAM");
             }
