@@ -15,5 +15,6 @@ module dev.panavirt.vmm {
     exports dev.panavirt.vmm.legacy;
     exports dev.panavirt.vmm.irqchip;
     exports dev.panavirt.vmm.vfio;
+    exports dev.panavirt.vmm.virtio;
     exports dev.panavirt.machine;
 }
