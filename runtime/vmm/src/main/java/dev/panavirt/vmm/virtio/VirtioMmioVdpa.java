@@ -57,6 +57,7 @@ public final class VirtioMmioVdpa implements BusDevice, AutoCloseable {
     private long driverFeatures;
     private int queueSel;
     private boolean closed;
+    private long trappedNotifies;
 
     private static final class Queue {
         final EventFd kick;
@@ -133,6 +134,14 @@ public final class VirtioMmioVdpa implements BusDevice, AutoCloseable {
         }
     }
 
+    /**
+     * Queue notifications that reached the VMM as MMIO exits instead of an ioeventfd: 0 unless the guest names
+     * a queue the device does not have.
+     */
+    public long trappedNotifies() {
+        return trappedNotifies;
+    }
+
     /** The vDPA device behind the transport. */
     public VdpaDevice vdpa() {
         return vdpa;
@@ -197,7 +206,7 @@ public final class VirtioMmioVdpa implements BusDevice, AutoCloseable {
             case 0x030 -> queueSel = (int) v;
             case 0x038 -> { if (q != null) q.num = (int) v; }
             case 0x044 -> { if (q != null) setReady(q, v != 0); }
-            case 0x050 -> { }                               // QueueNotify: served by the ioeventfd
+            case 0x050 -> trappedNotifies++;                // only a notify no ioeventfd matched gets here
             case 0x064 -> { }                               // InterruptACK: nothing is latched here
             case 0x070 -> setStatus((int) v);
             case 0x080 -> { if (q != null) q.desc = low(q.desc, v); }
