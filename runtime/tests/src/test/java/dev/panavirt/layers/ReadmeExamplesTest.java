@@ -28,7 +28,12 @@ class ReadmeExamplesTest {
     private static final String IMPORTS = """
             import static org.junit.jupiter.api.Assertions.*;
             import dev.panavirt.bindings.kvm.x86_64.*;
+            import dev.panavirt.bindings.vfio.vfio_h;
+            import dev.panavirt.fd.EventFd;
             import dev.panavirt.kvm.*;
+            import dev.panavirt.vfio.*;
+            import java.lang.foreign.Arena;
+            import java.lang.foreign.MemorySegment;
             import dev.panavirt.machine.*;
             import dev.panavirt.testkit.*;
             import dev.panavirt.vmm.*;
