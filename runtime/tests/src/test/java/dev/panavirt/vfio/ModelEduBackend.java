@@ -35,7 +35,7 @@ public final class ModelEduBackend implements EduBackend {
                 .withDomainPgsizes(LANE_PGSIZES);
     }
 
-    /** A type1v2 model container of the lane's kind, no group attached. */
+    /** A model container of IOMMU {@code type} answering as the lane's kernel, no group attached. */
     public static ModelIommu laneIommu(int type) throws ErrnoException {
         return ModelIommu.open(type, laneOptions());
     }
@@ -47,7 +47,12 @@ public final class ModelEduBackend implements EduBackend {
      *                group whose DMA goes through {@code vfio_dma_rw}
      */
     public static ModelEduBackend open(boolean precise) throws ErrnoException {
-        ModelIommu iommu = laneIommu(Type1Iommu.TYPE1V2);
+        return open(Type1Iommu.TYPE1V2, precise);
+    }
+
+    /** The edu model in a fresh container of IOMMU {@code type} (1 or 3); {@code precise} as {@link #open(boolean)}. */
+    public static ModelEduBackend open(int type, boolean precise) throws ErrnoException {
+        ModelIommu iommu = laneIommu(type);
         try {
             return new ModelEduBackend(iommu, EduModelDevice.create(iommu, precise, EduDevice.Timing.POLLED));
         } catch (ErrnoException | RuntimeException e) {
