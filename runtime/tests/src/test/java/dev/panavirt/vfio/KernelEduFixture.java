@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Assumptions;
  * in the kernel's order. Where there is no edu device the test is skipped, or fails when
  * {@code -Dpanavirt.require} names vfio (as in the lane).
  */
-public final class KernelEduFixture implements AutoCloseable {
+public final class KernelEduFixture implements EduBackend {
     /** The device's PCI name. */
     public final String name;
     /** The container, IOMMU type set. */
@@ -81,6 +81,16 @@ public final class KernelEduFixture implements AutoCloseable {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    @Override
+    public Iommu iommu() {
+        return container;
+    }
+
+    @Override
+    public VfioDevice device() {
+        return device;
     }
 
     @Override

@@ -22,7 +22,10 @@ import java.util.Objects;
  * instead, by {@link Timing}: {@code IMMEDIATE} finishes inside the write; {@code POLLED} (the default) keeps
  * the operation busy until the driver has seen it busy once: the first read of 0x20 (factorial) or 0x98 (DMA)
  * after the start returns busy and completes the operation, so a polling driver sees exactly one busy read;
- * {@code STEPPED} finishes only on {@link #step()}.
+ * an operation that asks for an interrupt when done (status bit 7, DMA command bit 2) finishes inside the
+ * write instead, as QEMU's {@code edu_fact_thread} and {@code edu_dma_timer} finish it without being polled
+ * (an interrupt-driven driver reads nothing until the interrupt came); {@code STEPPED} finishes only on
+ * {@link #step()}.
  *
  * <p><b>Faults.</b> Where QEMU aborts (older versions, {@code hw_error}) or copies past its buffer (newer ones,
  * which only log) for a transfer not inside the 4 KiB buffer, the model drops the command: nothing is copied,
@@ -66,7 +69,10 @@ public final class EduDevice implements RegisterDevice {
     public enum Timing {
         /** Inside the register write. */
         IMMEDIATE,
-        /** After the first read that shows them busy. */
+        /**
+         * After the first read that shows them busy; inside the write when they raise an interrupt on
+         * completion (the device completes on its own; no driver polls what it awaits an interrupt for).
+         */
         POLLED,
         /** Only on {@link #step()}. */
         STEPPED
@@ -272,7 +278,7 @@ public final class EduDevice implements RegisterDevice {
                 fact = (int) value;
                 status |= STATUS_COMPUTING;
                 factPending = true;
-                if (timing == Timing.IMMEDIATE) {
+                if (timing == Timing.IMMEDIATE || timing == Timing.POLLED && (status & STATUS_IRQFACT) != 0) {
                     finishFactorial();
                 }
             }
@@ -293,7 +299,7 @@ public final class EduDevice implements RegisterDevice {
         } else if (offset == DMA_CMD && (value & DMA_RUN) != 0) {
             dmaCmd = value;
             dmaPending = true;
-            if (timing == Timing.IMMEDIATE) {
+            if (timing == Timing.IMMEDIATE || timing == Timing.POLLED && (value & DMA_IRQ) != 0) {
                 finishDma();
             }
         }

@@ -62,6 +62,26 @@ class EduDeviceTest {
         assertEquals(0, d.mmioRead(FACTORIAL, 4));
     }
 
+    /** Under POLLED an operation that raises an interrupt when done completes without a poll, as QEMU's does. */
+    @Test
+    void polledCompletesWhatAsksForAnInterrupt() throws Exception {
+        EduDevice d = edu(IommuGroupKind.IOMMU, Timing.POLLED);
+        iommu.map(RAM, BASE, PG, Type1Iommu.READ | Type1Iommu.WRITE);
+        d.enableMsi(true);
+        d.mmioWrite(STATUS, 4, STATUS_IRQFACT);
+        d.mmioWrite(FACTORIAL, 4, 5);
+        assertEquals(List.of("msi"), irqs, "factorial done, unpolled");
+        assertEquals(STATUS_IRQFACT, d.mmioRead(STATUS, 4));
+        assertEquals(120, d.mmioRead(FACTORIAL, 4));
+        d.mmioWrite(DMA_SRC, 8, DMA_BUFFER);
+        d.mmioWrite(DMA_DST, 8, RAM);
+        d.mmioWrite(DMA_COUNT, 8, 16);
+        d.mmioWrite(DMA_CMD, 8, DMA_RUN | DMA_TO_RAM | DMA_IRQ);
+        assertEquals(List.of("msi", "msi"), irqs, "DMA done, unpolled");
+        assertEquals(0, d.mmioRead(DMA_CMD, 8) & DMA_RUN);
+        assertEquals(FACT_IRQ | DMA_IRQ_BIT, d.mmioRead(IRQ_STATUS, 4));
+    }
+
     @Test
     void factorialImmediateAndStepped() throws Exception {
         EduDevice now = edu(IommuGroupKind.IOMMU, Timing.IMMEDIATE);
