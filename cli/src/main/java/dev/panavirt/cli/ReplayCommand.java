@@ -3,7 +3,6 @@ package dev.panavirt.cli;
 import dev.panavirt.replay.Script;
 import dev.panavirt.replay.SessionRunner;
 import dev.panavirt.replay.targets.SessionTargets;
-import dev.panavirt.models.vfio.KernelProfile;
 import dev.panavirt.vfio.session.VfioSessionTarget;
 import dev.panavirt.vfio.session.VfioSessions;
 import java.io.PrintWriter;
@@ -100,11 +99,10 @@ final class ReplayCommand implements Callable<Integer> {
     private static final String VFIO = "vfio-type1";
 
     private VfioSessionTarget vfioTarget() throws java.io.IOException {
-        KernelProfile p = switch (profile) {
-            case "latest" -> KernelProfile.LATEST;
-            case "6.12" -> KernelProfile.V6_12;
-            default -> throw new ParameterException(spec.commandLine(), "--profile takes latest or 6.12, not " + profile);
-        };
+        if (!VfioSessions.PROFILES.contains(profile)) {
+            throw new ParameterException(spec.commandLine(), "--profile takes latest or 6.12, not " + profile);
+        }
+        String p = profile;
         return switch (backend) {
             case "kernel" -> VfioSessions.kernel();
             case "model" -> VfioSessions.model(p);

@@ -93,6 +93,22 @@ public final class VfioSessions {
         }
     }
 
+    /** The profile names {@link #model(String)} takes: {@code latest} and {@code 6.12}. */
+    public static final List<String> PROFILES = List.of("latest", "6.12");
+
+    /**
+     * {@link #model(KernelProfile)} by the profile's name, as a command line takes it.
+     *
+     * @throws IllegalArgumentException for a name not in {@link #PROFILES}
+     */
+    public static VfioSessionTarget model(String profile) throws ErrnoException {
+        return model(switch (profile) {
+            case "latest" -> KernelProfile.LATEST;
+            case "6.12" -> KernelProfile.V6_12;
+            default -> throw new IllegalArgumentException("profile takes latest or 6.12, not " + profile);
+        });
+    }
+
     /**
      * The type1 model with the edu model behind it (an IOMMU-backed group, like vfio-pci), as the lane's platform.
      *
