@@ -11,6 +11,7 @@ module dev.panavirt.models {
     exports dev.panavirt.models.gicv3;
     exports dev.panavirt.models.loongarch;
     exports dev.panavirt.models.riscv;
+    exports dev.panavirt.models.vdpa;
     exports dev.panavirt.models.vfio;
     exports dev.panavirt.replay;
     exports dev.panavirt.replay.targets;

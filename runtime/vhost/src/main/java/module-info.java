@@ -13,4 +13,5 @@ module dev.panavirt.vhost {
     requires dev.panavirt.models;
 
     exports dev.panavirt.vhost;
+    exports dev.panavirt.vhost.driver;
 }
