@@ -233,6 +233,10 @@ public final class VirtioMmioVdpa implements BusDevice, AutoCloseable {
             vdpa.setVringNum(index, q.num);
             vdpa.setVringAddr(index, q.desc, q.driver, q.device);
             vdpa.setVringBase(index, 0);
+            // A device reset drops the device's notification callbacks (vdpa_sim's vdpasim_do_reset; the guest
+            // resets before every set-up), so bind the eventfds again for the queue being set up.
+            vdpa.setVringKick(index, q.kick);
+            vdpa.setVringCall(index, q.call);
         }
         vdpa.setVringEnable(index, ready);
         q.ready = ready;
