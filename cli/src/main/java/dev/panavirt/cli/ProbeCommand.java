@@ -90,7 +90,7 @@ final class ProbeCommand implements Callable<Integer> {
         backends.put("loongarch_eiointc", eiointcInKernel ? "kernel" : "model");
         backends.put("riscv_vector", "riscv64".equals(System.getProperty("os.arch")) ? "kernel" : "model");
         backends.put("vfio", (Boolean) vfio.get("present") ? "kernel" : "model (type1 IOMMU and edu device)");
-        backends.put("vhost_vdpa", !nodes.isEmpty() ? "kernel" : "unavailable (no /dev/vhost-vdpa-*)");
+        backends.put("vhost_vdpa", !nodes.isEmpty() ? "kernel" : "model (vdpa_sim net and blk)");
         report.put("backends", backends);
 
         PrintWriter out = spec.commandLine().getOut();

@@ -32,6 +32,9 @@ class ReadmeExamplesTest {
             import dev.panavirt.fd.EventFd;
             import dev.panavirt.kvm.*;
             import dev.panavirt.vfio.*;
+            import dev.panavirt.vhost.*;
+            import dev.panavirt.vhost.driver.*;
+            import java.lang.foreign.ValueLayout;
             import java.lang.foreign.Arena;
             import java.lang.foreign.MemorySegment;
             import dev.panavirt.machine.*;
