@@ -11,6 +11,7 @@
  * failure: -errno for a failed call, or -(1000 + exit_reason) for an unexpected KVM exit.
  */
 #include <errno.h>
+#include <linux/vfio.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -54,6 +55,24 @@ long pv_write_loop(int fd, const void *buf, unsigned long len, long n) {
             return -errno;
         }
         total += rc;
+    }
+    return total;
+}
+
+/* VFIO_IOMMU_MAP_DMA then VFIO_IOMMU_UNMAP_DMA n times on a type1 container: map_arg is a filled
+ * struct vfio_iommu_type1_dma_map, unmap_arg a struct vfio_iommu_type1_dma_unmap of the same range (the kernel
+ * writes the unmapped size back into it, the same size every time). Returns the bytes unmapped, or -errno. */
+long pv_map_unmap_loop(int fd, unsigned long map_request, void *map_arg, unsigned long unmap_request,
+                       struct vfio_iommu_type1_dma_unmap *unmap_arg, long n) {
+    long total = 0;
+    for (long i = 0; i < n; i++) {
+        if (ioctl(fd, map_request, map_arg) < 0) {
+            return -errno;
+        }
+        if (ioctl(fd, unmap_request, unmap_arg) < 0) {
+            return -errno;
+        }
+        total += (long) unmap_arg->size;
     }
     return total;
 }

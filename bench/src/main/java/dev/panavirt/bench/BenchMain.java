@@ -10,6 +10,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.profile.GCProfiler;
@@ -97,6 +99,11 @@ public final class BenchMain {
         if (s.list()) {
             benches.forEach(b -> System.out.println(b.name() + "  [" + b.operation() + "]"));
             return 0;
+        }
+        benches = available(benches);
+        if (benches.isEmpty()) {
+            System.err.println("bench: nothing to run here (see above)");
+            return 2;
         }
         Files.createDirectories(s.out());
         Path log = s.out().resolve("jmh-" + s.mode() + ".log");
@@ -194,6 +201,38 @@ public final class BenchMain {
             }
             sample.addFailure("round " + round + ": " + root);
             System.out.println(prefix + "  FAILED: " + root);
+        }
+    }
+
+    /**
+     * {@code benches} without those whose class cannot run on this machine: a class that needs more than
+     * {@code /dev/kvm} (such as {@code VfioType1Kernel}, which needs VFIO and QEMU's edu device) declares
+     * {@code public static Optional<String> unavailable()}, the reason or empty; each class skipped is named once,
+     * with its reason.
+     */
+    static List<Bench> available(List<Bench> benches) {
+        Map<String, Optional<String>> why = new LinkedHashMap<>();
+        for (Bench b : benches) {
+            why.computeIfAbsent(b.className(), BenchMain::unavailable);
+        }
+        why.forEach((cls, reason) -> reason.ifPresent(r -> System.out.println(
+                "bench: skipping " + cls.substring(cls.lastIndexOf('.') + 1) + ": " + r)));
+        return benches.stream().filter(b -> why.get(b.className()).isEmpty()).toList();
+    }
+
+    private static Optional<String> unavailable(String className) {
+        Method probe;
+        try {
+            probe = Class.forName(className, false, BenchMain.class.getClassLoader()).getMethod("unavailable");
+        } catch (ClassNotFoundException | NoSuchMethodException e) {
+            return Optional.empty();
+        }
+        try {
+            @SuppressWarnings("unchecked")
+            Optional<String> reason = (Optional<String>) probe.invoke(null);
+            return reason;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return Optional.of("its availability check failed: " + e);
         }
     }
 

@@ -23,7 +23,9 @@ import java.util.stream.Collectors;
  * @param order     row order
  * @param note      what exactly is measured
  * @param maxRatioToC  the panavirt target ratio to C, or 0
- * @param model     whether this is a model throughput benchmark ({@code dev.panavirt.bench.model})
+ * @param model     whether this is a workload benchmark, reported in the models' table: a model benchmark
+ *                  ({@code dev.panavirt.bench.model}), or a kernel workload whose methods are not paths
+ *                  ({@link Via}), such as {@code ioctl.VfioType1Kernel}
  * @param ratioTo   the baseline method of the same class this one is divided by ({@link RatioTo}), or empty
  * @param ratioAtMost the target for that ratio, or 0
  */
@@ -55,7 +57,8 @@ public record Bench(String name, String className, String method, SortedMap<Stri
                 + (exact.isPresent() || text.isEmpty() ? "" : " (" + text + ")");
         return new Bench(className + "." + method + (text.isEmpty() ? "" : ":" + text), className, method, p, label,
                 op.map(Operation::order).orElse(100), op.map(Operation::note).orElse(""),
-                op.map(Operation::panavirtMaxRatioToC).orElse(0.0), className.startsWith(MODEL_PACKAGE),
+                op.map(Operation::panavirtMaxRatioToC).orElse(0.0),
+                className.startsWith(MODEL_PACKAGE) || Via.ofMethod(method).isEmpty(),
                 ratio.map(RatioTo::value).orElse(""), ratio.map(RatioTo::atMost).orElse(0.0));
     }
 

@@ -340,7 +340,7 @@ public final class Report {
 
     private void modelTable(StringBuilder md) {
         boolean ratios = models.stream().anyMatch(s -> s.bench().ratioToName().isPresent());
-        md.append("\n## Models: throughput or time per operation\n\n| Model | Workload | Score ± error | B/op |")
+        md.append("\n## Models and kernel workloads: throughput or time per operation\n\n| Model | Workload | Score ± error | B/op |")
                 .append(ratios ? " Ratio to baseline (95% CI) | Target |\n|---|---|---:|---:|---:|---|\n"
                         : "\n|---|---|---:|---:|\n");
         List<String> noted = new ArrayList<>();

@@ -30,6 +30,7 @@ public final class CHarness {
     private static final MethodHandle IOCTL_LOOP;
     private static final MethodHandle RUN_LOOP;
     private static final MethodHandle WRITE_LOOP;
+    private static final MethodHandle MAP_UNMAP_LOOP;
     private static final MethodHandle HELLO;
 
     static {
@@ -41,6 +42,8 @@ public final class CHarness {
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG));
         WRITE_LOOP = linker.downcallHandle(lib.findOrThrow("pv_write_loop"),
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        MAP_UNMAP_LOOP = linker.downcallHandle(lib.findOrThrow("pv_map_unmap_loop"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         HELLO = linker.downcallHandle(lib.findOrThrow("pv_hello"), FunctionDescriptor.of(JAVA_INT));
     }
 
@@ -96,6 +99,20 @@ public final class CHarness {
     public static long writeLoop(int fd, MemorySegment buf, long len, long n) {
         try {
             return check((long) WRITE_LOOP.invokeExact(fd, buf, len, n), "write loop");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code VFIO_IOMMU_MAP_DMA} with {@code mapArg} then {@code VFIO_IOMMU_UNMAP_DMA} with {@code unmapArg}, n times
+     * in C; the bytes unmapped in total.
+     */
+    public static long mapUnmapLoop(int fd, long mapRequest, MemorySegment mapArg, long unmapRequest,
+                                    MemorySegment unmapArg, long n) {
+        try {
+            return check((long) MAP_UNMAP_LOOP.invokeExact(fd, mapRequest, mapArg, unmapRequest, unmapArg, n),
+                    "MAP_DMA + UNMAP_DMA loop");
         } catch (Throwable t) {
             throw rethrow(t);
         }
