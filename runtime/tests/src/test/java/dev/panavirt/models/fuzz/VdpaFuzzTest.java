@@ -8,7 +8,7 @@ import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.models.vdpa.VdpaProfile;
 import dev.panavirt.models.vdpa.VdpaSim;
-import dev.panavirt.models.vfio.HostMemory;
+import dev.panavirt.testsupport.HeapHostMemory;
 import java.util.List;
 import java.util.Set;
 
@@ -28,34 +28,11 @@ class VdpaFuzzTest {
     void ioctlsIotlbAndRings(FuzzedDataProvider data) throws Exception {
         VdpaProfile profile = data.consumeBoolean() ? VdpaProfile.LATEST : VdpaProfile.V6_12;
         VdpaSim.Options options = new VdpaSim.Options(profile, data.consumeBoolean(), data.pickValue(new int[] {0, 2, 2048}));
-        byte[] ram = new byte[SIZE];
         VdpaSim[] holder = new VdpaSim[1];
-        HostMemory mem = new HostMemory() {
-            @Override
-            public void read(long vaddr, byte[] dst, int offset, int length) throws ErrnoException {
-                System.arraycopy(ram, at(vaddr, length), dst, offset, length);
-            }
-
-            @Override
-            public void write(long vaddr, byte[] src, int offset, int length) throws ErrnoException {
-                System.arraycopy(src, offset, ram, at(vaddr, length), length);
-            }
-
-            @Override
-            public boolean backed(long vaddr, long size) {
-                long off = vaddr - BASE;
-                return off >= 0 && size >= 0 && off <= ram.length - size;
-            }
-
-            private int at(long vaddr, int length) throws ErrnoException {
-                assertTrue(mappedByADeviceTable(holder[0], vaddr, length),
-                        "access to 0x" + Long.toHexString(vaddr) + "+" + length + " that no device table maps");
-                if (!backed(vaddr, length)) {
-                    throw new ErrnoException("copy_user", Errno.EFAULT, null);
-                }
-                return (int) (vaddr - BASE);
-            }
-        };
+        HeapHostMemory mem = new HeapHostMemory(BASE, SIZE, (vaddr, length) -> assertTrue(
+                mappedByADeviceTable(holder[0], vaddr, length),
+                "access to 0x" + Long.toHexString(vaddr) + "+" + length + " that no device table maps"));
+        byte[] ram = mem.bytes;
         byte[] mac = data.consumeBytes(6);
         VdpaSim s = mac.length == 6 && data.consumeBoolean() ? VdpaSim.net(mac, options, mem) : VdpaSim.blk(options, mem);
         holder[0] = s;

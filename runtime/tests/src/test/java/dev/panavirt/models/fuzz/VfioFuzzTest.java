@@ -11,6 +11,7 @@ import dev.panavirt.models.vfio.BitmapWords;
 import dev.panavirt.models.vfio.DmaMapping;
 import dev.panavirt.models.vfio.EduDevice;
 import dev.panavirt.models.vfio.HostMemory;
+import dev.panavirt.testsupport.HeapHostMemory;
 import dev.panavirt.models.vfio.IommuGroupKind;
 import dev.panavirt.models.vfio.KernelProfile;
 import dev.panavirt.models.vfio.Type1Iommu;
@@ -33,31 +34,7 @@ class VfioFuzzTest {
     @FuzzTest(maxDuration = "10s")
     void mapsDirtyPagesAndEduDma(FuzzedDataProvider data) throws Exception {
         KernelProfile profile = data.consumeBoolean() ? KernelProfile.LATEST : KernelProfile.V6_12;
-        byte[] ram = new byte[64 * (int) PG];
-        HostMemory mem = new HostMemory() {
-            @Override
-            public void read(long vaddr, byte[] dst, int offset, int length) throws ErrnoException {
-                System.arraycopy(ram, at(vaddr, length), dst, offset, length);
-            }
-
-            @Override
-            public void write(long vaddr, byte[] src, int offset, int length) throws ErrnoException {
-                System.arraycopy(src, offset, ram, at(vaddr, length), length);
-            }
-
-            @Override
-            public boolean backed(long vaddr, long size) {
-                long off = vaddr - BASE;
-                return off >= 0 && size >= 0 && off <= ram.length - size;
-            }
-
-            private int at(long vaddr, int length) throws ErrnoException {
-                if (!backed(vaddr, length)) {
-                    throw new ErrnoException("copy_user", Errno.EFAULT, null);
-                }
-                return (int) (vaddr - BASE);
-            }
-        };
+        HostMemory mem = new HeapHostMemory(BASE, 64 * (int) PG);
         int type = data.pickValue(new int[] {1, 3, 3, 6});
         Type1Iommu c = Type1Iommu.open(type, Type1Iommu.Options.defaults().withProfile(profile)
                 .withDmaEntryLimit(LIMIT).withLockedMemoryLimit(data.consumeBoolean() ? -1 : 32 * PG), mem);

@@ -1,5 +1,6 @@
 package dev.panavirt.models.vfio;
 
+import dev.panavirt.testsupport.HeapHostMemory;
 import static dev.panavirt.models.vfio.EduDevice.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,7 +18,7 @@ class EduDeviceTest {
     static final long BASE = 0x10_0000;
     static final long RAM = 0x20_0000;            // the IOVA the driver maps its buffer at
 
-    final HeapMemory mem = new HeapMemory(BASE, 1 << 16);
+    final HeapHostMemory mem = new HeapHostMemory(BASE, 1 << 16);
     final Type1Iommu iommu = Type1Iommu.open(mem);
     final List<String> irqs = new ArrayList<>();
 

@@ -1,5 +1,6 @@
 package dev.panavirt.models.vfio;
 
+import dev.panavirt.testsupport.HeapHostMemory;
 import static dev.panavirt.models.vfio.Type1Iommu.READ;
 import static dev.panavirt.models.vfio.Type1Iommu.WRITE;
 import static dev.panavirt.models.vfio.Type1IommuTest.errno;
@@ -22,7 +23,7 @@ class Type1DirtyTest {
     static final long PG = 4096;
     static final long BASE = 0x10_0000;
 
-    final HeapMemory mem = new HeapMemory(BASE, 1 << 20);
+    final HeapHostMemory mem = new HeapHostMemory(BASE, 1 << 20);
     final Type1Iommu c = Type1Iommu.open(mem);
 
     long[] report(long iova, long size) throws Exception {
@@ -85,7 +86,7 @@ class Type1DirtyTest {
     @Test
     void alignedReportsOverSeveralChunks() throws Exception {
         long chunk = 4096 * PG;
-        HeapMemory high = new HeapMemory(2 * chunk, 1 << 20);     // readable and writable: the second chunk's start
+        HeapHostMemory high = new HeapHostMemory(2 * chunk, 1 << 20);     // readable and writable: the second chunk's start
         Type1Iommu t = Type1Iommu.open(new HostMemory() {         // pinnable: all of it
             @Override
             public void read(long vaddr, byte[] dst, int offset, int length) throws ErrnoException {

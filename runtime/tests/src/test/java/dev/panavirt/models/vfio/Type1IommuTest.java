@@ -1,5 +1,6 @@
 package dev.panavirt.models.vfio;
 
+import dev.panavirt.testsupport.HeapHostMemory;
 import static dev.panavirt.models.vfio.Type1Iommu.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,7 +36,7 @@ class Type1IommuTest {
     }
 
     static Type1Iommu open(KernelProfile p) throws ErrnoException {
-        return Type1Iommu.open(TYPE1V2, Options.defaults().withProfile(p), new HeapMemory(BASE, 1 << 20));
+        return Type1Iommu.open(TYPE1V2, Options.defaults().withProfile(p), new HeapHostMemory(BASE, 1 << 20));
     }
 
     static int overflow(KernelProfile p) {
@@ -132,7 +133,7 @@ class Type1IommuTest {
 
     @Test
     void iovaRangesPinningAndLockedMemory() throws Exception {
-        HeapMemory mem = new HeapMemory(BASE, 16 * (int) PG);
+        HeapHostMemory mem = new HeapHostMemory(BASE, 16 * (int) PG);
         Type1Iommu c = Type1Iommu.open(TYPE1V2, Options.defaults().withIovaRanges(
                 List.of(new IovaRange(0, 0xffff_ffffL))).withLockedMemoryLimit(8 * PG), mem);
         c.map(0x1_0000_0000L, BASE + 64 * PG, PG, READ);          // no domain: no range, nothing pinned
@@ -321,7 +322,7 @@ class Type1IommuTest {
 
     @Test
     void detachingTheLastGroupUnmapsEverything() throws Exception {
-        Type1Iommu c = Type1Iommu.open(TYPE1V2, Options.defaults(), new HeapMemory(BASE, 1 << 20));
+        Type1Iommu c = Type1Iommu.open(TYPE1V2, Options.defaults(), new HeapHostMemory(BASE, 1 << 20));
         Type1Iommu.Group g = c.attachGroup(IommuGroupKind.IOMMU);
         Type1Iommu.Group e = c.attachGroup(IommuGroupKind.EMULATED);
         c.map(0, BASE, PG, READ);
