@@ -98,4 +98,51 @@ __attribute__((section(".text.start"), noreturn, used)) void _start(u64 cpu) {
     for (;;) hlt();
 }
 
+/*
+ * Interrupts, for guests that take them. pv_irq_setup(vector) points IDT entry `vector` at a handler that
+ * counts into pv_irq_count and EOIs the local APIC, loads the IDT, masks both 8259s (KVM wires the BSP's
+ * LINT0 to them) and turns the local APIC on, accepting every priority. pv_ioapic_route sends an IOAPIC pin
+ * to a vector on APIC 0 (edge, or level with level != 0); pv_wait_irqs halts with interrupts enabled until
+ * pv_irq_count reaches n (an assertion fails after a million wake-ups without it).
+ */
+#define PV_APIC 0xfee00000ull
+#define PV_IOAPIC 0xfec00000ull
+struct pv_gate { u16 lo; u16 sel; u8 ist; u8 type; u16 mid; u32 hi; u32 zero; } __attribute__((packed));
+static struct pv_gate pv_idt[256] __attribute__((aligned(16)));
+volatile u32 pv_irq_count;
+void pv_isr(void);
+__asm__(".global pv_isr\n"
+        "pv_isr:\n"
+        "  push %rax\n"
+        "  lock incl pv_irq_count(%rip)\n"
+        "  mov $0xfee000b0, %eax\n"     /* local APIC EOI */
+        "  movl $0, (%rax)\n"
+        "  pop %rax\n"
+        "  iretq\n");
+
+static inline void pv_irq_setup(u8 vector) {
+    u64 h = (u64)pv_isr;
+    pv_idt[vector].lo = h; pv_idt[vector].sel = 0x08; pv_idt[vector].type = 0x8e;
+    pv_idt[vector].mid = h >> 16; pv_idt[vector].hi = h >> 32;
+    struct { u16 limit; u64 base; } __attribute__((packed)) d = { sizeof pv_idt - 1, (u64)pv_idt };
+    __asm__ volatile("lidt %0" : : "m"(d));
+    outb(0x21, 0xff); outb(0xa1, 0xff);
+    mmio_write32(PV_APIC + 0xf0, 0x1ff);  /* enabled, spurious vector 0xff */
+    mmio_write32(PV_APIC + 0x80, 0);      /* TPR: accept all */
+}
+
+static inline void pv_ioapic_write(u32 reg, u32 v) { mmio_write32(PV_IOAPIC, reg); mmio_write32(PV_IOAPIC + 0x10, v); }
+
+static inline void pv_ioapic_route(u32 pin, u8 vector, int level) {
+    pv_ioapic_write(0x10 + 2 * pin + 1, 0);
+    pv_ioapic_write(0x10 + 2 * pin, vector | (level ? 0x8000 : 0));
+}
+
+static inline void pv_wait_irqs(u32 n) {
+    for (u64 wakeups = 0; pv_irq_count < n; wakeups++) {
+        GUEST_ASSERT(wakeups < 1000000);
+        __asm__ volatile("sti; hlt; cli");
+    }
+}
+
 #endif

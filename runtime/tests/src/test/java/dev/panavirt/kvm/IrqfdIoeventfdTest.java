@@ -59,41 +59,17 @@ class IrqfdIoeventfdTest {
     }
 
     /**
-     * Programs the IOAPIC and local APIC, installs an IDT gate for vector 0x30, and halts until the
-     * interrupt arrives. With LEVEL set, the redirection entry is level-triggered.
+     * Routes IOAPIC pin 5 to vector 0x30 (level-triggered with {@code level}), takes interrupts with the guest
+     * header's counting handler, and halts until one arrives.
      */
     static String irqGuest(boolean level) {
         return """
-                #define LEVEL %d
-                #define APIC 0xfee00000ull
-                #define IOAPIC 0xfec00000ull
-                struct gate { u16 lo; u16 sel; u8 ist; u8 type; u16 mid; u32 hi; u32 zero; } __attribute__((packed));
-                static struct gate idt[256] __attribute__((aligned(16)));
-                volatile u32 irq_count;
-                void isr30(void);
-                __asm__(".global isr30\\n"
-                        "isr30:\\n"
-                        "  push %%rax\\n"
-                        "  lock incl irq_count(%%rip)\\n"
-                        "  mov $0xfee000b0, %%eax\\n"
-                        "  movl $0, (%%rax)\\n"
-                        "  pop %%rax\\n"
-                        "  iretq\\n");
-                static void ioapic_write(u32 reg, u32 v) { mmio_write32(IOAPIC, reg); mmio_write32(IOAPIC + 0x10, v); }
                 int main(void) {
-                    u64 h = (u64)isr30;
-                    idt[0x30].lo = h; idt[0x30].sel = 0x08; idt[0x30].type = 0x8e;
-                    idt[0x30].mid = h >> 16; idt[0x30].hi = h >> 32;
-                    struct { u16 limit; u64 base; } __attribute__((packed)) d = { sizeof idt - 1, (u64)idt };
-                    __asm__ volatile("lidt %%0" : : "m"(d));
-                    outb(0x21, 0xff); outb(0xa1, 0xff);    /* mask the 8259s: KVM wires the BSP's LINT0 to them */
-                    mmio_write32(APIC + 0xf0, 0x1ff);      /* enable, spurious vector 0xff */
-                    mmio_write32(APIC + 0x80, 0);          /* TPR: accept all */
-                    ioapic_write(0x10 + 2 * 5 + 1, 0);     /* pin 5 -> APIC 0 */
-                    ioapic_write(0x10 + 2 * 5, 0x30 | (LEVEL ? 0x8000 : 0));
+                    pv_irq_setup(0x30);
+                    pv_ioapic_route(5, 0x30, %d);
                     GUEST_SYNC(1);
-                    while (irq_count == 0) __asm__ volatile("sti; hlt; cli");
-                    return irq_count;
+                    pv_wait_irqs(1);
+                    return pv_irq_count;
                 }
                 """.formatted(level ? 1 : 0);
     }

@@ -35,40 +35,15 @@ final class EduGuest {
     static String source(long barAddress) {
         return """
                 #define EDU 0x%xull
-                #define APIC 0xfee00000ull
                 #define SRC 0x%xull
                 #define DST 0x%xull
                 #define LEN %d
-                struct gate { u16 lo; u16 sel; u8 ist; u8 type; u16 mid; u32 hi; u32 zero; } __attribute__((packed));
-                static struct gate idt[256] __attribute__((aligned(16)));
-                volatile u32 irq_count;
-                void isr(void);
-                __asm__(".global isr\\n"
-                        "isr:\\n"
-                        "  push %%rax\\n"
-                        "  lock incl irq_count(%%rip)\\n"
-                        "  mov $0xfee000b0, %%eax\\n"
-                        "  movl $0, (%%rax)\\n"
-                        "  pop %%rax\\n"
-                        "  iretq\\n");
-                static void wait_irq(u32 n) {
-                    for (u64 spins = 0; irq_count < n; spins++) {
-                        GUEST_ASSERT(spins < 1000000);
-                        __asm__ volatile("sti; hlt; cli");
-                    }
-                }
                 static void ack(u32 bits) {
                     GUEST_ASSERT_EQ(mmio_read32(EDU + 0x24) & bits, bits);
                     mmio_write32(EDU + 0x64, bits);
                 }
                 int main(void) {
-                    u64 h = (u64)isr;
-                    idt[%d].lo = h; idt[%d].sel = 0x08; idt[%d].type = 0x8e; idt[%d].mid = h >> 16; idt[%d].hi = h >> 32;
-                    struct { u16 limit; u64 base; } __attribute__((packed)) d = { sizeof idt - 1, (u64)idt };
-                    __asm__ volatile("lidt %%0" : : "m"(d));
-                    outb(0x21, 0xff); outb(0xa1, 0xff);    /* mask the 8259s */
-                    mmio_write32(APIC + 0xf0, 0x1ff);      /* local APIC on, spurious vector 0xff */
-                    mmio_write32(APIC + 0x80, 0);          /* TPR: accept all */
+                    pv_irq_setup(%d);
 
                     GUEST_ASSERT_EQ(mmio_read32(EDU + 0x00), 0x010000ed);
                     mmio_write32(EDU + 0x04, 0x5a5aa5a5);
@@ -76,7 +51,7 @@ final class EduGuest {
 
                     mmio_write32(EDU + 0x20, 0x80);        /* interrupt when the factorial is done */
                     mmio_write32(EDU + 0x08, 10);
-                    wait_irq(1);
+                    pv_wait_irqs(1);
                     ack(0x1);
                     GUEST_ASSERT_EQ(mmio_read32(EDU + 0x20) & 1, 0);
                     GUEST_ASSERT_EQ(mmio_read32(EDU + 0x08), 3628800);
@@ -87,19 +62,19 @@ final class EduGuest {
                     mmio_write64(EDU + 0x88, 0x40000);
                     mmio_write64(EDU + 0x90, LEN);
                     mmio_write64(EDU + 0x98, 1 | 4);
-                    wait_irq(2);
+                    pv_wait_irqs(2);
                     ack(0x100);
                     mmio_write64(EDU + 0x80, 0x40000);     /* device buffer -> RAM */
                     mmio_write64(EDU + 0x88, DST);
                     mmio_write64(EDU + 0x90, LEN);
                     mmio_write64(EDU + 0x98, 1 | 2 | 4);
-                    wait_irq(3);
+                    pv_wait_irqs(3);
                     ack(0x100);
                     GUEST_ASSERT_EQ(mmio_read32(EDU + 0x98) & 1, 0);
                     for (u32 i = 0; i < LEN; i++) GUEST_ASSERT_EQ(dst[i], (u8)(i * 7 + 3));
-                    GUEST_DONE(irq_count);
+                    GUEST_DONE(pv_irq_count);
                     return 0;
                 }
-                """.formatted(barAddress, SRC, DST, LENGTH, VECTOR, VECTOR, VECTOR, VECTOR, VECTOR);
+                """.formatted(barAddress, SRC, DST, LENGTH, VECTOR);
     }
 }

@@ -32,8 +32,6 @@ final class VirtioNetGuest {
                 #define TXBUF 0x%xull
                 #define HDR %d
                 #define FRAME %d
-                #define APIC 0xfee00000ull
-                #define IOAPIC 0xfec00000ull
                 #define QSZ 16
                 #define R(off) mmio_read32(VM + (off))
                 #define W(off, v) mmio_write32(VM + (off), (v))
@@ -42,19 +40,6 @@ final class VirtioNetGuest {
                 struct avail { u16 flags; u16 idx; u16 ring[QSZ]; u16 used_event; } __attribute__((packed));
                 struct used_elem { u32 id; u32 len; } __attribute__((packed));
                 struct used { u16 flags; u16 idx; struct used_elem ring[QSZ]; u16 avail_event; } __attribute__((packed));
-                struct gate { u16 lo; u16 sel; u8 ist; u8 type; u16 mid; u32 hi; u32 zero; } __attribute__((packed));
-                static struct gate idt[256] __attribute__((aligned(16)));
-                volatile u32 irq_count;
-                void isr(void);
-                __asm__(".global isr\\n"
-                        "isr:\\n"
-                        "  push %%rax\\n"
-                        "  lock incl irq_count(%%rip)\\n"
-                        "  mov $0xfee000b0, %%eax\\n"
-                        "  movl $0, (%%rax)\\n"
-                        "  pop %%rax\\n"
-                        "  iretq\\n");
-                static void ioapic_write(u32 reg, u32 v) { mmio_write32(IOAPIC, reg); mmio_write32(IOAPIC + 0x10, v); }
                 static void setup_queue(u32 q, u64 base) {
                     W(0x30, q);
                     GUEST_ASSERT(R(0x44) == 0);
@@ -67,15 +52,8 @@ final class VirtioNetGuest {
                     GUEST_ASSERT_EQ(R(0x44), 1);
                 }
                 int main(void) {
-                    u64 h = (u64)isr;
-                    idt[0x30].lo = h; idt[0x30].sel = 0x08; idt[0x30].type = 0x8e; idt[0x30].mid = h >> 16; idt[0x30].hi = h >> 32;
-                    struct { u16 limit; u64 base; } __attribute__((packed)) d = { sizeof idt - 1, (u64)idt };
-                    __asm__ volatile("lidt %%0" : : "m"(d));
-                    outb(0x21, 0xff); outb(0xa1, 0xff);
-                    mmio_write32(APIC + 0xf0, 0x1ff);
-                    mmio_write32(APIC + 0x80, 0);
-                    ioapic_write(0x10 + 2 * GSI + 1, 0);
-                    ioapic_write(0x10 + 2 * GSI, 0x30);              /* edge, vector 0x30, APIC 0 */
+                    pv_irq_setup(0x30);
+                    pv_ioapic_route(GSI, 0x30, 0);                   /* edge */
 
                     GUEST_ASSERT_EQ(R(0x000), 0x74726976);
                     GUEST_ASSERT_EQ(R(0x004), 2);
@@ -121,7 +99,7 @@ final class VirtioNetGuest {
                         GUEST_ASSERT(spins < 100000);
                         __asm__ volatile("sti; hlt; cli");
                     }
-                    GUEST_ASSERT(irq_count > 0);
+                    GUEST_ASSERT(pv_irq_count > 0);
                     GUEST_ASSERT_EQ(rxu->ring[0].id, 0);
                     GUEST_ASSERT_EQ(txu->ring[0].id, 0);
                     u32 len = rxu->ring[0].len;
