@@ -13,6 +13,7 @@ module dev.panavirt.vmm {
 
     exports dev.panavirt.vmm;
     exports dev.panavirt.vmm.legacy;
+    exports dev.panavirt.vmm.pci;
     exports dev.panavirt.vmm.irqchip;
     exports dev.panavirt.vmm.vfio;
     exports dev.panavirt.vmm.virtio;

@@ -37,11 +37,18 @@ import picocli.CommandLine.Spec;
                 "--kernel boots a multiboot kernel the way QEMU's -kernel does (kvm-unit-tests): EAX=0x2BADB002, "
                         + "EBX=multiboot info with the command line \"FILE ARGS\", the --initrd file as its one module, "
                         + "memory map; fw_cfg on 0x510, isa-debug-exit on 0xf4, in-kernel LAPIC/IOAPIC/PIC/PIT; "
-                        + "APs start through the kernel's INIT/SIPI."},
+                        + "APs start through the kernel's INIT/SIPI.",
+                "The machine (as QEMU's -M pc with -device pc-testdev -device pci-testdev -no-reboot):",
+                "  pc-testdev: IRQ lines 0x2000-0x2017, scratch 0xe0/0xe8, flush page 0xe4, IORAM 0xff000000 (64K);",
+                "  PCI config mechanism #1 0xcf8/0xcfc: host bridge 00:00.0, pci-testdev 00:01.0 (BAR0 0xfe000000, "
+                        + "BAR1 0xc000);",
+                "  port 0x92 (A20; the reset bit ends the run with status 0); CPUID with the HYPERVISOR bit and "
+                        + "KVM's leaves 0x40000000-0x40000001 unless --no-kvm-cpuid."},
         footer = {"", "Exit status:",
                 "  the guest's    isa-debug-exit port 0xf4: (code << 1) | 1, low 8 bits as QEMU;",
                 "                 ucall DONE: value & 0xff",
-                "  0              all vCPUs halted (in-kernel irqchip: halted, interrupts off)",
+                "  0              all vCPUs halted (in-kernel irqchip: halted, interrupts off), or the guest reset",
+                "                 the machine (port 0x92)",
                 "  124            the time limit passed",
                 "  125            triple fault (KVM_EXIT_SHUTDOWN)",
                 "  126            KVM internal error, failed entry or unhandled exit",
@@ -98,6 +105,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--irqchip", description = "Create KVM's in-kernel PIC, IOAPIC, local APICs and PIT.")
     boolean irqchip;
 
+    @Option(names = "--no-kvm-cpuid", description = "Hide the hypervisor from CPUID: no HYPERVISOR bit (leaf 1 "
+            + "ECX bit 31) and no KVM leaves 0x40000000/0x40000001, like QEMU's -cpu ...,kvm=off,-hypervisor.")
+    boolean noKvmCpuid;
+
     @Spec
     CommandSpec spec;
 
@@ -112,7 +123,7 @@ final class RunCommand implements Callable<Integer> {
             return Main.EXIT_NO_KVM;
         }
         Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
-                Duration.ofSeconds(timeoutSeconds));
+                Duration.ofSeconds(timeoutSeconds), !noKvmCpuid);
         AtomicLong demoWrite = new AtomicLong(-1);
         try (Machine m = new Machine(config, new StreamingOut(System.out))) {
             if (kernel != null) {

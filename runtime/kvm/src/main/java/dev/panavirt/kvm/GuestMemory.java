@@ -93,6 +93,22 @@ public final class GuestMemory {
         return r.memory().asSlice(gpa - r.guestPhysAddr(), length);
     }
 
+    /**
+     * Takes the host page behind guest-physical page {@code gpa} away and gives it back ({@code mprotect} to
+     * PROT_NONE, then READ|WRITE; contents kept): the kernel's MMU notifiers make KVM drop its mapping of the
+     * page, so the guest's next access faults it in again. QEMU's pc-testdev flush port does the same
+     * (hw/misc/pc-testdev.c, {@code test_flush_page}).
+     *
+     * @throws IndexOutOfBoundsException when the page is not RAM
+     * @throws dev.panavirt.base.ErrnoException when {@code mprotect} fails
+     */
+    public void flushPage(long gpa) throws dev.panavirt.base.ErrnoException {
+        MemorySegment page = slice(gpa & ~0xfffL, 4096);
+        String what = "guest page 0x" + Long.toHexString(gpa & ~0xfffL);
+        dev.panavirt.sys.Mmap.protect(page, dev.panavirt.sys.Libc.PROT_NONE, what);
+        dev.panavirt.sys.Mmap.protect(page, dev.panavirt.sys.Libc.PROT_READ | dev.panavirt.sys.Libc.PROT_WRITE, what);
+    }
+
     /** Copies {@code bytes} to guest-physical {@code gpa}. */
     public void write(long gpa, byte[] bytes) {
         MemorySegment.copy(bytes, 0, slice(gpa, bytes.length), ValueLayout.JAVA_BYTE, 0, bytes.length);

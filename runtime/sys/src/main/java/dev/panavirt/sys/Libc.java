@@ -49,6 +49,7 @@ public final class Libc {
     private static final MethodHandle IOCTL_PTR$MH;
     private static final MethodHandle MMAP$MH;
     private static final MethodHandle MUNMAP$MH;
+    private static final MethodHandle MPROTECT$MH;
     private static final MethodHandle EVENTFD$MH;
     private static final MethodHandle READ$MH;
     private static final MethodHandle WRITE$MH;
@@ -73,6 +74,7 @@ public final class Libc {
             MMAP$MH = errnoHandle("mmap", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT,
                     JAVA_INT, JAVA_LONG), -1);
             MUNMAP$MH = errnoHandle("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
+            MPROTECT$MH = errnoHandle("mprotect", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), -1);
             EVENTFD$MH = errnoHandle("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
             READ$MH = errnoHandle("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, C_POINTER, JAVA_LONG), -1);
             WRITE$MH = errnoHandle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, C_POINTER, JAVA_LONG), -1);
@@ -130,6 +132,15 @@ public final class Libc {
     public static int open(MemorySegment capture, MemorySegment path, int flags, int mode) {
         try {
             return intResult((int) OPEN$MH.invokeExact(capture, path, flags, mode), capture);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code mprotect(addr, length, prot)}; {@code addr} must be page-aligned. */
+    public static int mprotect(MemorySegment capture, long addr, long length, int prot) {
+        try {
+            return intResult((int) MPROTECT$MH.invokeExact(capture, addr, length, prot), capture);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -32,6 +32,19 @@ public final class Mmap {
                 s.address(), length));
     }
 
+    /**
+     * Changes the protection of the pages of {@code pages} (page-aligned, a whole number of pages).
+     *
+     * @param what names the pages in error messages
+     * @throws ErrnoException EINVAL for an unaligned segment, ENOMEM for an address that is not mapped
+     */
+    public static void protect(MemorySegment pages, int prot, String what) throws ErrnoException {
+        int rc = Libc.mprotect(Scratch.capture(), pages.address(), pages.byteSize(), prot);
+        if (rc < 0) {
+            throw new ErrnoException("mprotect", -rc, what + ", " + pages.byteSize() + " bytes, prot " + prot);
+        }
+    }
+
     /** Rounds {@code n} up to a whole number of pages. */
     public static long pageAlign(long n) {
         return (n + PAGE_SIZE - 1) & -PAGE_SIZE;

@@ -19,8 +19,12 @@ import dev.panavirt.vmm.ExitDispatcher;
 import dev.panavirt.vmm.VcpuRunner;
 import dev.panavirt.vmm.legacy.DebugExit;
 import dev.panavirt.vmm.legacy.FwCfg;
+import dev.panavirt.vmm.legacy.PcTestdev;
 import dev.panavirt.vmm.legacy.PicMask;
+import dev.panavirt.vmm.legacy.Port92;
 import dev.panavirt.vmm.legacy.Serial16550;
+import dev.panavirt.vmm.pci.PciHostBridge;
+import dev.panavirt.vmm.pci.PciTestdev;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -37,7 +41,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A small x86 machine on KVM: RAM from address 0, a 16550 UART on COM1 whose output goes to a stream,
  * QEMU's {@code isa-debug-exit} port, QEMU's {@code fw_cfg} ports ({@link FwCfg}), the ucall port of
- * {@code panavirt_guest.h}, optionally KVM's in-kernel irqchip (PIC, IOAPIC, local APICs) and PIT, and
+ * {@code panavirt_guest.h}, optionally KVM's in-kernel irqchip (PIC, IOAPIC, local APICs) and PIT, the rest of
+ * the machine kvm-unit-tests ask QEMU for ({@link PcTestdev}, a {@link PciHostBridge} with {@link PciTestdev},
+ * {@link Port92}, CPUID with the hypervisor's leaves: {@link PcPlatform#withHypervisorLeaves}), and
  * vCPUs each on its own platform thread. Without the in-kernel irqchip, {@link PicMask} stands in for the
  * two PICs' registers. {@link #run()} returns when the guest asks to exit, every vCPU has halted,
  * something fatal happens, or the time limit passes.
@@ -81,7 +87,12 @@ public final class Machine implements AutoCloseable {
 
     /** Why the run ended. */
     public enum Outcome { DEBUG_EXIT, DONE, HALTED, ASSERT_FAILED, TRIPLE_FAULT, INTERNAL_ERROR, FAIL_ENTRY,
-        MEMORY_FAULT, UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR }
+        MEMORY_FAULT, UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR, RESET }
+
+    /** Where {@code pci-testdev}'s BARs are placed (as firmware would): 4 KiB of MMIO and 256 I/O ports. */
+    public static final long PCI_TESTDEV_MEM_BAR = 0xfe00_0000L, PCI_TESTDEV_IO_BAR = 0xc000;
+    /** {@code pci-testdev}'s slot on bus 0. */
+    public static final int PCI_TESTDEV_SLOT = 1;
 
     /**
      * How a run ended: the outcome, the process exit status to use, a message, the time taken, and how many
@@ -97,8 +108,10 @@ public final class Machine implements AutoCloseable {
      * @param vcpus      vCPU count
      * @param irqchip    create the in-kernel PIC/IOAPIC/LAPIC (and PIT)
      * @param timeout    wall-clock limit for {@link #run()}
+     * @param hypervisorCpuid present CPUID as a hypervisor does (the HYPERVISOR bit and KVM's leaves 0x40000000
+     *                   and 0x40000001, as QEMU does); false hides them, as on bare metal
      */
-    public record Config(long memorySize, int vcpus, boolean irqchip, Duration timeout) {
+    public record Config(long memorySize, int vcpus, boolean irqchip, Duration timeout, boolean hypervisorCpuid) {
         public Config {
             if (memorySize < 1 << 20 || (memorySize & 0xfff) != 0) {
                 throw new IllegalArgumentException("memory must be at least 1 MiB and page-aligned: " + memorySize);
@@ -106,6 +119,11 @@ public final class Machine implements AutoCloseable {
             if (vcpus < 1) {
                 throw new IllegalArgumentException("at least one vCPU");
             }
+        }
+
+        /** Settings with the hypervisor's CPUID leaves presented. */
+        public Config(long memorySize, int vcpus, boolean irqchip, Duration timeout) {
+            this(memorySize, vcpus, irqchip, timeout, true);
         }
     }
 
@@ -117,6 +135,10 @@ public final class Machine implements AutoCloseable {
     private final Bus mmio = new Bus("mmio");
     private final Serial16550 serial;
     private final FwCfg fwCfg;
+    private final Port92 port92;
+    private final PcTestdev pcTestdev;
+    private final PciHostBridge pciHost = new PciHostBridge();
+    private final PciTestdev pciTestdev = new PciTestdev();
     private final PrintStream console;
     private final AtomicReference<Result> result = new AtomicReference<>();
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -141,7 +163,7 @@ public final class Machine implements AutoCloseable {
                 v.setGsiRouting(PcPlatform.interruptRouting());
             }
             v.addMemory(0, 0, config.memorySize(), 0);
-            var cpuid = X86Kvm.of(kvm).supportedCpuid();
+            Cpuid cpuid = PcPlatform.withHypervisorLeaves(X86Kvm.of(kvm).supportedCpuid(), config.hypervisorCpuid());
             for (int i = 0; i < config.vcpus(); i++) {
                 Vcpu c = v.createVcpu(i);
                 X86Vcpu.of(c).setCpuid(PcPlatform.withApicId(cpuid, i));
@@ -169,6 +191,43 @@ public final class Machine implements AutoCloseable {
             pio.insert(new PicMask(), PicMask.MASTER_PORT, PicMask.PORT_COUNT);
             pio.insert(new PicMask(), PicMask.SLAVE_PORT, PicMask.PORT_COUNT);
         }
+        // QEMU's -no-reboot: a reset ends the run (there is no firmware to run the reset vector).
+        this.port92 = new Port92(() -> finish(Outcome.RESET, 0, "the guest reset the machine (port 0x92 bit 0)"));
+        pio.insert(port92, Port92.PORT, 1);
+        // Port 0xe0 is the ucall port of panavirt's own guests until a multiboot kernel boots (bootMultiboot).
+        this.pcTestdev = new PcTestdev(this::setIrqLine, this::flushPage);
+        pcTestdev.attachWithoutWordWindow(pio, mmio);
+        pciHost.add(PCI_TESTDEV_SLOT, 0, pciTestdev);
+        pciHost.attach(pio);
+        pciTestdev.attach(pio, mmio, PCI_TESTDEV_MEM_BAR, PCI_TESTDEV_IO_BAR);
+    }
+
+    private void setIrqLine(int line, boolean level) throws ErrnoException {
+        if (config.irqchip()) {
+            vm.setIrqLine(line, level);     // GSI n: PIC and IOAPIC pin n (PcPlatform.interruptRouting)
+        }
+    }
+
+    /** pc-testdev's flush: take the host page away and give it back, so KVM drops its mapping (QEMU does the same). */
+    private void flushPage(long gpa) throws ErrnoException {
+        if (memory().isMapped(gpa, 4096)) {
+            memory().flushPage(gpa);
+        }
+    }
+
+    /** System control port A (0x92). */
+    public Port92 port92() {
+        return port92;
+    }
+
+    /** The PCI host bridge (config mechanism #1 at 0xcf8/0xcfc). */
+    public PciHostBridge pciHost() {
+        return pciHost;
+    }
+
+    /** QEMU's pci-testdev at 00:01.0. */
+    public PciTestdev pciTestdev() {
+        return pciTestdev;
     }
 
     /** The VM. */
@@ -210,7 +269,8 @@ public final class Machine implements AutoCloseable {
      * Boots a multiboot kernel the way QEMU's {@code -kernel} does: its segments at their physical addresses,
      * the modules and the information structure placed as {@link MultibootInfo} describes, and the first vCPU
      * in 32-bit flat protected mode with paging and interrupts off, EAX = {@link Multiboot#BOOTLOADER_MAGIC}
-     * and EBX = the information structure. The other vCPUs are left as KVM creates them with the in-kernel
+     * and EBX = the information structure. Port 0xe0 becomes pc-testdev's register, as under QEMU, instead of the
+     * ucall port of panavirt's own guests. The other vCPUs are left as KVM creates them with the in-kernel
      * local APIC: waiting for the INIT and STARTUP IPIs the kernel sends.
      *
      * @param cmdline the command line: by convention the kernel's file name, a space and its arguments
@@ -226,6 +286,10 @@ public final class Machine implements AutoCloseable {
                     + "the kernel starts the other vCPUs with INIT and STARTUP IPIs through its local APIC");
         }
         MultibootInfo.Layout layout = MultibootInfo.plan(kernel, config.memorySize(), cmdline, modules);
+        if (pio.deviceAt(Ucall.PORT).orElse(null) instanceof UcallPort) {
+            pio.remove(Ucall.PORT);
+            pio.insert(pcTestdev.dataDevice(), PcTestdev.DATA_PORT, 4);
+        }
         Vcpu bsp = vcpus.getFirst();
         // The entry state's GDT first: a kernel loaded over it wins, since only the cached descriptors matter.
         X86Boot.protectedMode(bsp, memory(), MultibootInfo.BOOT_TABLES, kernel.entry(), layout.stackTop());

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * What a PC presents to its guest that KVM does not set up by itself: the interrupt routing of the PIC and
- * IOAPIC pins, and the per-vCPU fields of CPUID. {@link Machine} applies them when it builds the VM.
+ * IOAPIC pins, the per-vCPU fields of CPUID, and CPUID as a hypervisor presents it. {@link Machine} applies them
+ * when it builds the VM.
  */
 final class PcPlatform {
     private PcPlatform() {
@@ -54,6 +55,49 @@ final class PcPlatform {
                         e.ecx(), apicId);
             }
             out.add(e);
+        }
+        return new Cpuid(out);
+    }
+
+    /** Leaf 1 ECX bit 31: "running under a hypervisor" (reserved for that use by Intel and AMD). */
+    static final int HYPERVISOR_BIT = 1 << 31;
+    /** The first hypervisor leaf: the largest hypervisor leaf in EAX, the vendor signature in EBX, ECX, EDX. */
+    static final int KVM_CPUID_SIGNATURE = 0x4000_0000;
+    /** KVM's paravirtual features (EAX, {@code KVM_FEATURE_*}) and hints (EDX). */
+    static final int KVM_CPUID_FEATURES = 0x4000_0001;
+    /** "KVMKVMKVM\0\0\0" as EBX, ECX, EDX (little-endian), Linux's arch/x86/include/uapi/asm/kvm_para.h. */
+    static final int SIGNATURE_EBX = 0x4b4d_564b, SIGNATURE_ECX = 0x564b_4d56, SIGNATURE_EDX = 0x0000_004d;
+
+    /**
+     * CPUID as a hypervisor presents it, the way QEMU does for a KVM guest (target/i386/kvm/kvm.c,
+     * {@code kvm_arch_init_vcpu}): the HYPERVISOR bit in leaf 1 ECX, leaf 0x40000000 with KVM's signature and the
+     * largest hypervisor leaf (0x40000001), and leaf 0x40000001 with the paravirtual features KVM reports in
+     * {@code KVM_GET_SUPPORTED_CPUID} (kvmclock, async page faults, PV EOI, ...). With {@code present} false, the
+     * guest sees a CPU without a hypervisor: the bit clear and no leaves from 0x40000000 up (QEMU's
+     * {@code -cpu ...,kvm=off,-hypervisor}). Other leaves are kept as they are, sub-leaves and flags included.
+     */
+    static Cpuid withHypervisorLeaves(Cpuid cpuid, boolean present) {
+        List<Cpuid.Entry> out = new ArrayList<>();
+        int features = 0, hints = 0;
+        for (Cpuid.Entry e : cpuid.entries()) {
+            if (e.function() == KVM_CPUID_FEATURES) {
+                features = e.eax();
+                hints = e.edx();
+            }
+            if (Integer.compareUnsigned(e.function(), KVM_CPUID_SIGNATURE) >= 0
+                    && Integer.compareUnsigned(e.function(), 0x4000_00ff) <= 0) {
+                continue;           // the hypervisor range is ours to fill (KVM reports it with EAX 0 on some kernels)
+            }
+            if (e.function() == 1) {
+                e = new Cpuid.Entry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(),
+                        present ? e.ecx() | HYPERVISOR_BIT : e.ecx() & ~HYPERVISOR_BIT, e.edx());
+            }
+            out.add(e);
+        }
+        if (present) {
+            out.add(new Cpuid.Entry(KVM_CPUID_SIGNATURE, 0, 0, KVM_CPUID_FEATURES, SIGNATURE_EBX, SIGNATURE_ECX,
+                    SIGNATURE_EDX));
+            out.add(new Cpuid.Entry(KVM_CPUID_FEATURES, 0, 0, features, 0, 0, hints));
         }
         return new Cpuid(out);
     }
