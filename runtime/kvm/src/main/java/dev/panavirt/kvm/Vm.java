@@ -338,11 +338,15 @@ public final class Vm implements AutoCloseable {
      * @throws IllegalStateException after {@link #close}
      */
     public void setIrqLine(int irq, boolean level) throws ErrnoException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment l = kvm_irq_level.allocate(a);
-            kvm_irq_level.irq(l, irq);
-            kvm_irq_level.level(l, level ? 1 : 0);
-            Ioctl.call(fd, "KVM_IRQ_LINE", kvm_h.KVM_IRQ_LINE(), l, "irq " + irq + " level " + (level ? 1 : 0));
+        // A device model raises and lowers lines per guest access: the thread's scratch, no allocation.
+        Scratch scratch = Scratch.current();
+        MemorySegment l = scratch.buffer().asSlice(0, kvm_irq_level.sizeof());
+        kvm_irq_level.irq(l, irq);
+        kvm_irq_level.level(l, level ? 1 : 0);
+        int rc = Ioctl.raw(scratch.captureSegment(), fd, kvm_h.KVM_IRQ_LINE(), l);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, "KVM_IRQ_LINE", -rc, kvm_h.KVM_IRQ_LINE(),
+                    "irq " + irq + " level " + (level ? 1 : 0));
         }
     }
 

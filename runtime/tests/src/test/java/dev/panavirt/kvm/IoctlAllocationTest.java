@@ -40,6 +40,7 @@ class IoctlAllocationTest {
             assertEquals(0, allocated(1_000, () -> vm.getDirtyLog(0, bitmap)), "getDirtyLog into a segment");
             assertEquals(0, allocated(20_000, () -> event.signal(1)), "EventFd.signal");
             assertEquals(0, allocated(20_000, () -> irq.signal(1)), "irqfd signal");
+            assertEquals(0, allocated(20_000, () -> vm.setIrqLine(7, true)), "KVM_IRQ_LINE (a device model's line)");
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.panavirt.kvm.Cpuid;
 import dev.panavirt.kvm.GsiRoute;
 import dev.panavirt.kvm.GuestMemory;
 import dev.panavirt.kvm.Kvm;
+import dev.panavirt.kvm.KvmFlavour;
 import dev.panavirt.kvm.Vcpu;
 import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
@@ -129,6 +130,8 @@ public final class Machine implements AutoCloseable {
 
     private final Config config;
     private final Kvm kvm;
+    /** Which KVM runs the guest: decides what a shutdown exit's registers mean. */
+    private final KvmFlavour flavour = KvmFlavour.detect();
     private final Vm vm;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final Bus pio = new Bus("pio");
@@ -417,7 +420,7 @@ public final class Machine implements AutoCloseable {
                 }
             }
             case VcpuExit.Shutdown s -> finish(Outcome.TRIPLE_FAULT, EXIT_TRIPLE_FAULT,
-                    "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + VcpuReport.where(c, memory()));
+                    "vCPU " + c.id() + " triple-faulted (KVM_EXIT_SHUTDOWN)" + shutdownState(c));
             case VcpuExit.InternalError e -> finish(Outcome.INTERNAL_ERROR, EXIT_KVM_ERROR,
                     "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror " + internalError(e) + ") on vCPU " + c.id()
                             + VcpuReport.where(c, memory()));
@@ -526,5 +529,18 @@ public final class Machine implements AutoCloseable {
     public void close() {
         vm.close();
         kvm.close();
+    }
+
+    /**
+     * Where the vCPU was when it shut down, if that can still be known. kvm_amd re-initialises a vCPU before it
+     * reports the shutdown (arch/x86/kvm/svm/svm.c, {@code shutdown_interception}), so its registers then read
+     * the reset state (RIP 0xfff0), not the faulting one; say so instead of presenting them.
+     */
+    private String shutdownState(Vcpu c) {
+        if (flavour == KvmFlavour.SVM) {
+            return "; the faulting state is lost: kvm_amd re-initialises the vCPU on shutdown, its registers now"
+                    + " read the reset state";
+        }
+        return VcpuReport.where(c, memory());
     }
 }
