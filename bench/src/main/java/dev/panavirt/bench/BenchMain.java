@@ -22,7 +22,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.IterationResult;
@@ -212,20 +215,36 @@ public final class BenchMain {
         }
         List<Pattern> patterns = include.stream().map(Pattern::compile).toList();
         List<Bench> out = new ArrayList<>();
+        Set<String> skipped = new TreeSet<>();
         for (BenchmarkListEntry e : entries) {
             String cls = e.getUserClassQName();
             String method = e.getUsername().substring(cls.length() + 1);
+            Optional<String> missing = missingDevice(cls);
             for (Map<String, String> params : combinations(e.getParams().orElse(Map.of()))) {
                 Bench b = Bench.of(cls, method, params);
                 if (patterns.isEmpty() || patterns.stream().anyMatch(p -> p.matcher(b.name()).find())) {
-                    out.add(b);
+                    if (missing.isPresent()) {
+                        skipped.add(cls.substring(cls.lastIndexOf('.') + 1) + ": " + missing.get());
+                    } else {
+                        out.add(b);
+                    }
                 }
             }
         }
+        skipped.forEach(m -> System.err.println("bench: leaving out " + m));
         out.sort(Comparator.comparing((Bench b) -> b.model()).thenComparingInt(Bench::order)
                 .thenComparing(Bench::className).thenComparing(Bench::paramText)
                 .thenComparing(b -> b.via().map(Enum::ordinal).orElse(99)).thenComparing(Bench::method));
         return out;
+    }
+
+    /** What a {@link NeedsDevice} class lacks on this machine, or empty (also for a class that does not load). */
+    private static Optional<String> missingDevice(String className) {
+        try {
+            return NeedsDevice.Check.missing(Class.forName(className, false, BenchMain.class.getClassLoader()));
+        } catch (ClassNotFoundException e) {
+            return Optional.empty();
+        }
     }
 
     /** Every combination of one value per parameter (one empty combination when there are none). */
