@@ -25,6 +25,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.IterationResult;
@@ -206,7 +207,8 @@ public final class BenchMain {
 
     /**
      * {@code benches} without those whose class cannot run on this machine: a class that needs more than
-     * {@code /dev/kvm} (such as {@code VfioType1Kernel}, which needs VFIO and QEMU's edu device) declares
+     * {@code /dev/kvm} (such as {@code VfioType1Kernel}, which needs VFIO and QEMU's edu device, or {@code VdpaNetKernelLoopback}, which
+     * needs {@code /dev/vhost-vdpa-0}) declares
      * {@code public static Optional<String> unavailable()}, the reason or empty; each class skipped is named once,
      * with its reason.
      */

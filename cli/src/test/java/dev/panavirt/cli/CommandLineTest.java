@@ -218,7 +218,12 @@ class CommandLineTest {
         assertTrue(spin.err().contains("time limit of 5 s"), spin.err());
         Outcome fault = run("run", "--kernel", kernel(), "--append", "fault");
         assertEquals(Machine.EXIT_TRIPLE_FAULT, fault.status(), fault.err());
-        assertTrue(fault.err().contains("triple-faulted (KVM_EXIT_SHUTDOWN) at rip 0x"), fault.err());
+        // kvm_amd re-initialises the vCPU before reporting the shutdown (svm.c, shutdown_interception): the
+        // registers are the reset state then, and the report says so instead of showing them.
+        String where = KvmFlavour.detect() == KvmFlavour.SVM
+                ? "triple-faulted (KVM_EXIT_SHUTDOWN); the faulting state is lost"
+                : "triple-faulted (KVM_EXIT_SHUTDOWN) at rip 0x";
+        assertTrue(fault.err().contains(where), fault.err());
     }
 
     @Test

@@ -2,7 +2,7 @@
  * Model throughput benchmarks (reserved; the model issues add them as they land).
  *
  * <p>Convention: one class per model, named after it with a {@code Throughput} suffix (for example
- * {@code ItsThroughput}, {@code EiointcThroughput}, {@code VdpaThroughput}, {@code VfioBitmapThroughput}),
+ * {@code ItsThroughput}, {@code EiointcThroughput}, {@code VdpaNetLoopback}, {@code VfioType1}),
  * annotated {@code @Operation("ITS commands")} and {@code @BenchmarkMode(Mode.Throughput)} with
  * {@code @OutputTimeUnit(TimeUnit.SECONDS)}; each {@code @Benchmark} method is one workload and counts
  * one model operation (a command, an update, a packet, a bitmap page) per invocation, or uses

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
 
 /** The model benchmarks measure work that succeeds: commands execute, lines really move. */
 class ModelWorkloadsTest {
@@ -96,6 +97,48 @@ class ModelWorkloadsTest {
         VfioType1.Copy copy = new VfioType1.Copy();
         copy.setup();
         assertEquals(-1, b.copyBitmap(copy).mismatch(copy.src));
+    }
+
+    /**
+     * Every benchmark method of {@link VdpaNetLoopback}, for every frame size of its {@code @Param}: each frame
+     * comes back whole, served on this thread (no kick eventfd written), and the driver counts every one.
+     */
+    @Test
+    void vdpaLoopbackWorkloadsLoopEveryFrameBack() throws Exception {
+        assertEquals(List.of("copy", "loopback", "loopbackBatched"), benchmarkMethods(VdpaNetLoopback.class),
+                "a new benchmark method needs its line here");
+        for (String size : sizes(VdpaNetLoopback.class)) {
+            VdpaNetLoopback b = new VdpaNetLoopback();
+            b.size = Integer.parseInt(size);
+            b.setup();
+            try {
+                for (int i = 0; i < 300; i++) {                           // past the 128 buffers of each queue
+                    assertEquals(b.size, b.loopback());
+                    assertEquals(-1, b.got.asSlice(0, b.size).mismatch(b.frame), "size " + size);
+                }
+                for (int i = 0; i < 10; i++) {
+                    b.got.fill((byte) 0);
+                    assertEquals(VdpaNetLoopback.BATCH * b.size, b.loopbackBatched());
+                    assertEquals(-1, b.got.asSlice(0, b.size).mismatch(b.frame), "size " + size);
+                }
+                assertEquals(300, b.singleDriver.framesReceived());
+                assertEquals(10 * VdpaNetLoopback.BATCH, b.batchedDriver.framesReceived());
+                assertEquals(0, b.singleDriver.txQueue().kickFd().read(), "the model was kicked directly");
+                assertEquals(0, b.batchedDriver.txQueue().kickFd().read(), "the model was kicked directly");
+                assertEquals(-1, b.copy().mismatch(b.frame));
+            } finally {
+                b.tearDown();
+            }
+        }
+    }
+
+    static List<String> benchmarkMethods(Class<?> cls) {
+        return Arrays.stream(cls.getMethods()).filter(m -> m.isAnnotationPresent(Benchmark.class))
+                .map(m -> m.getName()).sorted().toList();
+    }
+
+    static List<String> sizes(Class<?> cls) throws NoSuchFieldException {
+        return List.of(cls.getField("size").getAnnotation(Param.class).value());
     }
 
     private static long bits(MemorySegment s) {

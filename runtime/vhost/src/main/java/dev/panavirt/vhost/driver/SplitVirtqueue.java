@@ -85,6 +85,7 @@ public final class SplitVirtqueue implements AutoCloseable {
     private boolean interruptsWanted = true;
     private long notifications;
     private long suppressedNotifications;
+    private Notifier notifier;
 
     private final Chain chain;
 
@@ -279,10 +280,28 @@ public final class SplitVirtqueue implements AutoCloseable {
     }
 
     /**
+     * Where {@link #kick} sends its notifications instead of the kick eventfd, or {@code null} (the default) for
+     * the eventfd. For a device served in the same process on the driver's thread (the vDPA model's
+     * {@code VdpaSim.kick}, whose adapter then never sees the eventfd, so its worker thread stays idle) or for a
+     * caller that batches notifications itself. Suppression by the device is applied first, as for the eventfd.
+     */
+    public void notifyDirectly(Notifier notifier) {
+        this.notifier = notifier;
+    }
+
+    /** A notification sent by a direct call rather than an eventfd write ({@link #notifyDirectly}). */
+    @FunctionalInterface
+    public interface Notifier {
+        /** The driver made buffers available on virtqueue {@code index}. */
+        void notify(int index) throws ErrnoException;
+    }
+
+    /**
      * Signals the device that buffers were made available since the previous kick, unless its notification
      * suppression says it does not need it.
      *
-     * @return whether the kick eventfd was signalled
+     * @return whether the device was notified (the kick eventfd signalled, or the {@link #notifyDirectly}
+     *         notifier called)
      */
     public boolean kick() throws ErrnoException {
         // The new available index must be visible before the device's suppression is read (spec 2.7.13.3.1).
@@ -297,7 +316,12 @@ public final class SplitVirtqueue implements AutoCloseable {
                 ? needEvent(Short.toUnsignedInt(used.get(U16, 4 + 8L * size)), newIdx, oldIdx)
                 : (Short.toUnsignedInt((short) U16_HANDLE.getAcquire(used, 0L)) & USED_F_NO_NOTIFY) == 0;
         if (need) {
-            kick.signal(1);
+            Notifier n = notifier;
+            if (n != null) {
+                n.notify(index);
+            } else {
+                kick.signal(1);
+            }
             notifications++;
         } else {
             suppressedNotifications++;
