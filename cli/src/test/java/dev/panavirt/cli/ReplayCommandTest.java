@@ -107,7 +107,7 @@ class ReplayCommandTest {
                 "--profile", "6.12");
         assertTrue(net.out().contains("L81 iotlb-raw 40 VHOST_IOTLB_MSG_V2 0 VHOST_IOTLB_UPDATE 0x220000 0x1000 0x10000 r"
                 + " -> 72"), net.out());
-        assertTrue(net.out().contains("L119 mem-read 0x2008 4 -> 0x22"), net.out());
+        assertTrue(net.out().contains("L124 mem-read 0x2008 4 -> 0x22"), net.out());
         Outcome latest = replay(example("vdpa-net.pvs").toString(), "--device", "vdpa-net", "--backend", "model");
         assertTrue(latest.out().contains("L81 iotlb-raw 40 VHOST_IOTLB_MSG_V2 0 VHOST_IOTLB_UPDATE 0x220000 0x1000"
                 + " 0x10000 r -> EINVAL"), latest.out());
