@@ -14,4 +14,5 @@ module dev.panavirt.vhost {
 
     exports dev.panavirt.vhost;
     exports dev.panavirt.vhost.driver;
+    exports dev.panavirt.vhost.session;
 }

@@ -5,6 +5,8 @@ import dev.panavirt.replay.SessionRunner;
 import dev.panavirt.replay.targets.SessionTargets;
 import dev.panavirt.vfio.session.VfioSessionTarget;
 import dev.panavirt.vfio.session.VfioSessions;
+import dev.panavirt.vhost.session.VdpaSessionTarget;
+import dev.panavirt.vhost.session.VdpaSessions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.OptionalInt;
@@ -18,11 +20,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code panavirt replay SCRIPT --device D}: runs a scripted device session against a software model, or for
- * {@code vfio-type1} against the kernel's VFIO where the host has it.
+ * {@code vfio-type1} against the kernel's VFIO and for {@code vdpa-net} and {@code vdpa-blk} against the kernel's
+ * vhost-vdpa, where the host has them.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true,
         description = {"Run a scripted device session (see README: \"Scripted device sessions\") against a "
-                + "software model (or, for vfio-type1, the kernel's VFIO with QEMU's edu device where present), "
+                + "software model (or, for vfio-type1, the kernel's VFIO with QEMU's edu device, and for vdpa-net and "
+                + "vdpa-blk the kernel's vhost-vdpa with vdpa_sim's devices, where present), "
                 + "printing one result line per operation.",
                 "Exits 1 at the first unmet expectation (naming its line), 2 for a malformed script."})
 final class ReplayCommand implements Callable<Integer> {
@@ -30,17 +34,18 @@ final class ReplayCommand implements Callable<Integer> {
     Path script;
 
     @Option(names = "--device", required = true, converter = DeviceConverter.class,
-            description = "its, eiointc, riscv-vector or vfio-type1.")
+            description = "its, eiointc, riscv-vector, vfio-type1, vdpa-net or vdpa-blk.")
     String device;
 
     @Option(names = "--backend", defaultValue = "auto",
-            description = "vfio-type1 only: kernel (/dev/vfio with an edu device), model, or auto (the kernel "
-                    + "where present; default: ${DEFAULT-VALUE}).")
+            description = "vfio-type1, vdpa-net and vdpa-blk only: kernel (/dev/vfio with an edu device; "
+                    + "/dev/vhost-vdpa-0 for vdpa-net, -1 for vdpa-blk), model, or auto (the kernel where present; "
+                    + "default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--profile", defaultValue = "latest",
-            description = "vfio-type1 model only: the kernel whose type1 behaviour the model follows, latest or "
-                    + "6.12 (default: ${DEFAULT-VALUE}).")
+            description = "vfio-type1, vdpa-net and vdpa-blk models only: the kernel whose behaviour the model "
+                    + "follows, latest or 6.12 (default: ${DEFAULT-VALUE}).")
     String profile;
 
     @Option(names = "--vcpus", description = "vCPUs of the model, 1 to " + SessionTargets.MAX_VCPUS
@@ -79,6 +84,10 @@ final class ReplayCommand implements Callable<Integer> {
             try (VfioSessionTarget target = vfioTarget()) {
                 outcome = new SessionRunner(target).run(parsed);
             }
+        } else if (VDPA.contains(device)) {
+            try (VdpaSessionTarget target = vdpaTarget(device.substring("vdpa-".length()))) {
+                outcome = new SessionRunner(target).run(parsed);
+            }
         } else {
             if (!"auto".equals(backend) && !"model".equals(backend)) {
                 throw new ParameterException(spec.commandLine(), "--backend " + backend + ": " + device
@@ -97,6 +106,7 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     private static final String VFIO = "vfio-type1";
+    private static final java.util.List<String> VDPA = java.util.List.of("vdpa-net", "vdpa-blk");
 
     private VfioSessionTarget vfioTarget() throws java.io.IOException {
         if (!VfioSessions.PROFILES.contains(profile)) {
@@ -112,13 +122,27 @@ final class ReplayCommand implements Callable<Integer> {
         };
     }
 
+    private VdpaSessionTarget vdpaTarget(String kind) throws java.io.IOException {
+        if (!VdpaSessions.PROFILES.contains(profile)) {
+            throw new ParameterException(spec.commandLine(), "--profile takes latest or 6.12, not " + profile);
+        }
+        String p = profile;
+        return switch (backend) {
+            case "kernel" -> VdpaSessions.kernel(kind);
+            case "model" -> VdpaSessions.model(kind, p);
+            case "auto" -> VdpaSessions.kernelAvailable(kind) ? VdpaSessions.kernel(kind) : VdpaSessions.model(kind, p);
+            default -> throw new ParameterException(spec.commandLine(),
+                    "--backend takes kernel, model or auto, not " + backend);
+        };
+    }
+
     /** Accepts the device names as written on the command line. */
     static final class DeviceConverter implements picocli.CommandLine.ITypeConverter<String> {
         @Override
         public String convert(String value) {
-            if (!SessionTargets.names().contains(value) && !VFIO.equals(value)) {
-                throw new picocli.CommandLine.TypeConversionException(
-                        "expected " + String.join(", ", SessionTargets.names()) + " or " + VFIO + ", got " + value);
+            if (!SessionTargets.names().contains(value) && !VFIO.equals(value) && !VDPA.contains(value)) {
+                throw new picocli.CommandLine.TypeConversionException("expected " + String.join(", ",
+                        SessionTargets.names()) + ", " + VFIO + ", " + String.join(" or ", VDPA) + ", got " + value);
             }
             return value;
         }

@@ -93,4 +93,46 @@ class ReplayCommandTest {
         assertEquals(Main.EXIT_USAGE, profile.status());
         assertTrue(profile.err().contains("--profile takes latest or 6.12, not 5.4"), profile.err());
     }
+
+    @Test
+    void theVdpaSessionsPassOnTheModelInBothProfiles() {
+        for (String kind : new String[] {"net", "blk"}) {
+            for (String profile : new String[] {"6.12", "latest"}) {
+                Outcome o = replay(example("vdpa-" + kind + ".pvs").toString(), "--device", "vdpa-" + kind,
+                        "--backend", "model", "--profile", profile);
+                assertEquals(0, o.status(), kind + " " + profile + ": " + o.out() + o.err());
+            }
+        }
+        Outcome net = replay(example("vdpa-net.pvs").toString(), "--device", "vdpa-net", "--backend", "model",
+                "--profile", "6.12");
+        assertTrue(net.out().contains("L81 iotlb-raw 40 VHOST_IOTLB_MSG_V2 0 VHOST_IOTLB_UPDATE 0x220000 0x1000 0x10000 r"
+                + " -> 72"), net.out());
+        assertTrue(net.out().contains("L124 mem-read 0x2008 4 -> 0x22"), net.out());
+        Outcome latest = replay(example("vdpa-net.pvs").toString(), "--device", "vdpa-net", "--backend", "model");
+        assertTrue(latest.out().contains("L81 iotlb-raw 40 VHOST_IOTLB_MSG_V2 0 VHOST_IOTLB_UPDATE 0x220000 0x1000"
+                + " 0x10000 r -> EINVAL"), latest.out());
+    }
+
+    @Test
+    void vdpaDevicesTakeBackendAndProfileAsVfioDoes() throws Exception {
+        Outcome profile = replay(example("vdpa-blk.pvs").toString(), "--device", "vdpa-blk", "--backend", "model",
+                "--profile", "5.4");
+        assertEquals(Main.EXIT_USAGE, profile.status());
+        assertTrue(profile.err().contains("--profile takes latest or 6.12, not 5.4"), profile.err());
+        Outcome backend = replay(example("vdpa-blk.pvs").toString(), "--device", "vdpa-blk", "--backend", "qemu");
+        assertEquals(Main.EXIT_USAGE, backend.status());
+        assertTrue(backend.err().contains("--backend takes kernel, model or auto, not qemu"), backend.err());
+        Outcome device = replay(example("vdpa-blk.pvs").toString(), "--device", "vdpa-console");
+        assertEquals(Main.EXIT_USAGE, device.status());
+        assertTrue(device.err().contains("vdpa-net or vdpa-blk, got vdpa-console"), device.err());
+        // a vhost operation on a device without it is reported, not a crash
+        Path s = Files.writeString(dir.resolve("v.pvs"), "vdpa-id\nkick 0\n");
+        Outcome its = replay(s.toString(), "--device", "its");
+        assertEquals(0, its.status(), its.err());
+        assertTrue(its.out().contains("L1 vdpa-id -> unsupported"), its.out());
+        Outcome unbound = replay(s.toString(), "--device", "vdpa-net", "--backend", "model");
+        assertTrue(unbound.out().contains("L1 vdpa-id -> 0x1"), unbound.out());
+        assertTrue(unbound.out().contains("L2 kick 0 -> error: queue 0 has no eventfds: bind-eventfds 0 first"),
+                unbound.out());
+    }
 }

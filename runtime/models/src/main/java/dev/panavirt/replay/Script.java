@@ -34,8 +34,41 @@ import java.util.Locale;
  * region-write REGION OFFSET WIDTH VALUE    device region write
  * region-poll REGION OFFSET WIDTH MASK VALUE MILLIS
  *                                           reads until (value &amp; MASK) == VALUE, at most MILLIS ms
+ * mem-fill OFF LEN BYTE                     LEN bytes of memory set to BYTE
+ * mem-load OFF bytes:HEX                    bytes written to memory as given
+ * mem-dump OFF LEN                          LEN bytes of memory (bytes:HEX)
+ * vdpa-id                                   VHOST_VDPA_GET_DEVICE_ID (1 net, 2 block)
+ * status / set-status S                     VHOST_VDPA_GET_STATUS / _SET_STATUS
+ * features / set-features F                 VHOST_GET_FEATURES / VHOST_SET_FEATURES
+ * backend-features / set-backend-features F VHOST_GET_BACKEND_FEATURES / _SET_
+ * config-size                               VHOST_VDPA_GET_CONFIG_SIZE
+ * config-read OFF LEN                       VHOST_VDPA_GET_CONFIG (bytes:HEX)
+ * config-write OFF bytes:HEX                VHOST_VDPA_SET_CONFIG
+ * vq-count / group-count / as-count         VHOST_VDPA_GET_VQS_COUNT / _GET_GROUP_NUM / _GET_AS_NUM
+ * vring-num-max                             VHOST_VDPA_GET_VRING_NUM
+ * iova-range                                VHOST_VDPA_GET_IOVA_RANGE (FIRST-LAST)
+ * suspend / resume                          VHOST_VDPA_SUSPEND / _RESUME
+ * set-owner                                 VHOST_SET_OWNER
+ * vring-num Q N                             VHOST_SET_VRING_NUM
+ * vring-addr Q DESC AVAIL USED              VHOST_SET_VRING_ADDR (IOVAs)
+ * vring-base Q N / get-vring-base Q         VHOST_SET_VRING_BASE / VHOST_GET_VRING_BASE
+ * vring-enable Q 0|1                        VHOST_VDPA_SET_VRING_ENABLE
+ * vring-group Q / vring-desc-group Q        VHOST_VDPA_GET_VRING_GROUP / _GET_VRING_DESC_GROUP
+ * vring-size Q                              VHOST_VDPA_GET_VRING_SIZE
+ * group-asid G A                            VHOST_VDPA_SET_GROUP_ASID
+ * iotlb-update ASID IOVA SIZE BUF r|w|rw    IOTLB UPDATE of the host buffer at offset BUF
+ * iotlb-invalidate ASID IOVA SIZE           IOTLB INVALIDATE
+ * iotlb-batch-begin ASID / iotlb-batch-end ASID
+ *                                           IOTLB BATCH_BEGIN / BATCH_END
+ * iotlb-raw LEN KIND ASID TYPE IOVA SIZE BUF PERM
+ *                                           the first LEN bytes of a vhost_msg (KIND 1) or vhost_msg_v2 (2)
+ *                                           written as they are (the byte count the write answers)
+ * bind-eventfds Q                           VHOST_SET_VRING_KICK and _CALL with the session's eventfds of Q
+ * kick Q                                    signals Q's kick eventfd
+ * wait-call Q MILLIS                        waits for Q's call eventfd and clears it (ok, or timeout)
  * </pre>
- * For VFIO targets {@code mem-write} and {@code mem-read} address the host buffer that {@code dma-map} maps.
+ * For VFIO and vDPA targets the {@code mem-*} operations address the host buffer that {@code dma-map} and
+ * {@code iotlb-update} map slices of (BUF is an offset into it).
  *
  * Any line may end with {@code expect RESULT}: a number, {@code bytes:HEX}, {@code ok}, an errno name
  * such as {@code EINVAL}, or for {@code state} the exact text in double quotes. Numbers are decimal or
@@ -69,7 +102,28 @@ public final class Script {
             java.util.Map.entry("dirty-start", new int[] {0, 0}), java.util.Map.entry("dirty-stop", new int[] {0, 0}),
             java.util.Map.entry("dirty-get", new int[] {4, 4}), java.util.Map.entry("region-read", new int[] {3, 3}),
             java.util.Map.entry("region-write", new int[] {4, 4}),
-            java.util.Map.entry("region-poll", new int[] {6, 6}));
+            java.util.Map.entry("region-poll", new int[] {6, 6}),
+            java.util.Map.entry("mem-fill", new int[] {3, 3}), java.util.Map.entry("mem-load", new int[] {2, 2}),
+            java.util.Map.entry("mem-dump", new int[] {2, 2}), java.util.Map.entry("vdpa-id", new int[] {0, 0}),
+            java.util.Map.entry("status", new int[] {0, 0}), java.util.Map.entry("set-status", new int[] {1, 1}),
+            java.util.Map.entry("features", new int[] {0, 0}), java.util.Map.entry("set-features", new int[] {1, 1}),
+            java.util.Map.entry("backend-features", new int[] {0, 0}),
+            java.util.Map.entry("set-backend-features", new int[] {1, 1}),
+            java.util.Map.entry("config-size", new int[] {0, 0}), java.util.Map.entry("config-read", new int[] {2, 2}),
+            java.util.Map.entry("config-write", new int[] {2, 2}), java.util.Map.entry("vq-count", new int[] {0, 0}),
+            java.util.Map.entry("group-count", new int[] {0, 0}), java.util.Map.entry("as-count", new int[] {0, 0}),
+            java.util.Map.entry("vring-num-max", new int[] {0, 0}), java.util.Map.entry("iova-range", new int[] {0, 0}),
+            java.util.Map.entry("suspend", new int[] {0, 0}), java.util.Map.entry("resume", new int[] {0, 0}),
+            java.util.Map.entry("set-owner", new int[] {0, 0}), java.util.Map.entry("vring-num", new int[] {2, 2}),
+            java.util.Map.entry("vring-addr", new int[] {4, 4}), java.util.Map.entry("vring-base", new int[] {2, 2}),
+            java.util.Map.entry("get-vring-base", new int[] {1, 1}), java.util.Map.entry("vring-enable", new int[] {2, 2}),
+            java.util.Map.entry("vring-group", new int[] {1, 1}), java.util.Map.entry("vring-desc-group", new int[] {1, 1}),
+            java.util.Map.entry("vring-size", new int[] {1, 1}), java.util.Map.entry("group-asid", new int[] {2, 2}),
+            java.util.Map.entry("iotlb-update", new int[] {5, 5}), java.util.Map.entry("iotlb-invalidate", new int[] {3, 3}),
+            java.util.Map.entry("iotlb-batch-begin", new int[] {1, 1}),
+            java.util.Map.entry("iotlb-batch-end", new int[] {1, 1}), java.util.Map.entry("iotlb-raw", new int[] {8, 8}),
+            java.util.Map.entry("bind-eventfds", new int[] {1, 1}), java.util.Map.entry("kick", new int[] {1, 1}),
+            java.util.Map.entry("wait-call", new int[] {2, 2}));
 
     private final List<Op> ops;
 

@@ -138,6 +138,127 @@ public final class SessionRunner {
             }
             case "region-poll" -> poll((int) num(a.get(0)), num(a.get(1)), width(a.get(2)), num(a.get(3)),
                     num(a.get(4)), num(a.get(5)));
+            case "mem-fill" -> {
+                long n = num(a.get(1));
+                if (n < 0 || n > MAX_MEM_BYTES) {
+                    throw new IllegalArgumentException("mem-fill length must be 0 to " + MAX_MEM_BYTES + ": " + a.get(1));
+                }
+                byte[] b = new byte[(int) n];
+                java.util.Arrays.fill(b, (byte) num(a.get(2)));
+                target.memWrite(num(a.get(0)), b);
+                yield "ok";
+            }
+            case "mem-load" -> {
+                target.memWrite(num(a.get(0)), bytes(a.get(1)));
+                yield "ok";
+            }
+            case "mem-dump" -> "bytes:" + HexFormat.of().formatHex(target.memRead(num(a.get(0)), length(a.get(1))));
+            case "vdpa-id" -> hex(target.vdpaDeviceId());
+            case "status" -> hex(target.deviceStatus());
+            case "set-status" -> {
+                target.setDeviceStatus((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "features" -> hex(target.features());
+            case "set-features" -> {
+                target.setFeatures(num(a.get(0)));
+                yield "ok";
+            }
+            case "backend-features" -> hex(target.backendFeatures());
+            case "set-backend-features" -> {
+                target.setBackendFeatures(num(a.get(0)));
+                yield "ok";
+            }
+            case "config-size" -> hex(target.configSize());
+            case "config-read" -> "bytes:" + HexFormat.of().formatHex(
+                    target.configRead((int) num(a.get(0)), length(a.get(1))));
+            case "config-write" -> {
+                target.configWrite((int) num(a.get(0)), bytes(a.get(1)));
+                yield "ok";
+            }
+            case "vq-count" -> hex(target.virtqueueCount());
+            case "group-count" -> hex(target.groupCount());
+            case "as-count" -> hex(target.addressSpaceCount());
+            case "vring-num-max" -> hex(target.vringNumMax());
+            case "iova-range" -> {
+                long[] r = target.iovaRange();
+                yield hex(r[0]) + "-" + hex(r[1]);
+            }
+            case "suspend" -> {
+                target.suspend();
+                yield "ok";
+            }
+            case "resume" -> {
+                target.resume();
+                yield "ok";
+            }
+            case "set-owner" -> {
+                target.setOwner();
+                yield "ok";
+            }
+            case "vring-num" -> {
+                target.setVringNum((int) num(a.get(0)), (int) num(a.get(1)));
+                yield "ok";
+            }
+            case "vring-addr" -> {
+                target.setVringAddr((int) num(a.get(0)), num(a.get(1)), num(a.get(2)), num(a.get(3)));
+                yield "ok";
+            }
+            case "vring-base" -> {
+                target.setVringBase((int) num(a.get(0)), (int) num(a.get(1)));
+                yield "ok";
+            }
+            case "get-vring-base" -> hex(Integer.toUnsignedLong(target.vringBase((int) num(a.get(0)))));
+            case "vring-enable" -> {
+                target.setVringEnable((int) num(a.get(0)), num(a.get(1)) != 0);
+                yield "ok";
+            }
+            case "vring-group" -> hex(target.vringGroup((int) num(a.get(0))));
+            case "vring-desc-group" -> hex(target.vringDescGroup((int) num(a.get(0))));
+            case "vring-size" -> hex(target.vringSize((int) num(a.get(0))));
+            case "group-asid" -> {
+                target.setGroupAsid((int) num(a.get(0)), (int) num(a.get(1)));
+                yield "ok";
+            }
+            case "iotlb-update" -> {
+                target.iotlbUpdate((int) num(a.get(0)), num(a.get(1)), num(a.get(2)), num(a.get(3)), access(a.get(4)));
+                yield "ok";
+            }
+            case "iotlb-invalidate" -> {
+                target.iotlbInvalidate((int) num(a.get(0)), num(a.get(1)), num(a.get(2)));
+                yield "ok";
+            }
+            case "iotlb-batch-begin" -> {
+                target.iotlbBatchBegin((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "iotlb-batch-end" -> {
+                target.iotlbBatchEnd((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "iotlb-raw" -> {
+                long len = num(a.get(0));
+                if (len < 0 || len > 72) {
+                    throw new IllegalArgumentException("iotlb-raw length must be 0 to 72: " + a.get(0));
+                }
+                yield Long.toString(target.iotlbRaw((int) len, (int) num(a.get(1)), (int) num(a.get(2)),
+                        (int) num(a.get(3)), num(a.get(4)), num(a.get(5)), num(a.get(6)), access(a.get(7))));
+            }
+            case "bind-eventfds" -> {
+                target.bindEventfds((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "kick" -> {
+                target.kick((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "wait-call" -> {
+                long millis = num(a.get(1));
+                if (millis < 0 || millis > 60_000) {
+                    throw new IllegalArgumentException("wait time must be 0 to 60000 ms: " + a.get(1));
+                }
+                yield target.waitCall((int) num(a.get(0)), (int) millis) ? "ok" : "timeout";
+            }
             default -> throw new IllegalArgumentException("unknown operation " + op.verb());
         };
     }
@@ -151,6 +272,24 @@ public final class SessionRunner {
             throw new IllegalArgumentException("bitmap bytes must be 0 to " + MAX_BITMAP_BYTES + ": " + s);
         }
         return (int) n;
+    }
+
+    /** The most bytes one {@code mem-fill}, {@code mem-dump} or {@code config-read} handles: 1 MiB. */
+    static final int MAX_MEM_BYTES = 1 << 20;
+
+    private int length(String s) {
+        long n = num(s);
+        if (n < 0 || n > MAX_MEM_BYTES) {
+            throw new IllegalArgumentException("length must be 0 to " + MAX_MEM_BYTES + ": " + s);
+        }
+        return (int) n;
+    }
+
+    private static byte[] bytes(String s) {
+        if (!s.startsWith("bytes:")) {
+            throw new IllegalArgumentException("expected bytes:HEX, got " + s);
+        }
+        return HexFormat.of().parseHex(s.substring(6));
     }
 
     private static int access(String s) {

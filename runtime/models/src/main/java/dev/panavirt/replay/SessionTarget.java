@@ -123,6 +123,201 @@ public interface SessionTarget {
         throw new UnsupportedOperationException("region-write");
     }
 
+    // --- vhost-vdpa (drivers/vhost/vdpa.c): device-level ioctls ---------------------------------------------
+
+    /** {@code VHOST_VDPA_GET_DEVICE_ID}: the virtio device id. */
+    default int vdpaDeviceId() throws ErrnoException {
+        throw new UnsupportedOperationException("vdpa-id");
+    }
+
+    /** {@code VHOST_VDPA_GET_STATUS}: the virtio status byte. */
+    default int deviceStatus() throws ErrnoException {
+        throw new UnsupportedOperationException("status");
+    }
+
+    /** {@code VHOST_VDPA_SET_STATUS}. */
+    default void setDeviceStatus(int status) throws ErrnoException {
+        throw new UnsupportedOperationException("set-status");
+    }
+
+    /** {@code VHOST_GET_FEATURES}: the features the device offers. */
+    default long features() throws ErrnoException {
+        throw new UnsupportedOperationException("features");
+    }
+
+    /** {@code VHOST_SET_FEATURES}. */
+    default void setFeatures(long features) throws ErrnoException {
+        throw new UnsupportedOperationException("set-features");
+    }
+
+    /** {@code VHOST_GET_BACKEND_FEATURES}. */
+    default long backendFeatures() throws ErrnoException {
+        throw new UnsupportedOperationException("backend-features");
+    }
+
+    /** {@code VHOST_SET_BACKEND_FEATURES}. */
+    default void setBackendFeatures(long features) throws ErrnoException {
+        throw new UnsupportedOperationException("set-backend-features");
+    }
+
+    /** {@code VHOST_VDPA_GET_CONFIG_SIZE}. */
+    default int configSize() throws ErrnoException {
+        throw new UnsupportedOperationException("config-size");
+    }
+
+    /** {@code VHOST_VDPA_GET_CONFIG} of {@code length} bytes at {@code offset}. */
+    default byte[] configRead(int offset, int length) throws ErrnoException {
+        throw new UnsupportedOperationException("config-read");
+    }
+
+    /** {@code VHOST_VDPA_SET_CONFIG} of {@code data} at {@code offset}. */
+    default void configWrite(int offset, byte[] data) throws ErrnoException {
+        throw new UnsupportedOperationException("config-write");
+    }
+
+    /** {@code VHOST_VDPA_GET_VQS_COUNT}. */
+    default int virtqueueCount() throws ErrnoException {
+        throw new UnsupportedOperationException("vq-count");
+    }
+
+    /** {@code VHOST_VDPA_GET_GROUP_NUM}. */
+    default int groupCount() throws ErrnoException {
+        throw new UnsupportedOperationException("group-count");
+    }
+
+    /** {@code VHOST_VDPA_GET_AS_NUM}. */
+    default int addressSpaceCount() throws ErrnoException {
+        throw new UnsupportedOperationException("as-count");
+    }
+
+    /** {@code VHOST_VDPA_GET_VRING_NUM}: the largest virtqueue size. */
+    default int vringNumMax() throws ErrnoException {
+        throw new UnsupportedOperationException("vring-num-max");
+    }
+
+    /** {@code VHOST_VDPA_GET_IOVA_RANGE}: {first, last}, last inclusive. */
+    default long[] iovaRange() throws ErrnoException {
+        throw new UnsupportedOperationException("iova-range");
+    }
+
+    /** {@code VHOST_VDPA_SUSPEND}. */
+    default void suspend() throws ErrnoException {
+        throw new UnsupportedOperationException("suspend");
+    }
+
+    /** {@code VHOST_VDPA_RESUME}. */
+    default void resume() throws ErrnoException {
+        throw new UnsupportedOperationException("resume");
+    }
+
+    // --- vhost-vdpa: ownership and per-virtqueue ioctls ---------------------------------------------------------
+
+    /** {@code VHOST_SET_OWNER}. */
+    default void setOwner() throws ErrnoException {
+        throw new UnsupportedOperationException("set-owner");
+    }
+
+    /** {@code VHOST_SET_VRING_NUM}. */
+    default void setVringNum(int index, int num) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-num");
+    }
+
+    /** {@code VHOST_SET_VRING_ADDR} with the IOVAs of the descriptor table, available and used rings. */
+    default void setVringAddr(int index, long desc, long avail, long used) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-addr");
+    }
+
+    /** {@code VHOST_SET_VRING_BASE}. */
+    default void setVringBase(int index, int base) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-base");
+    }
+
+    /** {@code VHOST_GET_VRING_BASE}. */
+    default int vringBase(int index) throws ErrnoException {
+        throw new UnsupportedOperationException("get-vring-base");
+    }
+
+    /** {@code VHOST_VDPA_SET_VRING_ENABLE}. */
+    default void setVringEnable(int index, boolean enable) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-enable");
+    }
+
+    /** {@code VHOST_VDPA_GET_VRING_GROUP}. */
+    default int vringGroup(int index) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-group");
+    }
+
+    /** {@code VHOST_VDPA_GET_VRING_DESC_GROUP}. */
+    default int vringDescGroup(int index) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-desc-group");
+    }
+
+    /** {@code VHOST_VDPA_GET_VRING_SIZE}. */
+    default int vringSize(int index) throws ErrnoException {
+        throw new UnsupportedOperationException("vring-size");
+    }
+
+    /** {@code VHOST_VDPA_SET_GROUP_ASID}. */
+    default void setGroupAsid(int group, int asid) throws ErrnoException {
+        throw new UnsupportedOperationException("group-asid");
+    }
+
+    // --- vhost-vdpa: the IOTLB (messages written to the device) --------------------------------------------------
+
+    /**
+     * An IOTLB {@code UPDATE}: {@code size} bytes of the target's host buffer, starting {@code buffer} bytes into
+     * it, at {@code iova} in address space {@code asid}.
+     *
+     * @param perm 1 read, 2 write, 3 both ({@code VHOST_ACCESS_RO}/{@code _WO}/{@code _RW})
+     */
+    default void iotlbUpdate(int asid, long iova, long size, long buffer, int perm) throws ErrnoException {
+        throw new UnsupportedOperationException("iotlb-update");
+    }
+
+    /** An IOTLB {@code INVALIDATE}. */
+    default void iotlbInvalidate(int asid, long iova, long size) throws ErrnoException {
+        throw new UnsupportedOperationException("iotlb-invalidate");
+    }
+
+    /** An IOTLB {@code BATCH_BEGIN}. */
+    default void iotlbBatchBegin(int asid) throws ErrnoException {
+        throw new UnsupportedOperationException("iotlb-batch-begin");
+    }
+
+    /** An IOTLB {@code BATCH_END}. */
+    default void iotlbBatchEnd(int asid) throws ErrnoException {
+        throw new UnsupportedOperationException("iotlb-batch-end");
+    }
+
+    /**
+     * One write(2) of the first {@code length} bytes (0 to 72) of a {@code vhost_msg} ({@code kind} 1) or
+     * {@code vhost_msg_v2} ({@code kind} 2, or any other number) whose {@code vhost_iotlb_msg} carries
+     * {@code type}, {@code iova}, {@code size}, the host buffer's address plus {@code buffer}, and {@code perm}.
+     *
+     * @return the byte count the write answered
+     */
+    default long iotlbRaw(int length, int kind, int asid, int type, long iova, long size, long buffer, int perm)
+            throws ErrnoException {
+        throw new UnsupportedOperationException("iotlb-raw");
+    }
+
+    // --- vhost-vdpa: kicks and calls -----------------------------------------------------------------------------
+
+    /** {@code VHOST_SET_VRING_KICK} and {@code VHOST_SET_VRING_CALL} of queue {@code index} with the session's eventfds. */
+    default void bindEventfds(int index) throws ErrnoException {
+        throw new UnsupportedOperationException("bind-eventfds");
+    }
+
+    /** Signals queue {@code index}'s kick eventfd. */
+    default void kick(int index) throws ErrnoException {
+        throw new UnsupportedOperationException("kick");
+    }
+
+    /** Waits up to {@code millis} for queue {@code index}'s call eventfd, and clears it: whether it was signalled. */
+    default boolean waitCall(int index, int millis) throws ErrnoException {
+        throw new UnsupportedOperationException("wait-call");
+    }
+
     /**
      * A line of observable state the device wants compared between runs (for example pending LPIs per
      * vCPU, or which vCPU pins are asserted), in a stable text form.

@@ -306,6 +306,27 @@ public final class ModelVdpa implements VdpaDevice {
         sim.iotlb(asid, VdpaSim.IOTLB_BATCH_END, 0, 0, 0, 0);
     }
 
+    /**
+     * The model's {@link VhostVdpa#writeIotlb}: {@code message} as one write(2) of its bytes (the kernel's length
+     * and kind rules, as the profile has them). An {@code UPDATE} in it may name memory inside
+     * {@code reachable} only (the model reaches no other process memory).
+     *
+     * @return the byte count the write answers (72 for a processed message)
+     */
+    public long writeIotlb(MemorySegment message, MemorySegment reachable) throws ErrnoException {
+        open();
+        if (!reachable.isNative()) {
+            throw new IllegalArgumentException("IOTLB memory is a native segment");
+        }
+        byte[] bytes = message.toArray(ValueLayout.JAVA_BYTE);
+        memory.add(reachable);
+        try {
+            return sim.write(bytes, bytes.length);
+        } finally {
+            prune();
+        }
+    }
+
     /** Stops the kick worker, resets and releases the device, forgets the segments; idempotent. */
     @Override
     public void close() {
