@@ -17,6 +17,11 @@ final class IndirectOffering implements VdpaDevice {
     private static final long INDIRECT = 1L << SplitVirtqueue.F_INDIRECT_DESC;
     private final VdpaDevice inner;
 
+    /** The device behind the offer. */
+    VdpaDevice inner() {
+        return inner;
+    }
+
     IndirectOffering(VdpaDevice inner) {
         this.inner = inner;
     }

@@ -41,7 +41,7 @@ class ModelVirtioNetDriverTest extends VirtioNetDriverContract {
      */
     @Test
     void directNotificationsServeOnTheCallersThread() throws Exception {
-        ModelVdpa model = (ModelVdpa) device;
+        ModelVdpa model = (ModelVdpa) (device instanceof IndirectOffering offer ? offer.inner() : device);
         for (SplitVirtqueue q : new SplitVirtqueue[] {driver.txQueue(), driver.rxQueue()}) {
             q.notifyDirectly(model.model()::kick);
             q.interrupts(false);
