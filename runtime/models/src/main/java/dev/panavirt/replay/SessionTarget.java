@@ -28,31 +28,49 @@ public interface SessionTarget {
     byte[] memRead(long gpa, int length);
 
     /** {@code KVM_GET_DEVICE_ATTR} of a {@code size}-byte (4 or 8) value. */
-    long getAttr(int group, long attr, int size) throws ErrnoException;
+    default long getAttr(int group, long attr, int size) throws ErrnoException {
+        throw new UnsupportedOperationException("attr-get");
+    }
 
     /** {@code KVM_SET_DEVICE_ATTR} with a {@code size}-byte (4 or 8) value. */
-    void setAttr(int group, long attr, long value, int size) throws ErrnoException;
+    default void setAttr(int group, long attr, long value, int size) throws ErrnoException {
+        throw new UnsupportedOperationException("attr-set");
+    }
 
     /** {@code KVM_HAS_DEVICE_ATTR}. */
-    boolean hasAttr(int group, long attr) throws ErrnoException;
+    default boolean hasAttr(int group, long attr) throws ErrnoException {
+        throw new UnsupportedOperationException("attr-has");
+    }
 
     /** {@code KVM_GET_ONE_REG} on vCPU {@code vcpu}: the little-endian value bytes (size from the id). */
-    byte[] getOneReg(int vcpu, long regId) throws ErrnoException;
+    default byte[] getOneReg(int vcpu, long regId) throws ErrnoException {
+        throw new UnsupportedOperationException("reg-get");
+    }
 
     /** {@code KVM_SET_ONE_REG} on vCPU {@code vcpu} with little-endian value bytes. */
-    void setOneReg(int vcpu, long regId, byte[] value) throws ErrnoException;
+    default void setOneReg(int vcpu, long regId, byte[] value) throws ErrnoException {
+        throw new UnsupportedOperationException("reg-set");
+    }
 
     /** Raises ({@code level} true) or lowers an input line of the device. */
-    void setIrq(int line, boolean level) throws ErrnoException;
+    default void setIrq(int line, boolean level) throws ErrnoException {
+        throw new UnsupportedOperationException("irq");
+    }
 
     /** The vCPU is scheduled in ({@code kvm_arch_vcpu_load}). */
-    void vcpuLoad(int vcpu) throws ErrnoException;
+    default void vcpuLoad(int vcpu) throws ErrnoException {
+        throw new UnsupportedOperationException("vcpu-load");
+    }
 
     /** The vCPU is scheduled out ({@code kvm_arch_vcpu_put}). */
-    void vcpuPut(int vcpu) throws ErrnoException;
+    default void vcpuPut(int vcpu) throws ErrnoException {
+        throw new UnsupportedOperationException("vcpu-put");
+    }
 
     /** {@code KVM_SIGNAL_MSI}-style injection: returns the kernel's return value (1 delivered, 0 blocked). */
-    int signalMsi(long address, int data, int devid) throws ErrnoException;
+    default int signalMsi(long address, int data, int devid) throws ErrnoException {
+        throw new UnsupportedOperationException("msi");
+    }
 
     /**
      * The value of a symbolic name scripts may use in place of a number (register offsets, attribute

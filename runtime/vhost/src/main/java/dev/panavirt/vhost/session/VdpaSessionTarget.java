@@ -358,51 +358,6 @@ public final class VdpaSessionTarget implements SessionTarget, AutoCloseable {
         throw new UnsupportedOperationException("write");
     }
 
-    @Override
-    public long getAttr(int group, long attr, int size) {
-        throw new UnsupportedOperationException("attr-get");
-    }
-
-    @Override
-    public void setAttr(int group, long attr, long value, int size) {
-        throw new UnsupportedOperationException("attr-set");
-    }
-
-    @Override
-    public boolean hasAttr(int group, long attr) {
-        throw new UnsupportedOperationException("attr-has");
-    }
-
-    @Override
-    public byte[] getOneReg(int vcpu, long regId) {
-        throw new UnsupportedOperationException("reg-get");
-    }
-
-    @Override
-    public void setOneReg(int vcpu, long regId, byte[] value) {
-        throw new UnsupportedOperationException("reg-set");
-    }
-
-    @Override
-    public void setIrq(int line, boolean level) {
-        throw new UnsupportedOperationException("irq");
-    }
-
-    @Override
-    public void vcpuLoad(int vcpu) {
-        throw new UnsupportedOperationException("vcpu-load");
-    }
-
-    @Override
-    public void vcpuPut(int vcpu) {
-        throw new UnsupportedOperationException("vcpu-put");
-    }
-
-    @Override
-    public int signalMsi(long address, int data, int devid) {
-        throw new UnsupportedOperationException("msi");
-    }
-
     /** The status byte and the negotiation state: {@code status 0xS}. */
     @Override
     public String state() {
