@@ -13,6 +13,7 @@ import dev.panavirt.bindings.vfio.vfio_iommu_type1_dma_map;
 import dev.panavirt.bindings.vfio.vfio_iommu_type1_dma_unmap;
 import dev.panavirt.vfio.Iommu;
 import dev.panavirt.vfio.VfioContainer;
+import dev.panavirt.vfio.session.VfioSessions;
 import dev.panavirt.vfio.VfioGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -82,8 +82,6 @@ public class VfioType1Kernel {
     static final long IOVA = 1L << 32;
     static final long TRACKED_IOVA = 2L << 32;
     static final int RW = Iommu.READ | Iommu.WRITE;
-    static final String VENDOR = "0x1234";
-    static final String DEVICE = "0x11e8";
 
     /**
      * Why this benchmark cannot run here (no usable {@code /dev/vfio/vfio}, no edu device, or no IOMMU group for
@@ -95,7 +93,7 @@ public class VfioType1Kernel {
             return Optional.of(node + " is missing or not read-write (run it in the lane: lane/run --exec -- java "
                     + "-jar bench/target/panavirt-bench.jar --include VfioType1Kernel)");
         }
-        Optional<String> edu = eduDevice();
+        Optional<String> edu = VfioSessions.findEdu();
         if (edu.isEmpty()) {
             return Optional.of("no QEMU edu device (1234:11e8) under /sys/bus/pci/devices");
         }
@@ -103,23 +101,6 @@ public class VfioType1Kernel {
             return Optional.of("the edu device " + edu.get() + " has no IOMMU group");
         }
         return Optional.empty();
-    }
-
-    private static Optional<String> eduDevice() {
-        try (Stream<Path> s = Files.list(Path.of("/sys/bus/pci/devices"))) {
-            return s.filter(d -> read(d.resolve("vendor")).equals(VENDOR) && read(d.resolve("device")).equals(DEVICE))
-                    .map(d -> d.getFileName().toString()).sorted().findFirst();
-        } catch (IOException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p).strip();
-        } catch (IOException e) {
-            return "";
-        }
     }
 
     /** A type1v2 container with the edu device's group attached, and a shared arena for the DMA buffers. */
@@ -137,7 +118,7 @@ public class VfioType1Kernel {
             arena = Arena.ofShared();
             container = VfioContainer.open();
             try {
-                VfioGroup group = VfioGroup.open(VfioGroup.groupNumberOf(eduDevice().orElseThrow()));
+                VfioGroup group = VfioGroup.open(VfioGroup.groupNumberOf(VfioSessions.findEdu().orElseThrow()));
                 try {
                     group.setContainer(container);
                 } catch (ErrnoException | RuntimeException e) {

@@ -65,7 +65,6 @@ public final class EduDriver {
     /** RAM-side DMA addresses must lie below this (the device masks them to 28 bits). */
     public static final long DMA_LIMIT = 1L << 28;
 
-    private static final int PCI_COMMAND = 0x04, PCI_COMMAND_MEMORY = 0x2, PCI_COMMAND_MASTER = 0x4;
 
     /** How interrupts reach the driver. */
     public enum IrqMode {
@@ -99,8 +98,7 @@ public final class EduDriver {
 
     /** Sets memory decoding and bus mastering in the PCI command register. */
     public void enableBusMaster() throws ErrnoException {
-        long cmd = device.read(CONFIG, PCI_COMMAND, 2);
-        device.write(CONFIG, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+        device.enablePciMemoryAndBusMaster();
     }
 
     /** The identification register, {@link #IDENTIFICATION} on a genuine edu. */

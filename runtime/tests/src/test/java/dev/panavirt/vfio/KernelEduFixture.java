@@ -2,12 +2,8 @@ package dev.panavirt.vfio;
 
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.testsupport.DeviceCondition;
+import dev.panavirt.vfio.session.VfioSessions;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Optional;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
@@ -56,7 +52,7 @@ public final class KernelEduFixture implements EduBackend {
 
     /** The PCI name of the edu device (e.g. {@code 0000:00:03.0}); skips or fails the test when there is none. */
     static String eduName() {
-        return eduDevice().orElseGet(() -> {
+        return VfioSessions.findEdu().orElseGet(() -> {
             String why = "no QEMU edu device (1234:11e8) under /sys/bus/pci/devices";
             if (DeviceCondition.required().contains("vfio")) {
                 Assertions.fail(why + " although vfio is required (-Dpanavirt.require)");
@@ -64,23 +60,6 @@ public final class KernelEduFixture implements EduBackend {
             Assumptions.abort(why);
             return null;
         });
-    }
-
-    private static Optional<String> eduDevice() {
-        try (Stream<Path> s = Files.list(Path.of("/sys/bus/pci/devices"))) {
-            return s.filter(d -> read(d.resolve("vendor")).equals("0x1234") && read(d.resolve("device")).equals("0x11e8"))
-                    .map(d -> d.getFileName().toString()).sorted().findFirst();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p).strip();
-        } catch (IOException e) {
-            return "";
-        }
     }
 
     @Override

@@ -64,6 +64,17 @@ public interface VfioDevice extends AutoCloseable {
     /** {@code VFIO_DEVICE_SET_IRQS} with {@code DATA_NONE | ACTION_UNMASK}: INTx is masked after it fires. */
     void unmaskIrq(int index, int vector) throws ErrnoException;
 
+    /**
+     * Turns on memory decoding and bus mastering in a PCI device's command register (config space offset 4,
+     * bits 1 and 2): a PCI device answers its BARs only with decoding on and may DMA only as a bus master, as a
+     * kernel driver's {@code pci_enable_device} and {@code pci_set_master} arrange.
+     */
+    default void enablePciMemoryAndBusMaster() throws ErrnoException {
+        final int config = 7, command = 0x04, memory = 0x2, busMaster = 0x4;   // VFIO_PCI_CONFIG_REGION_INDEX
+        long cmd = read(config, command, 2);
+        write(config, command, 2, cmd | memory | busMaster);
+    }
+
     /** {@code VFIO_DEVICE_RESET}. */
     void reset() throws ErrnoException;
 

@@ -84,7 +84,7 @@ public final class VfioSessions {
             }
             container.setIommu(3 /* VFIO_TYPE1v2_IOMMU */);
             KernelVfioDevice device = group.device(name);
-            enableBusMaster(device);
+            device.enablePciMemoryAndBusMaster();
             return new VfioSessionTarget("vfio-type1-kernel", container, device, VfioSessionTarget.DEFAULT_BUFFER,
                     container);
         } catch (IOException | RuntimeException e) {
@@ -119,13 +119,8 @@ public final class VfioSessions {
                 Type1Iommu.X86_DOMAIN_PGSIZES, VTD_39BIT_RANGES, false, -1);
         ModelIommu iommu = ModelIommu.open(3 /* VFIO_TYPE1v2_IOMMU */, options);
         EduModelDevice device = EduModelDevice.create(iommu, false, EduDevice.Timing.POLLED);
-        enableBusMaster(device);
+        device.enablePciMemoryAndBusMaster();
         return new VfioSessionTarget("vfio-type1-model-" + profile, iommu, device, VfioSessionTarget.DEFAULT_BUFFER,
                 device, iommu);
-    }
-
-    private static void enableBusMaster(dev.panavirt.vfio.VfioDevice device) throws ErrnoException {
-        long cmd = device.read(7 /* config space */, 0x04, 2);
-        device.write(7, 0x04, 2, cmd | 0x2 | 0x4);   // PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER
     }
 }

@@ -119,7 +119,9 @@ public final class AssignedDevice implements AutoCloseable {
         }
         AssignedDevice d = new AssignedDevice(vm, mmio, iommu, device, placement, bar.size());
         try {
-            d.enableDecodingAndMastering();
+            if (device.info().isPci()) {
+                device.enablePciMemoryAndBusMaster();   // the guest has no config space of its own here
+            }
             d.mapGuestRam();
             d.placeBar();
             d.wireMsi();
@@ -128,21 +130,6 @@ public final class AssignedDevice implements AutoCloseable {
             d.close();
             throw e;
         }
-    }
-
-    private static final int CONFIG_INDEX = 7, PCI_COMMAND = 0x04, PCI_COMMAND_MEMORY = 0x2, PCI_COMMAND_MASTER = 0x4;
-
-    /**
-     * A PCI device answers its BARs only with memory decoding on and may DMA only as a bus master (the PCI
-     * command register); the guest has no config space here, so the VMM turns both on for it, as a guest
-     * driver's {@code pci_enable_device} and {@code pci_set_master} would.
-     */
-    private void enableDecodingAndMastering() throws ErrnoException {
-        if (!device.info().isPci()) {
-            return;
-        }
-        long cmd = device.read(CONFIG_INDEX, PCI_COMMAND, 2);
-        device.write(CONFIG_INDEX, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     }
 
     /** The guest-physical range of every memory slot of the VM, mapped read-write at IOVA = GPA. */
