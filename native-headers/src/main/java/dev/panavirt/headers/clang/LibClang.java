@@ -190,13 +190,7 @@ public final class LibClang {
                 FunctionDescriptor.of(CX_TYPE, CX_CURSOR));
         getClangVersion = down("clang_getClangVersion", FunctionDescriptor.of(CX_STRING));
         getIncludedFile = down("clang_getIncludedFile", FunctionDescriptor.of(ADDRESS, CX_CURSOR));
-        // libclang's crash recovery installs signal handlers that fight the JVM's own (jextract
-        // turns it off too); a crash inside clang should kill the run, not be half-recovered.
-        try {
-            down("clang_toggleCrashRecovery", FunctionDescriptor.ofVoid(JAVA_INT)).invokeExact(0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        disableCrashRecovery();
 
         try {
             MethodHandle target = MethodHandles.lookup().findVirtual(LibClang.class, "onVisit",
@@ -207,6 +201,30 @@ public final class LibClang {
                     FunctionDescriptor.of(JAVA_INT, CX_CURSOR, CX_CURSOR, ADDRESS), Arena.global());
         } catch (ReflectiveOperationException e) {
             throw new LinkageError("visitor upcall", e);
+        }
+    }
+
+    /**
+     * Keeps libclang's crash recovery off for the life of the process. When it is on, LLVM's
+     * {@code CrashRecoveryContext::Enable} replaces the process-wide SIGSEGV/SIGBUS/SIGABRT/... handlers;
+     * the JVM raises SIGSEGV on purpose (implicit null checks, stack banging), LLVM's handler finds no
+     * recovery context on that thread, restores the old handler and re-raises the signal with
+     * {@code raise(3)}, and the JVM then dies of a SIGSEGV "sent by kill" or aborts — at random, seen
+     * in CI. {@code clang_toggleCrashRecovery(0)} is not enough: every {@code clang_createIndex}
+     * enables recovery again unless {@code LIBCLANG_DISABLE_CRASH_RECOVERY} is set in the environment
+     * (clang/tools/libclang/CIndex.cpp, {@code clang_createIndex}), so the variable is set here, in
+     * the process's own environment, before any index exists.
+     */
+    private void disableCrashRecovery() {
+        try (Arena a = Arena.ofConfined()) {
+            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            int rc = (int) setenv.invokeExact(a.allocateFrom("LIBCLANG_DISABLE_CRASH_RECOVERY"),
+                    a.allocateFrom("1"), 1);
+            if (rc != 0) throw new IllegalStateException("setenv(LIBCLANG_DISABLE_CRASH_RECOVERY) failed");
+            down("clang_toggleCrashRecovery", FunctionDescriptor.ofVoid(JAVA_INT)).invokeExact(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
     }
 
