@@ -20,6 +20,7 @@ import dev.panavirt.vmm.ExitDispatcher;
 import dev.panavirt.vmm.VcpuRunner;
 import dev.panavirt.vmm.legacy.DebugExit;
 import dev.panavirt.vmm.legacy.FwCfg;
+import dev.panavirt.vmm.legacy.I8042;
 import dev.panavirt.vmm.legacy.PcTestdev;
 import dev.panavirt.vmm.legacy.PicMask;
 import dev.panavirt.vmm.legacy.Port92;
@@ -33,7 +34,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -134,11 +138,15 @@ public final class Machine implements AutoCloseable {
     private final KvmFlavour flavour = KvmFlavour.detect();
     private final Vm vm;
     private final List<Vcpu> vcpus = new ArrayList<>();
-    private final Bus pio = new Bus("pio");
+    // Unmapped ports read all ones, as on a PC's ISA bus (and QEMU's unassigned I/O).
+    private final Bus pio = new Bus("pio", Bus.DEFAULT_UNMAPPED_LOG_LIMIT, (byte) 0xff);
     private final Bus mmio = new Bus("mmio");
     private final Serial16550 serial;
     private final FwCfg fwCfg;
     private final Port92 port92;
+    private final I8042 i8042;
+    /** Whether the UART's interrupt condition pulses GSI {@link Serial16550#COM1_IRQ} (set by {@link #bootLinux}). */
+    private volatile boolean serialInterrupts;
     private final PcTestdev pcTestdev;
     private final PciHostBridge pciHost = new PciHostBridge();
     private final PciTestdev pciTestdev = new PciTestdev();
@@ -154,7 +162,7 @@ public final class Machine implements AutoCloseable {
     public Machine(Config config, OutputStream consoleOut) throws ErrnoException {
         this.config = config;
         this.console = new PrintStream(consoleOut, true, StandardCharsets.UTF_8);
-        this.serial = new Serial16550(consoleOut);
+        this.serial = new Serial16550(consoleOut, this::serialInterrupt);
         this.kvm = Kvm.open();
         Vm v = null;
         try {
@@ -197,6 +205,9 @@ public final class Machine implements AutoCloseable {
         // QEMU's -no-reboot: a reset ends the run (there is no firmware to run the reset vector).
         this.port92 = new Port92(() -> finish(Outcome.RESET, 0, "the guest reset the machine (port 0x92 bit 0)"));
         pio.insert(port92, Port92.PORT, 1);
+        this.i8042 = new I8042(() -> finish(Outcome.RESET, 0,
+                "the guest reset the machine (keyboard controller command 0xfe)"));
+        i8042.attach(pio);
         // Port 0xe0 is the ucall port of panavirt's own guests until a multiboot kernel boots (bootMultiboot).
         this.pcTestdev = new PcTestdev(this::setIrqLine, this::flushPage);
         pcTestdev.attachWithoutWordWindow(pio, mmio);
@@ -208,6 +219,19 @@ public final class Machine implements AutoCloseable {
     private void setIrqLine(int line, boolean level) throws ErrnoException {
         if (config.irqchip()) {
             vm.setIrqLine(line, level);     // GSI n: PIC and IOAPIC pin n (PcPlatform.interruptRouting)
+        }
+    }
+
+    /** The UART's interrupt: an edge on its ISA line (PIC and IOAPIC pin 4), once a kernel that uses it boots. */
+    private void serialInterrupt() {
+        if (!serialInterrupts) {
+            return;
+        }
+        try {
+            vm.setIrqLine(Serial16550.COM1_IRQ, true);
+            vm.setIrqLine(Serial16550.COM1_IRQ, false);
+        } catch (ErrnoException e) {
+            finish(Outcome.ERROR, EXIT_KVM_ERROR, "raising the UART's interrupt: " + e.getMessage());
         }
     }
 
@@ -310,6 +334,78 @@ public final class Machine implements AutoCloseable {
         kvm_regs.rbx(r, layout.infoAddress());
         X86Vcpu.of(bsp).setRegs(r);
         return layout;
+    }
+
+    /**
+     * Boots a 64-bit Linux kernel through the x86 boot protocol (Documentation/arch/x86/boot.rst): the protected-mode
+     * kernel, the zero page, the command line and the initrd placed as {@link LinuxBoot#plan} says, and the first
+     * vCPU at the 64-bit entry point in the state {@link X86Boot#linux64} describes. The UART's interrupt goes to
+     * ISA IRQ {@value Serial16550#COM1_IRQ} from now on, and port 0xe0 is no longer the ucall port. The other vCPUs
+     * wait for the kernel's INIT and STARTUP IPIs; the kernel learns of them from the ACPI tables, so without tables
+     * ({@code rsdpAddress} 0) it runs on the first vCPU alone.
+     *
+     * @param kernel      the kernel
+     * @param cmdline     its command line
+     * @param initrd      the initrd's bytes, empty for none
+     * @param rsdpAddress where the ACPI RSDP has been written in guest memory, 0 for none
+     * @return where things went
+     * @throws IllegalStateException without the in-kernel irqchip (Linux needs the local APIC, IOAPIC and PIT)
+     * @throws IllegalArgumentException when the kernel or its data do not fit in RAM
+     */
+    public LinuxBoot.Layout bootLinux(BzImage kernel, String cmdline, byte[] initrd, long rsdpAddress)
+            throws ErrnoException {
+        if (!config.irqchip()) {
+            throw new IllegalStateException("booting Linux needs the in-kernel irqchip (local APICs, IOAPIC, PIC, PIT)");
+        }
+        LinuxBoot.Layout layout = LinuxBoot.plan(kernel, config.memorySize(), cmdline, initrd, rsdpAddress);
+        if (pio.deviceAt(Ucall.PORT).orElse(null) instanceof UcallPort) {
+            pio.remove(Ucall.PORT);
+        }
+        for (LinuxBoot.Blob b : layout.blobs()) {
+            requireRam(b.address(), b.bytes().length);
+            memory().write(b.address(), b.bytes());
+        }
+        X86Boot.linux64(vcpus.getFirst(), memory(), LinuxBoot.BOOT_TABLES, layout.entry(), LinuxBoot.ZERO_PAGE);
+        serialInterrupts = true;
+        return layout;
+    }
+
+    /**
+     * The exits of every vCPU so far by KVM exit reason, named as in {@code linux/kvm.h} ({@code KVM_EXIT_IO}, ...),
+     * kicks ({@code KVM_EXIT_INTR}) included, most frequent first; exact once {@link #run()} has returned.
+     */
+    public LinkedHashMap<String, Long> exitsByReason() {
+        Map<Integer, Long> counts = new TreeMap<>();
+        for (VcpuRunner r : runners) {
+            for (int reason = 0; reason <= VcpuRunner.MAX_COUNTED_REASON; reason++) {
+                long n = r.exits(reason);
+                if (n > 0) {
+                    counts.merge(reason, n, Long::sum);
+                }
+            }
+        }
+        LinkedHashMap<String, Long> named = new LinkedHashMap<>();
+        counts.entrySet().stream().sorted(Map.Entry.<Integer, Long>comparingByValue().reversed())
+                .forEach(e -> named.put(exitReasonName(e.getKey()), e.getValue()));
+        return named;
+    }
+
+    private static String exitReasonName(int reason) {
+        return switch (reason) {
+            case 0 -> "KVM_EXIT_UNKNOWN";
+            case 2 -> "KVM_EXIT_IO";
+            case 5 -> "KVM_EXIT_HLT";
+            case 6 -> "KVM_EXIT_MMIO";
+            case 8 -> "KVM_EXIT_SHUTDOWN";
+            case 9 -> "KVM_EXIT_FAIL_ENTRY";
+            case 10 -> "KVM_EXIT_INTR";
+            case 17 -> "KVM_EXIT_INTERNAL_ERROR";
+            case 24 -> "KVM_EXIT_SYSTEM_EVENT";
+            case 29 -> "KVM_EXIT_X86_RDMSR";
+            case 30 -> "KVM_EXIT_X86_WRMSR";
+            case VcpuRunner.MAX_COUNTED_REASON -> "reason >= " + VcpuRunner.MAX_COUNTED_REASON;
+            default -> "exit reason " + reason;
+        };
     }
 
     /** Copies a flat image into RAM and points every vCPU at its entry in {@code mode}. */

@@ -31,6 +31,8 @@ public final class X86Boot {
 
     /** GDT selectors used by {@link #longMode} and {@link #protectedMode}. */
     public static final int CODE64_SELECTOR = 0x08, DATA_SELECTOR = 0x10, TSS_SELECTOR = 0x18, CODE32_SELECTOR = 0x28;
+    /** GDT selectors of {@link #linux64}: Linux's {@code __BOOT_CS} and {@code __BOOT_DS} (arch/x86/include/asm/segment.h), and a TSS. */
+    public static final int LINUX_BOOT_CS = 0x10, LINUX_BOOT_DS = 0x18, LINUX_TSS = 0x20;
 
     private static final long CR0_PE = 1, CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_WP = 1 << 16,
             CR0_PG = 1L << 31;
@@ -84,6 +86,39 @@ public final class X86Boot {
             throw new IllegalArgumentException("tablesBase must be page-aligned");
         }
         writeGdt(memory, tablesBase);
+        long pml4 = writeIdentityMap(memory, tablesBase);
+        MemorySegment s = X86Vcpu.of(vcpu).getSregs();
+        setLongMode(s, tablesBase, pml4, CODE64_SELECTOR, DATA_SELECTOR, TSS_SELECTOR, CODE32_SELECTOR);
+        X86Vcpu.of(vcpu).setSregs(s);
+        setEntry(vcpu, entry, stack);
+    }
+
+    /**
+     * Starts the vCPU at a Linux kernel's 64-bit entry point the way Documentation/arch/x86/boot.rst's "64-bit Boot
+     * Protocol" asks: long mode with paging, the first 4 GiB identity-mapped (covering the kernel, the zero page and
+     * the command line), a GDT with 4 GiB flat descriptors {@code __BOOT_CS} ({@value #LINUX_BOOT_CS}, execute/read)
+     * and {@code __BOOT_DS} ({@value #LINUX_BOOT_DS}, read/write) loaded in CS and in DS, ES, SS (and FS, GS),
+     * interrupts off, RSI = the zero page. The tables take {@link #LONG_MODE_TABLES_SIZE} bytes at {@code tablesBase};
+     * the stack starts just below the zero page (the kernel sets up its own before it uses much).
+     */
+    public static void linux64(Vcpu vcpu, GuestMemory memory, long tablesBase, long entry, long zeroPage)
+            throws ErrnoException {
+        if ((tablesBase & 0xfff) != 0) {
+            throw new IllegalArgumentException("tablesBase must be page-aligned");
+        }
+        writeGdt(memory, tablesBase, LINUX_BOOT_CS, LINUX_BOOT_DS, LINUX_TSS, 0);
+        long pml4 = writeIdentityMap(memory, tablesBase);
+        MemorySegment s = X86Vcpu.of(vcpu).getSregs();
+        setLongMode(s, tablesBase, pml4, LINUX_BOOT_CS, LINUX_BOOT_DS, LINUX_TSS, LINUX_TSS + 8);
+        X86Vcpu.of(vcpu).setSregs(s);
+        setEntry(vcpu, entry, zeroPage);
+        MemorySegment r = X86Vcpu.of(vcpu).getRegs();
+        kvm_regs.rsi(r, zeroPage);
+        X86Vcpu.of(vcpu).setRegs(r);
+    }
+
+    /** Writes the identity map of the first 4 GiB at tablesBase + 0x2000 and returns the PML4's address. */
+    private static long writeIdentityMap(GuestMemory memory, long tablesBase) {
         long pml4 = tablesBase + 0x2000;
         long pdpt = pml4 + 0x1000;
         long pd = pdpt + 0x1000;
@@ -97,19 +132,23 @@ public final class X86Boot {
                 memory.writeLong(table + j * 8L, phys | PTE_PRESENT | PTE_WRITE | PTE_LARGE);
             }
         }
-        MemorySegment s = X86Vcpu.of(vcpu).getSregs();
-        setSegment(kvm_sregs.cs(s), CODE64_SELECTOR, 0xb, true, false);
+        return pml4;
+    }
+
+    /** Long mode with paging through pml4, flat segments with these selectors, the GDT at tablesBase of gdtEnd bytes. */
+    private static void setLongMode(MemorySegment s, long tablesBase, long pml4, int code, int data, int tss, int gdtEnd) {
+        setSegment(kvm_sregs.cs(s), code, 0xb, true, false);
         for (MemorySegment seg : dataSegments(s)) {
-            setSegment(seg, DATA_SELECTOR, 0x3, false, true);
+            setSegment(seg, data, 0x3, false, true);
         }
-        setTss(kvm_sregs.tr(s), tablesBase);
-        setGdt(s, tablesBase);
+        setTss(kvm_sregs.tr(s), tablesBase, tss);
+        MemorySegment gdt = kvm_sregs.gdt(s);
+        kvm_dtable.base(gdt, tablesBase);
+        kvm_dtable.limit(gdt, (short) (gdtEnd + 7));
         kvm_sregs.cr3(s, pml4);
         kvm_sregs.cr4(s, CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT);
         kvm_sregs.cr0(s, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
         kvm_sregs.efer(s, EFER_LME | EFER_LMA);
-        X86Vcpu.of(vcpu).setSregs(s);
-        setEntry(vcpu, entry, stack);
     }
 
     private static MemorySegment[] dataSegments(MemorySegment s) {
@@ -128,15 +167,22 @@ public final class X86Boot {
 
     /** GDT at tablesBase: null, 64-bit code, data, a 16-byte TSS descriptor, 32-bit code; TSS at +0x1000. */
     private static void writeGdt(GuestMemory memory, long tablesBase) {
+        writeGdt(memory, tablesBase, CODE64_SELECTOR, DATA_SELECTOR, TSS_SELECTOR, CODE32_SELECTOR);
+    }
+
+    /** A GDT with the given selectors (code32 0: none) and a TSS at tablesBase + 0x1000. */
+    private static void writeGdt(GuestMemory memory, long tablesBase, int code64, int data, int tssSelector, int code32) {
         long tss = tablesBase + 0x1000;
         memory.slice(tablesBase, 0x2000).fill((byte) 0);
-        memory.writeLong(tablesBase + CODE64_SELECTOR, 0x00af_9b00_0000_ffffL);
-        memory.writeLong(tablesBase + DATA_SELECTOR, 0x00cf_9300_0000_ffffL);
+        memory.writeLong(tablesBase + code64, 0x00af_9b00_0000_ffffL);
+        memory.writeLong(tablesBase + data, 0x00cf_9300_0000_ffffL);
         long limit = 0x67;
         long low = limit | (tss & 0xffffff) << 16 | 0x8bL << 40 | (tss >>> 24 & 0xff) << 56;
-        memory.writeLong(tablesBase + TSS_SELECTOR, low);
-        memory.writeLong(tablesBase + TSS_SELECTOR + 8, tss >>> 32);
-        memory.writeLong(tablesBase + CODE32_SELECTOR, 0x00cf_9b00_0000_ffffL);
+        memory.writeLong(tablesBase + tssSelector, low);
+        memory.writeLong(tablesBase + tssSelector + 8, tss >>> 32);
+        if (code32 != 0) {
+            memory.writeLong(tablesBase + code32, 0x00cf_9b00_0000_ffffL);
+        }
     }
 
     private static void setGdt(MemorySegment sregs, long tablesBase) {
@@ -146,7 +192,11 @@ public final class X86Boot {
     }
 
     private static void setTss(MemorySegment tr, long tablesBase) {
-        kvm_segment.selector(tr, (short) TSS_SELECTOR);
+        setTss(tr, tablesBase, TSS_SELECTOR);
+    }
+
+    private static void setTss(MemorySegment tr, long tablesBase, int selector) {
+        kvm_segment.selector(tr, (short) selector);
         kvm_segment.base(tr, tablesBase + 0x1000);
         kvm_segment.limit(tr, 0x67);
         kvm_segment.type(tr, (byte) 0xb);

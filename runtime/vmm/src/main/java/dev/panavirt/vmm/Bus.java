@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Each device owns a non-overlapping {@link BusRange}. An access goes to the range with the greatest base not
  * above the address, provided the whole access fits inside that range; an access that runs past the end of its
- * range, or hits no range, is <em>unmapped</em>. Unmapped accesses are not errors: reads return zeros, writes are
+ * range, or hits no range, is <em>unmapped</em>. Unmapped accesses are not errors: reads return zeros (or the byte
+ * given at construction), writes are
  * dropped, and both are counted ({@link #unmappedReads()}, {@link #unmappedWrites()}) and logged for the first
  * few occurrences only, because a guest probing hardware can produce them at a high rate.
  *
@@ -138,6 +139,7 @@ public final class Bus {
     private final String name;
     private final int unmappedLogLimit;
     private final Object layoutLock = new Object();
+    private final byte unmappedByte;
     private volatile Layout layout = Layout.EMPTY;
 
     // LongAdder: unmapped accesses (port 0x80 delays, probes) can come from every vCPU at once.
@@ -161,6 +163,20 @@ public final class Bus {
      * @param unmappedLogLimit how many unmapped accesses to log before only counting them; 0 logs none
      */
     public Bus(String name, int unmappedLogLimit) {
+        this(name, unmappedLogLimit, (byte) 0);
+    }
+
+    /**
+     * Creates an empty bus whose unmapped reads return {@code unmappedByte} in every byte: 0xff for a PC's port
+     * I/O, where nothing drives the ISA data lines and their pull-ups read as all ones (QEMU's
+     * {@code unassigned_io_ops} in system/ioport.c answers -1 the same way).
+     *
+     * @param name short name used in messages
+     * @param unmappedLogLimit how many unmapped accesses to log before only counting them; 0 logs none
+     * @param unmappedByte the value of each byte of an unmapped read
+     */
+    public Bus(String name, int unmappedLogLimit, byte unmappedByte) {
+        this.unmappedByte = unmappedByte;
         this.name = Objects.requireNonNull(name, "name");
         if (unmappedLogLimit < 0) {
             throw new IllegalArgumentException("unmappedLogLimit must be >= 0, was " + unmappedLogLimit);
@@ -239,8 +255,8 @@ public final class Bus {
 
     /**
      * Delivers a guest read to the device that maps all of {@code [addr, addr + data.byteSize() - 1]}.
-     * {@code data} is zero-filled first, so it holds zeros wherever the device stores nothing and in full when the
-     * access is unmapped. Allocates nothing.
+     * {@code data} is zero-filled first, so it holds zeros wherever the device stores nothing, and in full when the
+     * access is unmapped (or the unmapped byte given at construction). Allocates nothing.
      *
      * @param addr unsigned address of the first byte
      * @param data window receiving the little-endian value; its size is the access width
@@ -251,6 +267,9 @@ public final class Bus {
         Layout l = layout;
         int i = l.find(addr, data.byteSize());
         if (i < 0) {
+            if (unmappedByte != 0) {
+                data.fill(unmappedByte);
+            }
             unmappedReads.increment();
             noteUnmapped(addr, data.byteSize(), false);
             return false;

@@ -58,7 +58,8 @@ public final class ExitDispatcher {
      *
      * <p>With {@code count > 1} this is string I/O ({@code rep ins/outs}): {@code data} holds {@code count}
      * elements of {@code size} bytes, each one a separate access to the same port, in buffer order. For {@code in}
-     * each element is filled from the device (zeros when unmapped); for {@code out} each is sent to it.
+     * each element is filled from the device (the bus's unmapped value when unmapped); for {@code out} each is sent
+     * to it.
      *
      * @param port the port; only the low 16 bits are used, so a sign-extended {@code u16} works
      * @param size width of each access: 1, 2 or 4

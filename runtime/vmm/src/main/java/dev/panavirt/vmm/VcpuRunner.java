@@ -54,6 +54,11 @@ public final class VcpuRunner {
     private final ExitHandler handler;
     private volatile boolean stopRequested;
     private long guestExits;
+    /** Exits per KVM exit reason ({@code KVM_EXIT_*}), the last slot for every reason at or beyond it. */
+    private final long[] exitsByReason = new long[MAX_COUNTED_REASON + 1];
+
+    /** The exit reasons counted one by one by {@link #exits(int)}; larger ones share this slot. */
+    public static final int MAX_COUNTED_REASON = 63;
 
     /**
      * Creates the runner of one vCPU.
@@ -88,6 +93,7 @@ public final class VcpuRunner {
             if (!(exit instanceof VcpuExit.Interrupted)) {
                 guestExits++;
             }
+            exitsByReason[Math.min(exit.reason() & Integer.MAX_VALUE, MAX_COUNTED_REASON)]++;
             Step step = switch (exit) {
                 case VcpuExit.Io io when !handler.claims(io) -> {
                     dispatcher.pio(io.port(), io.size(), io.isIn(), io.data(), io.count());
@@ -118,6 +124,17 @@ public final class VcpuRunner {
     /** {@return whether {@link #stop()} was called} */
     public boolean stopped() {
         return stopRequested;
+    }
+
+    /**
+     * How many exits of one KVM exit reason this runner has seen, kicks ({@code KVM_EXIT_INTR}) included. Read it
+     * from the running thread or after the run ended (the counts are plain fields).
+     *
+     * @param reason a {@code KVM_EXIT_*} value; {@link #MAX_COUNTED_REASON} counts that reason and all larger ones
+     * @return the count
+     */
+    public long exits(int reason) {
+        return exitsByReason[Math.min(Math.max(reason, 0), MAX_COUNTED_REASON)];
     }
 
     /** {@return the exits the guest made through this runner, not counting kicks} */
