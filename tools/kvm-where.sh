@@ -7,3 +7,9 @@ panavirt_kvm_where() {  # prints local or nested for the choice $1; returns 1 fo
     *) return 1 ;;
   esac
 }
+
+# Whether this host's KVM runs on hardware virtualization (kvm_amd or kvm_intel loaded), as the tests
+# tagged kvm-hw need; the paravirtual KVM (kvm_pvm) does not. Same rule as dev.panavirt.kvm.KvmFlavour.
+panavirt_kvm_hardware() {
+  [ -e /dev/kvm ] && { [ -d /sys/module/kvm_amd ] || [ -d /sys/module/kvm_intel ]; }
+}

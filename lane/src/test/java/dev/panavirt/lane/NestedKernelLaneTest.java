@@ -30,7 +30,9 @@ import org.junit.jupiter.api.TestReporter;
  *
  * <p>Where the KVM tests run: {@code -Dpanavirt.kvm=local} (on this host's /dev/kvm, in the default
  * run), {@code nested} (here), or {@code auto} (the default: nested when this host has no /dev/kvm).
- * {@code ./run-tests} excludes the tag {@code kvm} from the default run when they run nested.
+ * {@code ./run-tests} excludes the tag {@code kvm} from the default run when they run nested. The tests
+ * tagged {@code kvm-hw} need KVM on hardware virtualization: when this host's /dev/kvm is the paravirtual
+ * KVM, they run here ({@code lane/run --kvm-hw}) and {@code ./run-tests} leaves them out of its default run.
  *
  * <p>Excluded from the default run (tag {@code lane}); run it with
  * {@code mvn -Dpanavirt.test.groups=lane -Dpanavirt.test.excludedGroups= test}. Where it cannot run
@@ -53,6 +55,8 @@ class NestedKernelLaneTest {
         List<String> args = new ArrayList<>();
         if (kvmNested()) {
             args.add("--kvm");
+        } else if (localKvmIsParavirtual()) {
+            args.add("--kvm-hw");   // ./run-tests leaves the tag kvm-hw out of the default run then
         }
         args.add("--cp");
         args.add(String.join(File.pathSeparator, guestClassPath(repo)));
@@ -115,6 +119,16 @@ class NestedKernelLaneTest {
         sb.append("last lane/run output:\n");
         r.outputTail().forEach(l -> sb.append("  > ").append(l).append('\n'));
         return sb.toString();
+    }
+
+    /**
+     * Whether this host's /dev/kvm is the paravirtual KVM (no kvm_amd or kvm_intel module), which cannot run
+     * the tests tagged kvm-hw; the lane then runs them. The rule of tools/kvm-where.sh and KvmFlavour.
+     */
+    private static boolean localKvmIsParavirtual() {
+        Path modules = Path.of("/sys/module");
+        return Files.exists(Path.of("/dev/kvm")) && !Files.isDirectory(modules.resolve("kvm_amd"))
+                && !Files.isDirectory(modules.resolve("kvm_intel"));
     }
 
     /** Whether the KVM tests run in the nested host ({@code -Dpanavirt.kvm}, see the class comment). */

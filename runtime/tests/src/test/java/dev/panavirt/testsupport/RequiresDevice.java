@@ -11,8 +11,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <em>skipped with the reason</em>; when the system property {@code panavirt.require} names the device
  * (comma-separated, e.g. {@code kvm,vfio}) a missing device fails the test instead.
  *
- * <p>Devices: {@code kvm} ({@code /dev/kvm}), {@code vfio} ({@code /dev/vfio/vfio}), {@code vdpa}
- * (any {@code /dev/vhost-vdpa-N}).
+ * <p>Devices: {@code kvm} ({@code /dev/kvm}), {@code kvm-hw} (a {@code /dev/kvm} on hardware virtualization,
+ * kvm_amd or kvm_intel, not the paravirtual KVM; such tests also carry the tag {@code kvm-hw}, which
+ * {@code ./run-tests} sends to the nested lane from a paravirtual host), {@code vfio} ({@code /dev/vfio/vfio}),
+ * {@code vdpa} (any {@code /dev/vhost-vdpa-N}).
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)
