@@ -268,6 +268,20 @@ class BusTest {
     }
 
     @Test
+    void aPortBusReadsAllOnesWhereNothingIsMapped() {
+        Bus bus = new Bus("pio", 0, (byte) 0xff);
+        bus.insert(new BusDevice() { }, 0x60, 1);
+        for (int width : new int[] {1, 2, 4}) {
+            MemorySegment data = garbage(width);
+            assertFalse(bus.read(0x61, data));
+            assertEquals((1L << (8 * width)) - 1, BusData.get(data) & ((1L << (8 * width)) - 1));
+        }
+        MemorySegment data = garbage(1);
+        assertTrue(bus.read(0x60, data));
+        assertEquals(0, BusData.get(data), "a mapped device's unset bytes are still zero");
+    }
+
+    @Test
     void mappedReadIsZeroFilledBeforeTheDeviceSeesIt() {
         Bus bus = new Bus("mmio");
         bus.insert(new BusDevice() { }, 0x1000, 0x10); // default no-op read
