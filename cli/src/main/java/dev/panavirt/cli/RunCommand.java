@@ -2,6 +2,7 @@ package dev.panavirt.cli;
 
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.kvm.Kvm;
+import dev.panavirt.machine.BzImage;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.machine.GuestLoader;
 import dev.panavirt.machine.Machine;
@@ -38,17 +39,23 @@ import picocli.CommandLine.Spec;
                         + "EBX=multiboot info with the command line \"FILE ARGS\", the --initrd file as its one module, "
                         + "memory map; fw_cfg on 0x510, isa-debug-exit on 0xf4, in-kernel LAPIC/IOAPIC/PIC/PIT; "
                         + "APs start through the kernel's INIT/SIPI.",
+                "--kernel also boots a 64-bit Linux bzImage (boot protocol 2.12 or later) at its 64-bit entry: zero "
+                        + "page with e820 map, --append as the kernel command line (default \"" + RunCommand.LINUX_CMDLINE
+                        + "\"), --initrd as the initramfs; COM1 with IRQ 4 and input from stdin; --mem defaults to "
+                        + RunCommand.LINUX_DEFAULT_MEM + ". The run ends with status 0 when the kernel reboots "
+                        + "(keyboard controller reset, reboot=k).",
                 "The machine (as QEMU's -M pc with -device pc-testdev -device pci-testdev -no-reboot):",
                 "  pc-testdev: IRQ lines 0x2000-0x2017, scratch 0xe0/0xe8, flush page 0xe4, IORAM 0xff000000 (64K);",
                 "  PCI config mechanism #1 0xcf8/0xcfc: host bridge 00:00.0, pci-testdev 00:01.0 (BAR0 0xfe000000, "
                         + "BAR1 0xc000);",
-                "  port 0x92 (A20; the reset bit ends the run with status 0); CPUID with the HYPERVISOR bit and "
-                        + "KVM's leaves 0x40000000-0x40000001 unless --no-kvm-cpuid."},
+                "  port 0x92 (A20; the reset bit ends the run with status 0); keyboard controller 0x60/0x64 (command "
+                        + "0xfe resets: the run ends with status 0); unmapped ports read all ones;",
+                "  CPUID with the HYPERVISOR bit and KVM's leaves 0x40000000-0x40000001 unless --no-kvm-cpuid."},
         footer = {"", "Exit status:",
                 "  the guest's    isa-debug-exit port 0xf4: (code << 1) | 1, low 8 bits as QEMU;",
                 "                 ucall DONE: value & 0xff",
                 "  0              all vCPUs halted (in-kernel irqchip: halted, interrupts off), or the guest reset",
-                "                 the machine (port 0x92)",
+                "                 the machine (port 0x92, or command 0xfe on port 0x64: a Linux reboot)",
                 "  124            the time limit passed",
                 "  125            triple fault (KVM_EXIT_SHUTDOWN)",
                 "  126            KVM internal error, failed entry or unhandled exit",
@@ -71,20 +78,22 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "GUEST", description = "Guest file (ELF or flat binary).")
     Path guest;
 
-    @Option(names = "--kernel", paramLabel = "FILE", description = "Boot this multiboot kernel (ELF32, or a file "
-            + "whose multiboot header gives its load addresses) instead of GUEST; implies --irqchip.")
+    @Option(names = "--kernel", paramLabel = "FILE", description = "Boot this kernel instead of GUEST: a Linux "
+            + "bzImage, or a multiboot kernel (ELF32, or a file whose multiboot header gives its load addresses); "
+            + "implies --irqchip.")
     Path kernel;
 
-    @Option(names = "--append", paramLabel = "ARGS", description = "Arguments for --kernel: its command line is "
-            + "FILE, a space and ARGS.")
+    @Option(names = "--append", paramLabel = "ARGS", description = "Arguments for --kernel: a multiboot kernel's "
+            + "command line is FILE, a space and ARGS; a Linux kernel's is ARGS (default: \"" + LINUX_CMDLINE + "\").")
     String append;
 
-    @Option(names = "--initrd", paramLabel = "FILE", description = "Give this file to --kernel as its boot module "
-            + "(kvm-unit-tests read it as KEY=VALUE environment lines).")
+    @Option(names = "--initrd", paramLabel = "FILE", description = "Give this file to --kernel: a Linux kernel's "
+            + "initramfs (cpio, optionally compressed), or a multiboot kernel's boot module (kvm-unit-tests read it "
+            + "as KEY=VALUE environment lines).")
     Path initrd;
 
     @Option(names = "--mem", defaultValue = "64M", description = "Guest RAM from address 0, 1M to 3G, e.g. 64M or "
-            + "1G (default: ${DEFAULT-VALUE}).")
+            + "1G (default: ${DEFAULT-VALUE}; " + LINUX_DEFAULT_MEM + " for a Linux kernel).")
     String memory;
 
     @Option(names = "--vcpus", defaultValue = "1", description = "Number of vCPUs, 1 to 64 (default: ${DEFAULT-VALUE}).")
@@ -122,12 +131,30 @@ final class RunCommand implements Callable<Integer> {
             err.flush();
             return Main.EXIT_NO_KVM;
         }
+        byte[] kernelBytes = null;
+        if (kernel != null) {
+            kernelBytes = read(kernel, err);
+            if (kernelBytes == null) {
+                err.flush();
+                return Main.EXIT_BAD_GUEST;
+            }
+            if (BzImage.isBzImage(kernelBytes) && !spec.commandLine().getParseResult().hasMatchedOption("--mem")) {
+                mem = parseSize(LINUX_DEFAULT_MEM);
+            }
+        }
         Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
                 Duration.ofSeconds(timeoutSeconds), !noKvmCpuid);
         AtomicLong demoWrite = new AtomicLong(-1);
         try (Machine m = new Machine(config, new StreamingOut(System.out))) {
-            if (kernel != null) {
-                if (!bootKernel(m, err)) {
+            boolean linux = kernelBytes != null && BzImage.isBzImage(kernelBytes);
+            if (linux) {
+                if (!bootLinux(m, kernelBytes, err)) {
+                    err.flush();
+                    return Main.EXIT_BAD_GUEST;
+                }
+                startInput(m);
+            } else if (kernel != null) {
+                if (!bootKernel(m, kernelBytes, err)) {
                     err.flush();
                     return Main.EXIT_BAD_GUEST;
                 }
@@ -151,6 +178,9 @@ final class RunCommand implements Callable<Integer> {
             System.out.flush();
             err.printf(Locale.ROOT, "panavirt: %s (exit status %d) after %d exits in %d ms%n", r.message(),
                     r.exitStatus(), r.exits(), r.elapsed().toMillis());
+            if (linux) {
+                err.println("panavirt: exits by reason: " + m.exitsByReason());
+            }
             if (guest == null && kernel == null && demoWrite.get() >= 0) {
                 err.printf(Locale.ROOT, "panavirt: the demo's MMIO device received 0x%x (the UART line status) "
                         + "and answered a read with 42%n", demoWrite.get());
@@ -207,11 +237,49 @@ final class RunCommand implements Callable<Integer> {
         return mem;
     }
 
-    private boolean bootKernel(Machine m, PrintWriter err) throws ErrnoException {
-        byte[] bytes = read(kernel, err);
-        if (bytes == null) {
+    /** Boots a bzImage: --append is its whole command line, --initrd its initramfs. */
+    private boolean bootLinux(Machine m, byte[] bytes, PrintWriter err) throws ErrnoException {
+        byte[] initramfs = new byte[0];
+        if (initrd != null) {
+            initramfs = read(initrd, err);
+            if (initramfs == null) {
+                return false;
+            }
+        }
+        try {
+            m.bootLinux(BzImage.parse(bytes), append == null ? LINUX_CMDLINE : append, initramfs, 0);
+            return true;
+        } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
+            err.println("panavirt: " + kernel + ": " + e.getMessage());
             return false;
         }
+    }
+
+    /**
+     * Feeds stdin to COM1 on a daemon thread, as a serial line would: the bytes wait in the UART's queue until the
+     * guest reads them. End of input (stdin at /dev/null) ends the thread; a terminal's blocked read never holds
+     * the run or the exit up.
+     */
+    private static void startInput(Machine m) {
+        Thread.ofPlatform().daemon().name("console-input").start(() -> {
+            byte[] buf = new byte[4096];
+            try {
+                for (int n; (n = System.in.read(buf)) > 0; ) {
+                    for (int off = 0; off < n; ) {
+                        int queued = m.serial().queueInput(buf, off, n - off);
+                        off += queued;
+                        if (queued == 0) {
+                            Thread.sleep(10);       // the queue is full until the guest reads
+                        }
+                    }
+                }
+            } catch (java.io.IOException | InterruptedException e) {
+                // no more input: the guest sees a quiet line
+            }
+        });
+    }
+
+    private boolean bootKernel(Machine m, byte[] bytes, PrintWriter err) throws ErrnoException {
         List<Multiboot.Module> modules = List.of();
         if (initrd != null) {
             byte[] module = read(initrd, err);
@@ -288,6 +356,11 @@ final class RunCommand implements Callable<Integer> {
             out.flush();
         }
     }
+
+    /** A Linux kernel's default command line: the console on COM1, reboot through the keyboard controller. */
+    static final String LINUX_CMDLINE = "console=ttyS0 reboot=k panic=-1";
+    /** A Linux kernel's default RAM: room for a distribution kernel's init_size and an initramfs. */
+    static final String LINUX_DEFAULT_MEM = "256M";
 
     /** The least guest RAM: the boot tables and a small guest. */
     static final long MIN_RAM = 1L << 20;
