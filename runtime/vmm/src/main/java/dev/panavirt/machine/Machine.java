@@ -115,8 +115,11 @@ public final class Machine implements AutoCloseable {
      * @param timeout    wall-clock limit for {@link #run()}
      * @param hypervisorCpuid present CPUID as a hypervisor does (the HYPERVISOR bit and KVM's leaves 0x40000000
      *                   and 0x40000001, as QEMU does); false hides them, as on bare metal
+     * @param sharedMemory RAM in a memfd mapped shared ({@link dev.panavirt.fd.SharedMemory}) instead of anonymous
+     *                   memory: a kernel vDPA device (vdpa_sim with {@code use_va}) can only map RAM that has a file
      */
-    public record Config(long memorySize, int vcpus, boolean irqchip, Duration timeout, boolean hypervisorCpuid) {
+    public record Config(long memorySize, int vcpus, boolean irqchip, Duration timeout, boolean hypervisorCpuid,
+            boolean sharedMemory) {
         public Config {
             if (memorySize < 1 << 20 || (memorySize & 0xfff) != 0) {
                 throw new IllegalArgumentException("memory must be at least 1 MiB and page-aligned: " + memorySize);
@@ -129,6 +132,16 @@ public final class Machine implements AutoCloseable {
         /** Settings with the hypervisor's CPUID leaves presented. */
         public Config(long memorySize, int vcpus, boolean irqchip, Duration timeout) {
             this(memorySize, vcpus, irqchip, timeout, true);
+        }
+
+        /** Settings with anonymous RAM. */
+        public Config(long memorySize, int vcpus, boolean irqchip, Duration timeout, boolean hypervisorCpuid) {
+            this(memorySize, vcpus, irqchip, timeout, hypervisorCpuid, false);
+        }
+
+        /** These settings with the RAM in a shared memfd (or not). */
+        public Config withSharedMemory(boolean shared) {
+            return new Config(memorySize, vcpus, irqchip, timeout, hypervisorCpuid, shared);
         }
     }
 
@@ -173,7 +186,7 @@ public final class Machine implements AutoCloseable {
                 X86Vm.of(v).createPit2(0);
                 v.setGsiRouting(PcPlatform.interruptRouting());
             }
-            v.addMemory(0, 0, config.memorySize(), 0);
+            v.addMemory(0, 0, config.memorySize(), 0, config.sharedMemory());
             Cpuid cpuid = PcPlatform.withHypervisorLeaves(X86Kvm.of(kvm).supportedCpuid(), config.hypervisorCpuid());
             for (int i = 0; i < config.vcpus(); i++) {
                 Vcpu c = v.createVcpu(i);

@@ -93,7 +93,7 @@ public final class VcpuRunner {
             if (!(exit instanceof VcpuExit.Interrupted)) {
                 guestExits++;
             }
-            exitsByReason[Math.min(exit.reason() & Integer.MAX_VALUE, MAX_COUNTED_REASON)]++;
+            exitsByReason[countSlot(exit.reason())]++;
             Step step = switch (exit) {
                 case VcpuExit.Io io when !handler.claims(io) -> {
                     dispatcher.pio(io.port(), io.size(), io.isIn(), io.data(), io.count());
@@ -134,8 +134,15 @@ public final class VcpuRunner {
      * @return the count
      */
     public long exits(int reason) {
-        return exitsByReason[Math.min(Math.max(reason, 0), MAX_COUNTED_REASON)];
+        return exitsByReason[countSlot(reason)];
     }
+
+    /** A kick ({@link VcpuExit.Interrupted}, reason -1) is KVM's {@code KVM_EXIT_INTR}: KVM_RUN's EINTR sets it. */
+    private static int countSlot(int reason) {
+        return reason < 0 ? KVM_EXIT_INTR : Math.min(reason, MAX_COUNTED_REASON);
+    }
+
+    private static final int KVM_EXIT_INTR = 10;
 
     /** {@return the exits the guest made through this runner, not counting kicks} */
     public long guestExits() {
