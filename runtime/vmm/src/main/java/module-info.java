@@ -18,4 +18,5 @@ module dev.panavirt.vmm {
     exports dev.panavirt.vmm.vfio;
     exports dev.panavirt.vmm.virtio;
     exports dev.panavirt.machine;
+    exports dev.panavirt.machine.acpi;
 }
