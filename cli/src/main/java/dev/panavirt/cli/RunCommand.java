@@ -247,7 +247,7 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         try {
-            m.bootLinux(BzImage.parse(bytes), append == null ? LINUX_CMDLINE : append, initramfs, 0);
+            m.bootLinux(BzImage.parse(bytes), append == null ? LINUX_CMDLINE : append, initramfs);
             return true;
         } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
             err.println("panavirt: " + kernel + ": " + e.getMessage());

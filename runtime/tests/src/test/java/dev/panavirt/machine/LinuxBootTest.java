@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.panavirt.testkit.Initramfs;
+import dev.panavirt.vhost.ModelVdpa;
+import dev.panavirt.vhost.VhostVdpa;
 import dev.panavirt.testsupport.DeviceCondition;
 import dev.panavirt.testsupport.KvmHwTest;
+import dev.panavirt.testsupport.RequiresDevice;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,22 +21,29 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Boots the lane's stock Debian 6.12 kernel (a bzImage) with {@link Machine#bootLinux} to an initramfs whose init
- * (the test kit's minimal one) loads the virtio modules, prints its markers and reboots; the run must end by the
- * keyboard controller's reset with status 0. Needs KVM on hardware virtualization: the paravirtual KVM cannot run
+ * (the test kit's minimal one) loads the virtio modules, lists what it sees and reboots; the run must end by the
+ * keyboard controller's reset with status 0. The machine has a virtio-blk disk (the vDPA model over a file) and
+ * the lane's vdpasim_net ({@code /dev/vhost-vdpa-0}) on virtio-mmio, announced in the ACPI tables with the vCPUs. Needs KVM on hardware virtualization: the paravirtual KVM cannot run
  * a stock kernel. The kernel comes from {@code -Dpanavirt.lane.kernel} (lane/run sets it, with
  * {@code -Dpanavirt.lane.modules}) or the clone's prepared {@code lane/cache/current}.
  */
 @KvmHwTest
 class LinuxBootTest {
     static final String CMDLINE = "console=ttyS0 reboot=k panic=-1";
+    static final int DISK_SECTORS = 2048;
+
+    @TempDir
+    Path tmp;
 
     @ParameterizedTest(name = "{0} vCPU(s)")
-    @ValueSource(ints = {1})
+    @RequiresDevice("vdpa")
+    @ValueSource(ints = {1, 2})
     void bootsToInitAndRebootsWithStatusZero(int vcpus) throws Exception {
         Path kernel = laneFile("panavirt.lane.kernel", "root/boot", "vmlinuz-");
         Path modules = laneFile("panavirt.lane.modules", "root/lib/modules", "");
@@ -49,10 +59,15 @@ class LinuxBootTest {
         fs.file("etc/modules", list.toString().getBytes(StandardCharsets.US_ASCII), 0644);
 
         BzImage image = BzImage.parse(Files.readAllBytes(kernel));
+        Path disk = Files.createTempFile(tmp, "disk", ".img");
+        Files.write(disk, new byte[DISK_SECTORS * 512]);
         MarkerClock console = new MarkerClock("PANAVIRT-INIT: start");
         Machine.Result r;
-        try (Machine m = new Machine(new Machine.Config(256L << 20, vcpus, true, Duration.ofSeconds(600)), console)) {
-            m.bootLinux(image, CMDLINE, fs.toBytes(), 0);
+        Machine.Config config = new Machine.Config(256L << 20, vcpus, true, Duration.ofSeconds(600)).withSharedMemory(true);
+        try (Machine m = new Machine(config, console)) {
+            m.addVirtioMmio(ModelVdpa.blk(disk, false));
+            m.addVirtioMmio(VhostVdpa.open("/dev/vhost-vdpa-0"));
+            m.bootLinux(image, CMDLINE, fs.toBytes());
             long start = System.nanoTime();
             console.start(start);
             r = m.run();
@@ -65,6 +80,11 @@ class LinuxBootTest {
         assertTrue(text.contains("PANAVIRT-INIT: start"), "init ran:\n" + tail(text));
         assertTrue(text.contains("PANAVIRT-INIT: modules " + mods.size() + " loaded"),
                 "init loaded the " + mods.size() + " modules " + mods + ":\n" + tail(text));
+        assertTrue(text.contains("PANAVIRT-INIT: virtio virtio0 0x0002"), "the disk, virtio id 2, first:\n" + tail(text));
+        assertTrue(text.contains("PANAVIRT-INIT: virtio virtio1 0x0001"), "the network device, id 1:\n" + tail(text));
+        assertTrue(text.contains("PANAVIRT-INIT: block vda " + DISK_SECTORS + "\n"), tail(text));
+        assertTrue(text.contains("PANAVIRT-INIT: net eth0 52:54:00:12:34:56\n"), "vdpasim_net's MAC:\n" + tail(text));
+        assertTrue(text.contains("PANAVIRT-INIT: cpus " + vcpus + "\n"), "the MADT's vCPUs came up:\n" + tail(text));
         assertTrue(text.contains("PANAVIRT-INIT: done"), tail(text));
         assertEquals(Machine.Outcome.RESET, r.outcome(), r.message() + "\n" + tail(text));
         assertEquals(0, r.exitStatus(), r.message());

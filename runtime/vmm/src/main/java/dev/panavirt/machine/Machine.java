@@ -27,6 +27,10 @@ import dev.panavirt.vmm.legacy.Port92;
 import dev.panavirt.vmm.legacy.Serial16550;
 import dev.panavirt.vmm.pci.PciHostBridge;
 import dev.panavirt.vmm.pci.PciTestdev;
+import dev.panavirt.vmm.virtio.VirtioMmioVdpa;
+import dev.panavirt.machine.acpi.AcpiTables;
+import dev.panavirt.machine.acpi.VirtioMmioSlot;
+import dev.panavirt.vhost.VdpaDevice;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
@@ -98,6 +102,12 @@ public final class Machine implements AutoCloseable {
     public static final long PCI_TESTDEV_MEM_BAR = 0xfe00_0000L, PCI_TESTDEV_IO_BAR = 0xc000;
     /** {@code pci-testdev}'s slot on bus 0. */
     public static final int PCI_TESTDEV_SLOT = 1;
+    /** Where the virtio-mmio windows of {@link #addVirtioMmio} go, one page each, below the 32-bit PCI hole. */
+    public static final long VIRTIO_MMIO_BASE = 0xd000_0000L;
+    /** The GSI of the first virtio-mmio device; the next ones take the next GSIs (4 is COM1's). */
+    public static final int VIRTIO_MMIO_FIRST_GSI = 5;
+    /** Where {@link #bootLinux} writes the ACPI RSDP and the other tables: the BIOS area, reserved in the e820 map. */
+    public static final long ACPI_RSDP = LinuxBoot.BIOS_AREA, ACPI_TABLES = LinuxBoot.BIOS_AREA + 0x40;
 
     /**
      * How a run ended: the outcome, the process exit status to use, a message, the time taken, and how many
@@ -163,6 +173,9 @@ public final class Machine implements AutoCloseable {
     private final PcTestdev pcTestdev;
     private final PciHostBridge pciHost = new PciHostBridge();
     private final PciTestdev pciTestdev = new PciTestdev();
+    private final List<VirtioMmioSlot> virtioSlots = new ArrayList<>();
+    private final List<VirtioMmioVdpa> virtioDevices = new ArrayList<>();
+    private final List<VdpaDevice> vdpaDevices = new ArrayList<>();
     private final PrintStream console;
     private final AtomicReference<Result> result = new AtomicReference<>();
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -352,25 +365,29 @@ public final class Machine implements AutoCloseable {
     /**
      * Boots a 64-bit Linux kernel through the x86 boot protocol (Documentation/arch/x86/boot.rst): the protected-mode
      * kernel, the zero page, the command line and the initrd placed as {@link LinuxBoot#plan} says, and the first
-     * vCPU at the 64-bit entry point in the state {@link X86Boot#linux64} describes. The UART's interrupt goes to
-     * ISA IRQ {@value Serial16550#COM1_IRQ} from now on, and port 0xe0 is no longer the ucall port. The other vCPUs
-     * wait for the kernel's INIT and STARTUP IPIs; the kernel learns of them from the ACPI tables, so without tables
-     * ({@code rsdpAddress} 0) it runs on the first vCPU alone.
+     * vCPU at the 64-bit entry point in the state {@link X86Boot#linux64} describes. The machine is described by
+     * hardware-reduced ACPI tables ({@link AcpiTables}: every vCPU, the IOAPIC, the devices of
+     * {@link #addVirtioMmio}, the keyboard controller's reset) at {@link #ACPI_RSDP}, whose address the zero page
+     * also gives. The UART's interrupt goes to ISA IRQ {@value Serial16550#COM1_IRQ} from now on, and port 0xe0 is
+     * no longer the ucall port. The other vCPUs wait for the kernel's INIT and STARTUP IPIs.
      *
      * @param kernel      the kernel
      * @param cmdline     its command line
      * @param initrd      the initrd's bytes, empty for none
-     * @param rsdpAddress where the ACPI RSDP has been written in guest memory, 0 for none
      * @return where things went
      * @throws IllegalStateException without the in-kernel irqchip (Linux needs the local APIC, IOAPIC and PIT)
      * @throws IllegalArgumentException when the kernel or its data do not fit in RAM
      */
-    public LinuxBoot.Layout bootLinux(BzImage kernel, String cmdline, byte[] initrd, long rsdpAddress)
-            throws ErrnoException {
+    public LinuxBoot.Layout bootLinux(BzImage kernel, String cmdline, byte[] initrd) throws ErrnoException {
         if (!config.irqchip()) {
             throw new IllegalStateException("booting Linux needs the in-kernel irqchip (local APICs, IOAPIC, PIC, PIT)");
         }
-        LinuxBoot.Layout layout = LinuxBoot.plan(kernel, config.memorySize(), cmdline, initrd, rsdpAddress);
+        AcpiTables.Layout acpi = AcpiTables.forMachine(vcpus.size(), virtioSlots)
+                .writeTo(memory(), ACPI_RSDP, ACPI_TABLES);
+        if (acpi.end() > LinuxBoot.HIGH_MEMORY) {
+            throw new IllegalStateException("the ACPI tables run past the BIOS area to 0x" + Long.toHexString(acpi.end()));
+        }
+        LinuxBoot.Layout layout = LinuxBoot.plan(kernel, config.memorySize(), cmdline, initrd, acpi.rsdpAddress());
         if (pio.deviceAt(Ucall.PORT).orElse(null) instanceof UcallPort) {
             pio.remove(Ucall.PORT);
         }
@@ -381,6 +398,44 @@ public final class Machine implements AutoCloseable {
         X86Boot.linux64(vcpus.getFirst(), memory(), LinuxBoot.BOOT_TABLES, layout.entry(), LinuxBoot.ZERO_PAGE);
         serialInterrupts = true;
         return layout;
+    }
+
+    /**
+     * Adds a virtio-mmio device whose queues {@code vdpa} serves ({@link VirtioMmioVdpa}) in the next window from
+     * {@link #VIRTIO_MMIO_BASE} with the next GSI from {@link #VIRTIO_MMIO_FIRST_GSI}; {@link #bootLinux} lists it
+     * in the ACPI tables. The machine closes the transport and {@code vdpa} with itself. A kernel vhost-vdpa device
+     * needs {@link Config#sharedMemory()}.
+     *
+     * @return the window and GSI
+     * @throws ErrnoException from the device's set-up (owner, features, IOTLB, eventfds); {@code vdpa} is closed
+     * @throws IllegalArgumentException when the GSIs run out (the IOAPIC has 24 pins)
+     */
+    public VirtioMmioSlot addVirtioMmio(VdpaDevice vdpa) throws ErrnoException {
+        try {
+            int i = virtioSlots.size();
+            VirtioMmioSlot slot = new VirtioMmioSlot(VIRTIO_MMIO_BASE + i * VirtioMmioSlot.PAGE, VirtioMmioSlot.PAGE,
+                    VIRTIO_MMIO_FIRST_GSI + i);
+            virtioDevices.add(VirtioMmioVdpa.attach(vm, mmio, slot.base(), slot.gsi(), vdpa));
+            vdpaDevices.add(vdpa);
+            virtioSlots.add(slot);
+            return slot;
+        } catch (ErrnoException | RuntimeException e) {
+            closeQuietly(vdpa);
+            throw e;
+        }
+    }
+
+    /** {@return the virtio-mmio devices of {@link #addVirtioMmio}, in slot order} */
+    public List<VirtioMmioVdpa> virtioDevices() {
+        return List.copyOf(virtioDevices);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            System.getLogger(Machine.class.getName()).log(System.Logger.Level.WARNING, "closing " + c, e);
+        }
     }
 
     /**
@@ -633,9 +688,11 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** Closes the VM and {@code /dev/kvm}; call after {@link #run()} has returned. */
+    /** Closes the virtio devices, the VM and {@code /dev/kvm}; call after {@link #run()} has returned. */
     @Override
     public void close() {
+        virtioDevices.forEach(VirtioMmioVdpa::close);
+        vdpaDevices.forEach(Machine::closeQuietly);
         vm.close();
         kvm.close();
     }

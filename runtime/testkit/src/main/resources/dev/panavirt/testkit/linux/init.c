@@ -1,10 +1,12 @@
 /*
  * A minimal init for an initramfs: mounts devtmpfs, proc and sysfs, loads the kernel modules listed in
  * /etc/modules (one path per line, dependencies first; compressed .ko.xz files are loaded through
- * finit_module's MODULE_INIT_COMPRESSED_FILE, which the kernel decompresses itself), prints markers
- * the host looks for on the console and reboots. Built with gcc -static; the host test checks the lines.
+ * finit_module's MODULE_INIT_COMPRESSED_FILE, which the kernel decompresses itself), lists the virtio
+ * devices, block devices and network interfaces it sees, prints markers the host looks for on the
+ * console and reboots. Built with gcc -static; the host test checks the lines.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,6 +49,32 @@ static int load_modules(void)
 	return loaded;
 }
 
+/* Prints "PANAVIRT-INIT: <tag> <entry> <first line of dir/entry/file>" for each entry of dir. */
+static void list(const char *tag, const char *dir, const char *file)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512], value[128];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, e->d_name, file);
+		FILE *f = fopen(path, "r");
+		value[0] = 0;
+		if (f) {
+			if (!fgets(value, sizeof(value), f))
+				value[0] = 0;
+			fclose(f);
+		}
+		value[strcspn(value, "\n")] = 0;
+		printf("PANAVIRT-INIT: %s %s %s\n", tag, e->d_name, value);
+	}
+	closedir(d);
+}
+
 int main(void)
 {
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -55,6 +83,10 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("PANAVIRT-INIT: start\n");
 	printf("PANAVIRT-INIT: modules %d loaded\n", load_modules());
+	list("virtio", "/sys/bus/virtio/devices", "device");
+	list("block", "/sys/block", "size");
+	list("net", "/sys/class/net", "address");
+	printf("PANAVIRT-INIT: cpus %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 	printf("PANAVIRT-INIT: done\n");
 	fflush(stdout);
 	sync();
