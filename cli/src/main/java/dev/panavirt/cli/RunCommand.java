@@ -8,8 +8,12 @@ import dev.panavirt.machine.GuestLoader;
 import dev.panavirt.machine.Machine;
 import dev.panavirt.machine.Multiboot;
 import dev.panavirt.machine.MultibootInfo;
+import dev.panavirt.models.vdpa.VdpaSim;
+import dev.panavirt.vhost.ModelVdpa;
+import dev.panavirt.vhost.VhostVdpa;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -17,6 +21,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -92,6 +97,17 @@ final class RunCommand implements Callable<Integer> {
             + "as KEY=VALUE environment lines).")
     Path initrd;
 
+    @Option(names = "--disk", paramLabel = "FILE[,ro]", description = "With a Linux kernel: a virtio-blk disk "
+            + "backed by FILE (whole 512-byte sectors; writes reach the file, flush is fdatasync; ,ro makes it "
+            + "read-only), served by panavirt's vDPA model on virtio-mmio. Repeatable; disks come first (vda, vdb...).")
+    List<String> disks = new ArrayList<>();
+
+    @Option(names = "--net", paramLabel = "vdpa:NODE|model", description = "With a Linux kernel: a virtio-net "
+            + "device on virtio-mmio whose queues a vhost-vdpa device serves: vdpa:/dev/vhost-vdpa-N (a kernel vDPA "
+            + "device; guest RAM then lives in a shared memfd) or model (panavirt's model of vdpa_sim_net, MAC "
+            + "52:54:00:12:34:56, which loops every frame back). Repeatable.")
+    List<String> nets = new ArrayList<>();
+
     @Option(names = "--mem", defaultValue = "64M", description = "Guest RAM from address 0, 1M to 3G, e.g. 64M or "
             + "1G (default: ${DEFAULT-VALUE}; " + LINUX_DEFAULT_MEM + " for a Linux kernel).")
     String memory;
@@ -142,13 +158,21 @@ final class RunCommand implements Callable<Integer> {
                 mem = parseSize(LINUX_DEFAULT_MEM);
             }
         }
+        boolean isLinux = kernelBytes != null && BzImage.isBzImage(kernelBytes);
+        if (!isLinux && (!disks.isEmpty() || !nets.isEmpty())) {
+            err.println("panavirt: --disk and --net need a Linux kernel (--kernel with a bzImage): the virtio-mmio "
+                    + "devices are announced in its ACPI tables");
+            err.flush();
+            return Main.EXIT_USAGE;
+        }
         Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
-                Duration.ofSeconds(timeoutSeconds), !noKvmCpuid);
+                Duration.ofSeconds(timeoutSeconds), !noKvmCpuid)
+                .withSharedMemory(nets.stream().anyMatch(n -> n.startsWith("vdpa:")));
         AtomicLong demoWrite = new AtomicLong(-1);
         try (Machine m = new Machine(config, new StreamingOut(System.out))) {
-            boolean linux = kernelBytes != null && BzImage.isBzImage(kernelBytes);
+            boolean linux = isLinux;
             if (linux) {
-                if (!bootLinux(m, kernelBytes, err)) {
+                if (!addDevices(m, err) || !bootLinux(m, kernelBytes, err)) {
                     err.flush();
                     return Main.EXIT_BAD_GUEST;
                 }
@@ -220,6 +244,14 @@ final class RunCommand implements Callable<Integer> {
         if (timeoutSeconds < 1) {
             throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second, not " + timeoutSeconds);
         }
+        for (String n : nets) {
+            if (!n.equals("model") && !(n.startsWith("vdpa:") && n.length() > "vdpa:".length())) {
+                throw new ParameterException(spec.commandLine(), "--net: vdpa:/dev/vhost-vdpa-N or model, not " + n);
+            }
+        }
+        if ((!disks.isEmpty() || !nets.isEmpty()) && kernel == null) {
+            throw new ParameterException(spec.commandLine(), "--disk and --net need --kernel with a Linux bzImage");
+        }
         if (kernel != null) {
             if (guest != null) {
                 throw new ParameterException(spec.commandLine(), "give either GUEST or --kernel FILE, not both");
@@ -235,6 +267,31 @@ final class RunCommand implements Callable<Integer> {
                     + " needs --kernel FILE");
         }
         return mem;
+    }
+
+    /** The --disk and --net devices, in that order, on virtio-mmio; false (said on err) for an unusable one. */
+    private boolean addDevices(Machine m, PrintWriter err) throws ErrnoException {
+        for (String d : disks) {
+            boolean ro = d.endsWith(",ro");
+            Path file = Path.of(ro ? d.substring(0, d.length() - 3) : d);
+            try {
+                m.addVirtioMmio(ModelVdpa.blk(file, ro));
+            } catch (IOException | IllegalArgumentException e) {
+                err.println("panavirt: --disk " + d + ": " + e.getMessage());
+                return false;
+            }
+        }
+        for (String n : nets) {
+            try {
+                m.addVirtioMmio(n.equals("model")
+                        ? ModelVdpa.net(MODEL_MAC, VdpaSim.Options.defaults())
+                        : VhostVdpa.open(n.substring("vdpa:".length())));
+            } catch (ErrnoException e) {
+                err.println("panavirt: --net " + n + ": " + e.getMessage());
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Boots a bzImage: --append is its whole command line, --initrd its initramfs. */
@@ -356,6 +413,9 @@ final class RunCommand implements Callable<Integer> {
             out.flush();
         }
     }
+
+    /** The MAC of {@code --net model}: the one the lane gives vdpasim_net, QEMU's first default MAC. */
+    static final byte[] MODEL_MAC = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
     /** A Linux kernel's default command line: the console on COM1, reboot through the keyboard controller. */
     static final String LINUX_CMDLINE = "console=ttyS0 reboot=k panic=-1";
