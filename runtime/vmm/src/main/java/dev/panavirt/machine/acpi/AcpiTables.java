@@ -237,10 +237,11 @@ public final class AcpiTables {
      * (see {@link #place} for the rules on both).
      *
      * @return where they went, for the memory map (e820 type "ACPI reclaimable" or "reserved")
-     * @throws IndexOutOfBoundsException when guest RAM does not hold one of the two ranges
+     * @throws IndexOutOfBoundsException when guest RAM does not hold one of the two ranges; nothing is written then
      */
     public Layout writeTo(GuestMemory memory, long rsdpAddress, long tablesAddress) {
         Image image = place(rsdpAddress, tablesAddress);
+        memory.slice(tablesAddress, image.tables().length);     // both ranges checked before either is written
         memory.write(rsdpAddress, image.rsdp());
         memory.write(tablesAddress, image.tables());
         return image.layout();
