@@ -209,22 +209,31 @@ class AcpiTablesTest {
                 "Local APIC NMI: all processors, conforming, LINT1");
     }
 
-    /** The DSDT's resources for one device, decoded from its ResourceTemplate. */
-    record Resources(long base, long length, boolean writable, int gsi, int interruptFlags) {}
+    /** The DSDT's resources for one device, decoded from its ResourceTemplate (0 or -1 where absent). */
+    record Resources(long base, long length, boolean writable, int ioPort, int ioLength, int gsi,
+            int interruptFlags) {}
 
     static Resources resources(byte[] template) {
         assertEquals(0, sum(template, 0, template.length), "resource template checksum");
         ByteBuffer b = le(template);
         long base = -1, length = -1;
         boolean writable = false;
-        int gsi = -1, flags = -1, off = 0;
+        int port = -1, ports = -1, gsi = -1, flags = -1, off = 0;
         while (true) {
             int tag = template[off] & 0xff;
             if (tag == 0x79) {
                 assertEquals(template.length, off + 2, "the End Tag closes the template");
                 break;
             }
-            assertTrue((tag & 0x80) != 0, "only large descriptors here, got 0x" + Integer.toHexString(tag));
+            if (tag == 0x47) {          // small item: I/O port, 7 data bytes
+                assertEquals(1, template[off + 1], "Decode16");
+                port = b.getShort(off + 2) & 0xffff;
+                assertEquals(port, b.getShort(off + 4) & 0xffff, "a fixed range: minimum = maximum");
+                ports = template[off + 7] & 0xff;
+                off += 8;
+                continue;
+            }
+            assertTrue((tag & 0x80) != 0, "unexpected small item 0x" + Integer.toHexString(tag));
             int len = b.getShort(off + 1) & 0xffff;
             if (tag == 0x86) {
                 assertEquals(9, len);
@@ -241,38 +250,58 @@ class AcpiTablesTest {
             }
             off += 3 + len;
         }
-        return new Resources(base, length, writable, gsi, flags);
+        return new Resources(base, length, writable, port, ports, gsi, flags);
     }
 
-    @Test
-    void theDsdtDeclaresOneVirtioMmioDevicePerSlot() {
-        Guest g = guest(1, SLOTS);
+    static AmlReader.Term systemBus(Guest g) {
         byte[] dsdt = g.table(g.image().layout().tables().get("DSDT"));
         List<AmlReader.Term> terms = AmlReader.parse(dsdt, 36, dsdt.length);
         assertEquals(1, terms.size());
         AmlReader.Term sb = terms.get(0);
         assertEquals("Scope", sb.kind());
         assertEquals("\\_SB_", sb.name());
-        assertEquals(List.of("VR00", "VR01", "VR02"), sb.children().stream().map(AmlReader.Term::name).toList());
+        return sb;
+    }
+
+    @Test
+    void theDsdtDeclaresCom1AndOneVirtioMmioDevicePerSlot() {
+        AmlReader.Term sb = systemBus(guest(1, SLOTS));
+        assertEquals(List.of("COM1", "VR00", "VR01", "VR02"),
+                sb.children().stream().map(AmlReader.Term::name).toList());
+        AmlReader.Term com1 = sb.child("COM1");
+        assertEquals("Device", com1.kind());
+        assertEquals(0x0105_d041L, com1.child("_HID").value(), "EisaId(\"PNP0501\")");
+        assertEquals(new Resources(-1, -1, false, 0x3f8, 8, 4, 0b0011),
+                resources((byte[]) com1.child("_CRS").value()), "IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQ 4 edge high");
         for (int i = 0; i < SLOTS.size(); i++) {
-            AmlReader.Term dev = sb.children().get(i);
+            AmlReader.Term dev = sb.children().get(i + 1);
             assertEquals("Device", dev.kind());
             assertEquals(List.of("_HID", "_UID", "_CRS"), dev.children().stream().map(AmlReader.Term::name).toList());
             assertEquals("LNRO0005", dev.child("_HID").value());
             assertEquals((long) i, dev.child("_UID").value());
             Resources r = resources((byte[]) dev.child("_CRS").value());
             VirtioMmioSlot s = SLOTS.get(i);
-            assertEquals(new Resources(s.base(), s.size(), true, s.gsi(), 0b0011), r,
+            assertEquals(new Resources(s.base(), s.size(), true, -1, -1, s.gsi(), 0b0011), r,
                     "Memory32Fixed(ReadWrite) and Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive)");
         }
     }
 
     @Test
-    void withoutSlotsTheDsdtIsJustItsHeader() {
-        Guest g = guest(1, List.of());
-        byte[] dsdt = g.table(g.image().layout().tables().get("DSDT"));
-        assertEquals(36, dsdt.length);
-        assertEquals(0, sum(dsdt, 0, dsdt.length));
+    void manySlotsNeedLongerPackagesAndStillDecode() {
+        List<VirtioMmioSlot> many = new ArrayList<>();
+        for (int i = 0; i < 19; i++) {
+            many.add(new VirtioMmioSlot(0xd000_0000L + 0x1000L * i, 0x1000, 5 + i));
+        }
+        AmlReader.Term sb = systemBus(guest(2, many));
+        assertEquals(20, sb.children().size());
+        assertEquals("VR12", sb.children().get(19).name());
+        assertEquals(23, resources((byte[]) sb.child("VR12").child("_CRS").value()).gsi());
+    }
+
+    @Test
+    void withoutSlotsTheDsdtHoldsJustCom1() {
+        AmlReader.Term sb = systemBus(guest(1, List.of()));
+        assertEquals(List.of("COM1"), sb.children().stream().map(AmlReader.Term::name).toList());
     }
 
     @Test
@@ -318,6 +347,8 @@ class AcpiTablesTest {
         assertThrows(IllegalArgumentException.class, () -> AcpiTables.forMachine(256, SLOTS));
         var pin2 = List.of(new VirtioMmioSlot(0xd000_0000L, 0x1000, 2));
         assertThrows(IllegalArgumentException.class, () -> AcpiTables.forMachine(1, pin2), "the PIT's pin");
+        var com1 = List.of(new VirtioMmioSlot(0xd000_0000L, 0x1000, 4));
+        assertThrows(IllegalArgumentException.class, () -> AcpiTables.forMachine(1, com1), "COM1's IRQ");
         var pin0 = List.of(new VirtioMmioSlot(0xd000_0000L, 0x1000, 0));
         assertThrows(IllegalArgumentException.class, () -> AcpiTables.forMachine(1, pin0), "no route to pin 0");
         var overlap = List.of(new VirtioMmioSlot(0xd000_0000L, 0x2000, 5), new VirtioMmioSlot(0xd000_1000L, 0x1000, 6));

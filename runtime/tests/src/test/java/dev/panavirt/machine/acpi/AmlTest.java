@@ -112,6 +112,26 @@ class AmlTest {
     }
 
     @Test
+    void eisaIdsCompressThreeLettersAndFourHexDigits() {
+        // PNP0501 is the well-known 0x0105D041: 'P' 'N' 'P' as 5-bit codes 10h 0Eh 10h, then 05 01
+        assertArrayEquals(hex("0c 41 d0 05 01"), Aml.eisaId("PNP0501"));
+        assertEquals(0x0105_d041L, AmlReader.data(Aml.eisaId("PNP0501")));
+        assertEquals(0x030a_d041L, AmlReader.data(Aml.eisaId("PNP0A03")));   // the PCI host bridge id
+        assertArrayEquals(hex("0c 04 21 ff ff"), Aml.eisaId("AAAFFFF"));
+        for (String bad : new String[] {"PNP050", "pnp0501", "PNP050G", "PN10501"}) {
+            assertThrows(IllegalArgumentException.class, () -> Aml.eisaId(bad), bad);
+        }
+    }
+
+    @Test
+    void ioPortDescriptorIsASmallItemOfSevenBytes() {
+        // 6.4.2.5: tag 0x47 (small item 8, length 7), Decode16, min, max, alignment 1, length
+        assertArrayEquals(hex("47 01 f803 f803 01 08"), Aml.ioPort(0x3f8, 8));
+        assertThrows(IllegalArgumentException.class, () -> Aml.ioPort(0x10000, 1));
+        assertThrows(IllegalArgumentException.class, () -> Aml.ioPort(0x3f8, 0));
+    }
+
+    @Test
     void resourceTemplateEndsWithAChecksummedEndTag() {
         byte[] template = (byte[]) AmlReader.data(Aml.resourceTemplate(Aml.memory32Fixed(true, 0xd000_0000L, 0x1000),
                 Aml.edgeInterrupt(7)));

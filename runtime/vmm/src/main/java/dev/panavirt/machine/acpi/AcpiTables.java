@@ -28,7 +28,11 @@ import java.util.Map;
  *   0, 24 pins); the interrupt source override ISA IRQ 0 -> GSI 2, edge, active-high, the PIT's route in
  *   panavirt's KVM routing (the other ISA IRQs are identity-mapped, ACPI's default); and LINT1 of every local
  *   APIC as NMI, as on a PC.</li>
- *   <li><b>DSDT</b> (5.2.11.1, revision 2): under {@code \_SB_} one device per virtio-mmio slot, named
+ *   <li><b>DSDT</b> (5.2.11.1, revision 2): under {@code \_SB_}, {@code COM1}: {@code _HID EisaId("PNP0501")},
+ *   {@code _CRS} = {@code IO(Decode16, 0x3f8, 0x3f8, 1, 8)} and {@code Interrupt(...) {4}}. Linux's 8250 PNP
+ *   driver takes the UART from there with its interrupt mapped through ACPI. The legacy probe's fixed IRQ 4 would
+ *   not do: with the 8259 bypassed Linux sets up no legacy IRQs (arch/x86/kernel/apic/vector.c,
+ *   {@code arch_probe_nr_irqs} returns the null PIC's count, 0). Then one device per virtio-mmio slot, named
  *   {@code VRnn} (nn the slot's index in hex), with {@code _HID "LNRO0005"} (the ACPI id Linux's
  *   drivers/virtio/virtio_mmio.c matches), {@code _UID} the index, and {@code _CRS} =
  *   {@code Memory32Fixed(ReadWrite, base, size)} and {@code Interrupt(ResourceConsumer, Edge, ActiveHigh,
@@ -56,6 +60,12 @@ public final class AcpiTables {
     public static final long BIOS_AREA_START = 0xe0000, BIOS_AREA_END = 0x100000;
     /** The ACPI id of a virtio-mmio device (drivers/virtio/virtio_mmio.c, {@code virtio_mmio_acpi_match}). */
     public static final String VIRTIO_MMIO_HID = "LNRO0005";
+    /** COM1's PNP id (a 16550-compatible UART), its ports 0x3f8-0x3ff and its interrupt, ISA IRQ 4. */
+    public static final String COM1_HID = "PNP0501";
+    /** COM1's first port. */
+    public static final int COM1_PORT = 0x3f8;
+    /** COM1's GSI: ISA IRQ 4, identity-mapped. */
+    public static final int COM1_GSI = 4;
     /** Bytes of the RSDP, revision 2. */
     public static final int RSDP_LENGTH = 36;
     /** Bytes of an FADT of revision 6. */
@@ -107,8 +117,8 @@ public final class AcpiTables {
      * The tables for a machine of {@code vcpus} vCPUs (APIC IDs 0 to vcpus-1) and these virtio-mmio slots.
      *
      * @throws IllegalArgumentException when {@code vcpus} is outside 1-{@value #MAX_VCPUS}, two slots overlap or
-     *     share a GSI, a slot covers the IOAPIC or local APIC page, or a slot takes GSI 0 or 2 (pin 2 is the
-     *     PIT's, and no KVM route leads to pin 0)
+     *     share a GSI, a slot covers the IOAPIC or local APIC page, or a slot takes GSI 0, 2 (pin 2 is the
+     *     PIT's, and no KVM route leads to pin 0) or 4 (COM1's)
      */
     public static AcpiTables forMachine(int vcpus, List<VirtioMmioSlot> slots) {
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
@@ -120,6 +130,9 @@ public final class AcpiTables {
             if (s.gsi() == 0 || s.gsi() == TIMER_GSI) {
                 throw new IllegalArgumentException("virtio-mmio slot " + i + ": GSI " + s.gsi()
                         + " is the timer's (ISA IRQ 0 reaches IOAPIC pin 2; pin 0 has no route)");
+            }
+            if (s.gsi() == COM1_GSI) {
+                throw new IllegalArgumentException("virtio-mmio slot " + i + ": GSI 4 is COM1's");
             }
             for (long page : new long[] {IOAPIC_ADDRESS, LOCAL_APIC_ADDRESS}) {
                 if (overlaps(s.base(), s.size(), page, 0x1000)) {
@@ -224,10 +237,11 @@ public final class AcpiTables {
      * (see {@link #place} for the rules on both).
      *
      * @return where they went, for the memory map (e820 type "ACPI reclaimable" or "reserved")
-     * @throws IndexOutOfBoundsException when guest RAM does not hold one of the two ranges
+     * @throws IndexOutOfBoundsException when guest RAM does not hold one of the two ranges; nothing is written then
      */
     public Layout writeTo(GuestMemory memory, long rsdpAddress, long tablesAddress) {
         Image image = place(rsdpAddress, tablesAddress);
+        memory.slice(tablesAddress, image.tables().length);     // both ranges checked before either is written
         memory.write(rsdpAddress, image.rsdp());
         memory.write(tablesAddress, image.tables());
         return image.layout();
@@ -293,6 +307,12 @@ public final class AcpiTables {
 
     static byte[] buildDsdt(List<VirtioMmioSlot> slots) {
         List<byte[]> devices = new ArrayList<>();
+        devices.add(Aml.device("COM1",
+                Aml.name("_HID", Aml.eisaId(COM1_HID)),
+                Aml.name("_UID", Aml.integer(1)),
+                Aml.name("_CRS", Aml.resourceTemplate(
+                        Aml.ioPort(COM1_PORT, 8),
+                        Aml.edgeInterrupt(COM1_GSI)))));
         for (int i = 0; i < slots.size(); i++) {
             VirtioMmioSlot s = slots.get(i);
             devices.add(Aml.device(deviceName(i),
@@ -302,8 +322,7 @@ public final class AcpiTables {
                             Aml.memory32Fixed(true, s.base(), s.size()),
                             Aml.edgeInterrupt(s.gsi())))));
         }
-        byte[] aml = devices.isEmpty() ? new byte[0] : Aml.scope("\\_SB_", devices.toArray(byte[][]::new));
-        return table("DSDT", 2, aml);
+        return table("DSDT", 2, Aml.scope("\\_SB_", devices.toArray(byte[][]::new)));
     }
 
     /** The DSDT name of slot {@code index}: VR00-VRFF. */

@@ -19,7 +19,7 @@ final class Aml {
             ROOT_CHAR = 0x5c, ONES_OP = 0xff;
 
     // Resource descriptor tags, ACPI 6.5 section 6.4.
-    static final int END_TAG = 0x79, MEMORY32_FIXED = 0x86, EXTENDED_INTERRUPT = 0x89;
+    static final int IO_PORT = 0x47, END_TAG = 0x79, MEMORY32_FIXED = 0x86, EXTENDED_INTERRUPT = 0x89;
 
     /** The largest package a 4-byte PkgLength can state: 28 bits. */
     static final int MAX_PACKAGE = (1 << 28) - 1;
@@ -88,6 +88,26 @@ final class Aml {
         return out;
     }
 
+    /**
+     * {@code EisaId("PNP0501")}: a 7-character PNP id compressed into a 32-bit integer (section 19.6.35): three
+     * capitals as 5-bit codes (A = 1), then four hex digits, stored in that order from the lowest byte up.
+     */
+    static byte[] eisaId(String id) {
+        if (!id.matches("[A-Z]{3}[0-9A-F]{4}")) {
+            throw new IllegalArgumentException("not an EISA id (three capitals, four hex digits): " + id);
+        }
+        int c1 = id.charAt(0) - 0x40, c2 = id.charAt(1) - 0x40, c3 = id.charAt(2) - 0x40;
+        int product = Integer.parseInt(id.substring(3), 16);
+        long value = (c1 << 2 | c2 >>> 3)
+                | (long) ((c2 & 7) << 5 | c3) << 8
+                | (long) (product >>> 8) << 16
+                | (long) (product & 0xff) << 24;
+        byte[] out = new byte[5];
+        out[0] = DWORD_PREFIX;
+        putLittleEndian(out, 1, value, 4);
+        return out;
+    }
+
     /** {@code Buffer() { bytes }}: BufferOp, PkgLength, the size as an integer term, the bytes. */
     static byte[] buffer(byte[] bytes) {
         return withPackage(new byte[] {BUFFER_OP}, concat(integer(bytes.length), bytes));
@@ -104,6 +124,24 @@ final class Aml {
         out[body.length] = END_TAG;
         out[body.length + 1] = (byte) -sum(out, 0, body.length + 1);
         return buffer(out);
+    }
+
+    /**
+     * {@code IO(Decode16, port, port, 1, length)}: the I/O Port Descriptor (section 6.4.2.5), a small resource of
+     * 7 data bytes, for a fixed range of ports that decodes all 16 address bits.
+     */
+    static byte[] ioPort(int port, int length) {
+        if (port < 0 || port > 0xffff || length < 1 || length > 0xff) {
+            throw new IllegalArgumentException("I/O range 0x" + Integer.toHexString(port) + "+" + length);
+        }
+        byte[] out = new byte[8];
+        out[0] = IO_PORT;
+        out[1] = 1;                      // decodes 16 bits
+        putLittleEndian(out, 2, port, 2);
+        putLittleEndian(out, 4, port, 2);
+        out[6] = 1;                      // alignment
+        out[7] = (byte) length;
+        return out;
     }
 
     /**
