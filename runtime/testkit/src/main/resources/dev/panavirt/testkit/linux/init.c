@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
@@ -89,6 +90,7 @@ int main(void)
 	printf("PANAVIRT-INIT: cpus %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 	printf("PANAVIRT-INIT: done\n");
 	fflush(stdout);
+	tcdrain(STDOUT_FILENO);		/* reboot does not wait for the console's queued output */
 	sync();
 	reboot(RB_AUTOBOOT);
 	return 1;
