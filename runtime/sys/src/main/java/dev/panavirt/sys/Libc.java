@@ -58,6 +58,7 @@ public final class Libc {
     private static final MethodHandle POLL$MH;
     private static final MethodHandle MEMFD_CREATE$MH;
     private static final MethodHandle FTRUNCATE$MH;
+    private static final MethodHandle FDATASYNC$MH;
     private static final MethodHandle GETTID$MH;
     private static final MethodHandle GETPID$MH;
     private static final MethodHandle TGKILL$MH;
@@ -85,6 +86,7 @@ public final class Libc {
             POLL$MH = errnoHandle("poll", FunctionDescriptor.of(JAVA_INT, C_POINTER, JAVA_LONG, JAVA_INT), -1);
             MEMFD_CREATE$MH = errnoHandle("memfd_create", FunctionDescriptor.of(JAVA_INT, C_POINTER, JAVA_INT), -1);
             FTRUNCATE$MH = errnoHandle("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), -1);
+            FDATASYNC$MH = errnoHandle("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
             GETTID$MH = LINKER.downcallHandle(find("gettid"), FunctionDescriptor.of(JAVA_INT));
             GETPID$MH = LINKER.downcallHandle(find("getpid"), FunctionDescriptor.of(JAVA_INT));
             TGKILL$MH = errnoHandle("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), -1);
@@ -261,6 +263,15 @@ public final class Libc {
     public static int ftruncate(MemorySegment capture, int fd, long length) {
         try {
             return intResult((int) FTRUNCATE$MH.invokeExact(capture, fd, length), capture);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** {@code fdatasync(fd)}: the file's written data (and the metadata needed to read it) reach the disk. */
+    public static int fdatasync(MemorySegment capture, int fd) {
+        try {
+            return intResult((int) FDATASYNC$MH.invokeExact(capture, fd), capture);
         } catch (Throwable t) {
             throw unexpected(t);
         }

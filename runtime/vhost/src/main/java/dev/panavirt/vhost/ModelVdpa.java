@@ -3,13 +3,16 @@ package dev.panavirt.vhost;
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.fd.EventFd;
+import dev.panavirt.models.vdpa.BlkBackend;
 import dev.panavirt.models.vdpa.VdpaSim;
 import dev.panavirt.models.vfio.HostMemory;
 import dev.panavirt.sys.Libc;
 import dev.panavirt.sys.Scratch;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,6 +38,7 @@ public final class ModelVdpa implements VdpaDevice {
 
     private final VdpaSim sim;
     private final SegmentMemory memory;
+    private final BlkBackend disk;                   // closed with the device; null for net
     private final EventFd[] kicks;
     private final EventFd[] calls;
     private final VdpaSim.Callback caller = this::signalCall;
@@ -44,9 +48,10 @@ public final class ModelVdpa implements VdpaDevice {
     private volatile boolean closed;
     private volatile long lostSignals;
 
-    private ModelVdpa(VdpaSim sim, SegmentMemory memory) {
+    private ModelVdpa(VdpaSim sim, SegmentMemory memory, BlkBackend disk) {
         this.sim = sim;
         this.memory = memory;
+        this.disk = disk;
         this.kicks = new EventFd[sim.vqsCount()];
         this.calls = new EventFd[sim.vqsCount()];
     }
@@ -54,13 +59,35 @@ public final class ModelVdpa implements VdpaDevice {
     /** A vdpa_sim_net device with {@code mac} (6 bytes), MTU 1500, and {@code options}. */
     public static ModelVdpa net(byte[] mac, VdpaSim.Options options) {
         SegmentMemory m = new SegmentMemory();
-        return new ModelVdpa(VdpaSim.net(mac.clone(), options, m), m);
+        return new ModelVdpa(VdpaSim.net(mac.clone(), options, m), m, null);
     }
 
     /** A vdpa_sim_blk device (128 MiB, zero-filled) with {@code options}. */
     public static ModelVdpa blk(VdpaSim.Options options) {
+        return blk(BlkBackend.ram(), options);
+    }
+
+    /**
+     * A virtio-blk device whose disk is {@code file} ({@link FileBlkBackend}: capacity = size / 512, writes reach
+     * the file, FLUSH is {@code fdatasync}, read-only offers {@code VIRTIO_BLK_F_RO}), with vdpa_sim_blk's
+     * queue, features and limits otherwise. Closing the device closes the file.
+     *
+     * @throws IllegalArgumentException when {@code file} is not a regular file, is empty or is not whole sectors
+     * @throws IOException      when it cannot be opened as asked
+     */
+    public static ModelVdpa blk(Path file, boolean readOnly) throws IOException {
+        return blk(FileBlkBackend.open(file, readOnly), VdpaSim.Options.defaults());
+    }
+
+    /** A vdpa_sim_blk device over {@code disk}, which the device owns from now on (closed with it). */
+    public static ModelVdpa blk(BlkBackend disk, VdpaSim.Options options) {
         SegmentMemory m = new SegmentMemory();
-        return new ModelVdpa(VdpaSim.blk(options, m), m);
+        try {
+            return new ModelVdpa(VdpaSim.blk(options, m, disk), m, disk);
+        } catch (RuntimeException e) {
+            disk.close();
+            throw e;
+        }
     }
 
     /** The model behind this device, for what the interface does not say (direct kicks, tables, counters). */
@@ -327,7 +354,7 @@ public final class ModelVdpa implements VdpaDevice {
         }
     }
 
-    /** Stops the kick worker, resets and releases the device, forgets the segments; idempotent. */
+    /** Stops the kick worker, resets and releases the device, forgets the segments, closes the disk; idempotent. */
     @Override
     public void close() {
         Thread w;
@@ -349,6 +376,9 @@ public final class ModelVdpa implements VdpaDevice {
         }
         sim.release();
         memory.clear();
+        if (disk != null) {
+            disk.close();
+        }
         synchronized (this) {
             java.util.Arrays.fill(kicks, null);
             java.util.Arrays.fill(calls, null);

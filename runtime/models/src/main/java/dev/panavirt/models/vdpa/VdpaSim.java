@@ -12,9 +12,9 @@ import java.util.List;
  * A vhost-vdpa character device over the vDPA simulator, in plain Java: the checks and errnos of
  * {@code drivers/vhost/vdpa.c} and {@code vhost.c} in front of {@code drivers/vdpa/vdpa_sim} with its net
  * ({@code vdpa_sim_net}: RX/TX loopback and a control queue) or block ({@code vdpa_sim_blk}: a 128 MiB RAM
- * disk) device, as SEMANTICS.md section E describes them. Each method is one ioctl (named in its
- * {@link ErrnoException}s) or, for {@link #write}, one IOTLB message written to the fd; the kernel's
- * single-opener rule is the adapter's business, ownership is the model's.
+ * disk, or any {@link BlkBackend} such as a file) device, as SEMANTICS.md section E describes them. Each
+ * method is one ioctl (named in its {@link ErrnoException}s) or, for {@link #write}, one IOTLB message written
+ * to the fd; the kernel's single-opener rule is the adapter's business, ownership is the model's.
  *
  * <p><b>Two halves, as in the kernel.</b> vhost-vdpa keeps its own copy of each virtqueue (size, addresses,
  * base) and its own IOTLB per address space; the simulator keeps the virtqueues it serves and, per address
@@ -84,8 +84,10 @@ public final class VdpaSim {
     public static final int QUEUE_MAX = Vring.QUEUE_MAX;
     /** The model's bound on vhost's own IOTLB per address space (the kernel's is unbounded inside a batch). */
     public static final int VHOST_TABLE_MAX = 65536;
-    /** Block device geometry. */
+    /** Block device geometry: the capacity of vdpa_sim_blk's own disk ({@link BlkBackend#ram()}), in sectors. */
     public static final long BLK_CAPACITY = 0x40000;
+    /** {@code VIRTIO_BLK_F_RO}: offered when the block device's backend is read-only. */
+    public static final int BLK_F_RO = virtio_h.VIRTIO_BLK_F_RO();
     public static final int NET_CONFIG_SIZE = 24, BLK_CONFIG_SIZE = 96;
 
     /** The device kinds. */
@@ -146,6 +148,8 @@ public final class VdpaSim {
     }
 
     final Kind kind;
+    /** The features offered: the kind's, plus {@link #BLK_F_RO} for a read-only block backend. */
+    private final long offered;
     final Options options;
     final VdpaProfile profile;
     final DeviceMemory dma;
@@ -178,8 +182,9 @@ public final class VdpaSim {
     /** Chains the device refused (bad descriptors, unreachable memory). */
     long deviceErrors;
 
-    private VdpaSim(Kind kind, Options options, HostMemory host, byte[] mac, int mtu) {
+    private VdpaSim(Kind kind, Options options, HostMemory host, byte[] mac, int mtu, BlkBackend disk) {
         this.kind = kind;
+        this.offered = disk != null && disk.readOnly() ? kind.features | 1L << BLK_F_RO : kind.features;
         this.options = options;
         this.profile = options.profile();
         this.host = host;
@@ -206,7 +211,7 @@ public final class VdpaSim {
             this.blk = null;
         } else {
             this.net = null;
-            this.blk = new BlkSim(this);
+            this.blk = new BlkSim(this, disk);
         }
     }
 
@@ -219,12 +224,24 @@ public final class VdpaSim {
         if (mac.length != 6) {
             throw new IllegalArgumentException("a MAC has 6 bytes");
         }
-        return new VdpaSim(Kind.NET, options, memory, mac, 1500);
+        return new VdpaSim(Kind.NET, options, memory, mac, 1500, null);
     }
 
     /** A block simulator with its own zero-filled 128 MiB disk (allocated as it is written). */
     public static VdpaSim blk(Options options, HostMemory memory) {
-        return new VdpaSim(Kind.BLK, options, memory, null, 0);
+        return blk(options, memory, BlkBackend.ram());
+    }
+
+    /**
+     * A block simulator whose sectors live in {@code disk}: capacity, read-only flag ({@link #BLK_F_RO} offered,
+     * writes IOERR), {@code GET_ID} and flushes come from it; everything else is vdpa_sim_blk's. The caller
+     * closes {@code disk} after the device.
+     */
+    public static VdpaSim blk(Options options, HostMemory memory, BlkBackend disk) {
+        if (disk.capacity() <= 0) {
+            throw new IllegalArgumentException("a disk of " + disk.capacity() + " sectors");
+        }
+        return new VdpaSim(Kind.BLK, options, memory, null, 0, disk);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -265,7 +282,7 @@ public final class VdpaSim {
 
     /** {@code VHOST_GET_FEATURES}: the offered features. */
     public synchronized long features() {
-        return kind.features;
+        return offered;
     }
 
     /** The features the device took (0 after a reset). */
@@ -282,7 +299,7 @@ public final class VdpaSim {
             throw fail("VHOST_SET_FEATURES", Errno.EINVAL, "0x" + Long.toHexString(requested)
                     + " lacks VIRTIO_F_ACCESS_PLATFORM");
         }
-        features = requested & kind.features;
+        features = requested & offered;
         ackedFeatures = features;
     }
 
@@ -748,9 +765,14 @@ public final class VdpaSim {
         return dma.faults;
     }
 
+    /** Block requests its backend failed (answered IOERR); 0 for net. */
+    public synchronized long blkIoErrors() {
+        return blk == null ? 0 : blk.ioErrors;
+    }
+
     /** Block store chunks (64 KiB) allocated so far; 0 for net. */
     public synchronized int blkChunks() {
-        return blk == null ? 0 : blk.store.allocatedChunks();
+        return blk != null && blk.store instanceof BlkStore ram ? ram.allocatedChunks() : 0;
     }
 
     /** Net counters: {tx packets, rx packets, drops, overruns, errors}; zeros for blk. */
@@ -814,7 +836,7 @@ public final class VdpaSim {
             Le.put16(config, 6, virtio_h.VIRTIO_NET_S_LINK_UP());
         } else {
             Arrays.fill(config, (byte) 0);
-            Le.put64(config, 0, BLK_CAPACITY);
+            Le.put64(config, 0, blk.store.capacity());
             Le.put32(config, 8, 4096);                     // size_max
             Le.put32(config, 12, 32);                      // seg_max
             Le.put32(config, 20, 512);                     // blk_size

@@ -67,8 +67,8 @@ public final class VirtioBlkDriver implements AutoCloseable {
 
     /**
      * Sets the device up ({@link VirtioDriverSetup}) with {@code SIZE_MAX}, {@code SEG_MAX}, {@code BLK_SIZE},
-     * {@code FLUSH} and the ring features asked for, reads the config, maps the driver's memory, attaches queue 0
-     * and sets {@code DRIVER_OK}.
+     * {@code FLUSH}, {@code RO} (each where offered) and the ring features asked for, reads the config, maps the
+     * driver's memory, attaches queue 0 and sets {@code DRIVER_OK}.
      *
      * @param queueSize the queue size (a power of two, at most {@link VdpaDevice#vringNumMax})
      * @param wanted    extra features wanted where offered, e.g. {@code 1L << SplitVirtqueue.F_INDIRECT_DESC}
@@ -78,7 +78,8 @@ public final class VirtioBlkDriver implements AutoCloseable {
             throw new IllegalArgumentException("not a virtio-blk device: device id " + device.deviceId());
         }
         long blkFeatures = (1L << virtio_h.VIRTIO_BLK_F_SIZE_MAX()) | (1L << virtio_h.VIRTIO_BLK_F_SEG_MAX())
-                | (1L << virtio_h.VIRTIO_BLK_F_BLK_SIZE()) | (1L << virtio_h.VIRTIO_BLK_F_FLUSH());
+                | (1L << virtio_h.VIRTIO_BLK_F_BLK_SIZE()) | (1L << virtio_h.VIRTIO_BLK_F_FLUSH())
+                | (1L << virtio_h.VIRTIO_BLK_F_RO());
         VirtioDriverSetup setup = VirtioDriverSetup.begin(device, wanted | blkFeatures, 0);
         long capacity;
         int sizeMax, segMax, blkSize;
@@ -149,6 +150,11 @@ public final class VirtioBlkDriver implements AutoCloseable {
     /** The most data bytes one request carries (segment size times segments). */
     public int maxTransfer() {
         return segment * segments;
+    }
+
+    /** Whether the device is read-only ({@code VIRTIO_BLK_F_RO} offered): it fails writes with IOERR. */
+    public boolean readOnly() {
+        return (features() & 1L << virtio_h.VIRTIO_BLK_F_RO()) != 0;
     }
 
     /** The negotiated features. */
