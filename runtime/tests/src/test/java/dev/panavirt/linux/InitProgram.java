@@ -1,17 +1,21 @@
 package dev.panavirt.linux;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The init program of the Linux boot tests ({@code dev/panavirt/linux/init.c}, its header comment says what it
- * does and prints): built here with the host's gcc as a static executable, and the facts a host-side check
- * needs (the console lines' prefixes, the bytes it writes to sector 1 of the disk).
+ * does and prints): built here with the host's gcc as a static executable, packed with the modules it loads
+ * into an initramfs (an uncompressed newc cpio, which the kernel takes as it is), and the facts a host-side
+ * check needs (the bytes it writes to sector 1 of the disk).
  */
 public final class InitProgram {
     private InitProgram() {
@@ -57,7 +61,7 @@ public final class InitProgram {
             Files.write(c, in.readAllBytes());
         }
         Path out = dir.resolve("init");
-        List<String> cmd = new java.util.ArrayList<>(List.of("gcc"));
+        List<String> cmd = new ArrayList<>(List.of("gcc"));
         cmd.addAll(FLAGS);
         cmd.addAll(List.of("-o", out.toString(), c.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -73,5 +77,88 @@ public final class InitProgram {
             throw new AssertionError("init.c does not build (" + String.join(" ", cmd) + "):\n" + log);
         }
         return out;
+    }
+
+    /**
+     * An initramfs holding {@code init} as {@code /init}, {@code /dev/console} (so the kernel gives init its
+     * console before devtmpfs is mounted), empty {@code /proc} and {@code /sys}, and {@code modules} found under
+     * {@code moduleTree} (a kernel's {@code /lib/modules/<abi>}) as they are there ({@code .ko.xz} or
+     * {@code .ko}), listed in {@code /modules.list} in the given order.
+     *
+     * @throws IOException when a module is not in the tree
+     */
+    public static byte[] initramfs(Path init, Path moduleTree, List<String> modules) throws IOException {
+        Newc cpio = new Newc();
+        cpio.dir("dev");
+        cpio.node("dev/console", 020600, 5, 1);
+        cpio.dir("proc");
+        cpio.dir("sys");
+        cpio.dir(MODULES_DIR);
+        StringBuilder list = new StringBuilder();
+        for (String name : modules) {
+            Path ko = findModule(moduleTree, name);
+            String file = ko.getFileName().toString();
+            cpio.file(MODULES_DIR + "/" + name + file.substring(file.indexOf(".ko")), 0100644, Files.readAllBytes(ko));
+            list.append(name).append('\n');
+        }
+        cpio.file(MODULES_LIST, 0100644, list.toString().getBytes(StandardCharsets.US_ASCII));
+        cpio.file("init", 0100755, Files.readAllBytes(init));
+        return cpio.finish();
+    }
+
+    /** {@code NAME.ko.xz} or {@code NAME.ko} under {@code tree} (a '-' in the file name matching '_'). */
+    static Path findModule(Path tree, String name) throws IOException {
+        try (Stream<Path> files = Files.walk(tree)) {
+            return files.filter(p -> {
+                String f = p.getFileName().toString().replace('-', '_');
+                return f.equals(name + ".ko.xz") || f.equals(name + ".ko");
+            }).findFirst().orElseThrow(() -> new IOException("module " + name + " not found under " + tree));
+        }
+    }
+
+    /** The "new ASCII" cpio format the kernel unpacks (Documentation/driver-api/early-userspace/buffer-format.rst). */
+    static final class Newc {
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private int ino = 1;
+
+        void dir(String name) {
+            entry(name, 040755, 2, 0, 0, new byte[0]);
+        }
+
+        void file(String name, int mode, byte[] data) {
+            entry(name, mode, 1, 0, 0, data);
+        }
+
+        void node(String name, int mode, int major, int minor) {
+            entry(name, mode, 1, major, minor, new byte[0]);
+        }
+
+        byte[] finish() {
+            entry("TRAILER!!!", 0, 1, 0, 0, new byte[0]);
+            return out.toByteArray();
+        }
+
+        private void entry(String name, int mode, int nlink, int rdevMajor, int rdevMinor, byte[] data) {
+            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+            String header = "070701" + hex(name.equals("TRAILER!!!") ? 0 : ino++) + hex(mode) + hex(0) + hex(0)
+                    + hex(nlink) + hex(0) + hex(data.length) + hex(0) + hex(0) + hex(rdevMajor) + hex(rdevMinor)
+                    + hex(n.length + 1) + hex(0);
+            out.writeBytes(header.getBytes(StandardCharsets.US_ASCII));
+            out.writeBytes(n);
+            out.write(0);
+            pad();
+            out.writeBytes(data);
+            pad();
+        }
+
+        private void pad() {
+            while (out.size() % 4 != 0) {
+                out.write(0);
+            }
+        }
+
+        private static String hex(int v) {
+            return String.format("%08x", v);
+        }
     }
 }
