@@ -96,9 +96,8 @@ final class BlkSim {
                 }
             }
         } else if (type == T_OUT) {
-            if (store.readOnly()) {
-                status = S_IOERR;
-            } else if (!inRange(sector, toPull >>> 9, MAX_IO_SECTORS, toPull) || !pullToStore(mem, vq, sector << 9, toPull)) {
+            if (store.readOnly() || !inRange(sector, toPull >>> 9, MAX_IO_SECTORS, toPull)
+                    || !pullToStore(mem, vq, sector << 9, toPull)) {
                 status = S_IOERR;
             }
         } else if (type == T_GET_ID) {

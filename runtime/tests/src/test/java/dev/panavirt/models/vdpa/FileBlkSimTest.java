@@ -61,7 +61,7 @@ class FileBlkSimTest {
         assertEquals(1, request(s, BlkSim.T_IN, SECTORS - 1, 1024, true));         // runs past the end
         assertEquals(1, request(s, BlkSim.T_IN, SECTORS, 512, true));              // starts at the capacity
         assertEquals(1, request(s, BlkSim.T_OUT, SECTORS - 1, 513, false));        // one byte past the end
-        assertEquals(1, request(s, BlkSim.T_IN, VdpaSim.BLK_CAPACITY - 1, 512, true), "the RAM disk's size is not used");
+        assertEquals(1, request(s, BlkSim.T_IN, VdpaSim.BLK_CAPACITY - 1, 512, true), "not the RAM disk's size");
         assertEquals(0, s.blkIoErrors());
         assertArrayEquals(concat(new byte[] {0x11}, SECTORS * 512), Files.readAllBytes(img), "nothing written");
     }
