@@ -2,8 +2,6 @@ package dev.panavirt.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +11,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a Linux initramfs: an uncompressed cpio archive in the "newc" format the kernel unpacks into its rootfs
@@ -22,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * ends with the {@code TRAILER!!!} entry.
  *
  * <p>Also: the kernel modules a set of modules needs, from a module tree's {@code modules.dep}
- * ({@link #moduleClosure}), and a static init program compiled with the host's gcc ({@link #compileStatic}).
+ * ({@link #moduleClosure}).
  */
 public final class Initramfs {
     /** File type bits of {@code st_mode}. */
@@ -162,44 +159,5 @@ public final class Initramfs {
         String file = path.substring(path.lastIndexOf('/') + 1);
         int ko = file.indexOf(".ko");
         return (ko < 0 ? file : file.substring(0, ko)).replace('-', '_');
-    }
-
-    /**
-     * Compiles one C file into a static x86-64 executable with the host's gcc and C library ({@code gcc -static
-     * -O2}), for an initramfs's init.
-     *
-     * @throws IOException with gcc's diagnostics when the build fails
-     */
-    public static byte[] compileStatic(String source) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("panavirt-init");
-        try {
-            Path c = dir.resolve("init.c");
-            Path exe = dir.resolve("init");
-            Files.writeString(c, source);
-            Process p = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-o", exe.toString(), c.toString())
-                    .redirectErrorStream(true).start();
-            byte[] log = p.getInputStream().readAllBytes();
-            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                p.destroyForcibly();
-                throw new IOException("gcc -static failed: " + new String(log, StandardCharsets.UTF_8));
-            }
-            return Files.readAllBytes(exe);
-        } finally {
-            try (var s = Files.walk(dir)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
-        }
-    }
-
-    /** {@return the minimal init of the test kit (loads /etc/modules, prints PANAVIRT-INIT markers, reboots)} */
-    public static String minimalInitSource() {
-        try (InputStream in = Initramfs.class.getResourceAsStream("linux/init.c")) {
-            if (in == null) {
-                throw new IllegalStateException("linux/init.c is missing from the test kit");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

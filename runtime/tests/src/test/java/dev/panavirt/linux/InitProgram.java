@@ -1,6 +1,6 @@
 package dev.panavirt.linux;
 
-import java.io.ByteArrayOutputStream;
+import dev.panavirt.testkit.Initramfs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 /**
  * The init program of the Linux boot tests ({@code dev/panavirt/linux/init.c}, its header comment says what it
  * does and prints): built here with the host's gcc as a static executable, packed with the modules it loads
- * into an initramfs (an uncompressed newc cpio, which the kernel takes as it is), and the facts a host-side
- * check needs (the bytes it writes to sector 1 of the disk).
+ * into an initramfs (the test kit's {@link Initramfs}, an uncompressed newc cpio the kernel takes as it is),
+ * and the facts a host-side check needs (the bytes it writes to sector 1 of the disk).
  */
 public final class InitProgram {
     private InitProgram() {
@@ -88,22 +88,31 @@ public final class InitProgram {
      * @throws IOException when a module is not in the tree
      */
     public static byte[] initramfs(Path init, Path moduleTree, List<String> modules) throws IOException {
-        Newc cpio = new Newc();
-        cpio.dir("dev");
-        cpio.node("dev/console", 020600, 5, 1);
-        cpio.dir("proc");
-        cpio.dir("sys");
-        cpio.dir(MODULES_DIR);
+        Initramfs cpio = new Initramfs().charDevice("dev/console", 5, 1).directory("proc").directory("sys")
+                .directory(MODULES_DIR);
         StringBuilder list = new StringBuilder();
         for (String name : modules) {
             Path ko = findModule(moduleTree, name);
             String file = ko.getFileName().toString();
-            cpio.file(MODULES_DIR + "/" + name + file.substring(file.indexOf(".ko")), 0100644, Files.readAllBytes(ko));
+            cpio.file(MODULES_DIR + "/" + name + file.substring(file.indexOf(".ko")), Files.readAllBytes(ko), 0644);
             list.append(name).append('\n');
         }
-        cpio.file(MODULES_LIST, 0100644, list.toString().getBytes(StandardCharsets.US_ASCII));
-        cpio.file("init", 0100755, Files.readAllBytes(init));
-        return cpio.finish();
+        cpio.file(MODULES_LIST, list.toString().getBytes(StandardCharsets.US_ASCII), 0644);
+        cpio.file("init", Files.readAllBytes(init), 0755);
+        return cpio.toBytes();
+    }
+
+    /**
+     * The modules {@code names} need under {@code moduleTree}, dependencies first, as module names for
+     * {@link #initramfs} ({@code modules.dep} says what each depends on: {@link Initramfs#moduleClosure}).
+     */
+    public static List<String> withDependencies(Path moduleTree, String... names) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String path : Initramfs.moduleClosure(moduleTree, names)) {
+            String file = path.substring(path.lastIndexOf('/') + 1);
+            out.add(file.substring(0, file.indexOf(".ko")).replace('-', '_'));
+        }
+        return out;
     }
 
     /** {@code NAME.ko.xz} or {@code NAME.ko} under {@code tree} (a '-' in the file name matching '_'). */
@@ -113,52 +122,6 @@ public final class InitProgram {
                 String f = p.getFileName().toString().replace('-', '_');
                 return f.equals(name + ".ko.xz") || f.equals(name + ".ko");
             }).findFirst().orElseThrow(() -> new IOException("module " + name + " not found under " + tree));
-        }
-    }
-
-    /** The "new ASCII" cpio format the kernel unpacks (Documentation/driver-api/early-userspace/buffer-format.rst). */
-    static final class Newc {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        private int ino = 1;
-
-        void dir(String name) {
-            entry(name, 040755, 2, 0, 0, new byte[0]);
-        }
-
-        void file(String name, int mode, byte[] data) {
-            entry(name, mode, 1, 0, 0, data);
-        }
-
-        void node(String name, int mode, int major, int minor) {
-            entry(name, mode, 1, major, minor, new byte[0]);
-        }
-
-        byte[] finish() {
-            entry("TRAILER!!!", 0, 1, 0, 0, new byte[0]);
-            return out.toByteArray();
-        }
-
-        private void entry(String name, int mode, int nlink, int rdevMajor, int rdevMinor, byte[] data) {
-            byte[] n = name.getBytes(StandardCharsets.US_ASCII);
-            String header = "070701" + hex(name.equals("TRAILER!!!") ? 0 : ino++) + hex(mode) + hex(0) + hex(0)
-                    + hex(nlink) + hex(0) + hex(data.length) + hex(0) + hex(0) + hex(rdevMajor) + hex(rdevMinor)
-                    + hex(n.length + 1) + hex(0);
-            out.writeBytes(header.getBytes(StandardCharsets.US_ASCII));
-            out.writeBytes(n);
-            out.write(0);
-            pad();
-            out.writeBytes(data);
-            pad();
-        }
-
-        private void pad() {
-            while (out.size() % 4 != 0) {
-                out.write(0);
-            }
-        }
-
-        private static String hex(int v) {
-            return String.format("%08x", v);
         }
     }
 }
