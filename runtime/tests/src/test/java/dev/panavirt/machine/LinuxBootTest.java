@@ -9,15 +9,9 @@ import dev.panavirt.linux.InitProgram;
 import dev.panavirt.testsupport.DeviceCondition;
 import dev.panavirt.testsupport.KvmHwTest;
 import dev.panavirt.testsupport.RequiresDevice;
-import dev.panavirt.vhost.ModelVdpa;
-import dev.panavirt.vhost.VhostVdpa;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -40,9 +34,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @KvmHwTest
 class LinuxBootTest {
-    static final String CMDLINE = "console=ttyS0 reboot=k panic=-1 panavirt.checks=disk,net panavirt.timeout=300";
-    static final int DISK_SECTORS = 2048;
-
     @TempDir
     Path tmp;
 
@@ -50,55 +41,34 @@ class LinuxBootTest {
     @RequiresDevice("vdpa")
     @ValueSource(ints = {1, 2})
     void bootsToInitWhoseDiskAndNetworkChecksPassAndRebootsWithStatusZero(int vcpus) throws Exception {
-        Path kernel = laneFile("panavirt.lane.kernel", "root/boot", "vmlinuz-");
-        Path modules = laneFile("panavirt.lane.modules", "root/lib/modules", "");
-        List<String> mods = InitProgram.withDependencies(modules, "virtio_mmio", "virtio_blk", "virtio_net");
-        byte[] initramfs = InitProgram.initramfs(InitProgram.compile(tmp), modules, mods);
-
-        byte[] image = new byte[DISK_SECTORS * 512];
-        for (int i = 0; i < 512; i++) {
-            image[i] = (byte) (i * 13 + 1);
-        }
-        Path disk = Files.write(tmp.resolve("disk.img"), image);
-        BzImage bzImage = BzImage.parse(Files.readAllBytes(kernel));
-        MarkerClock console = new MarkerClock("panavirt-init: start");
-        Machine.Result r;
-        // Shared memfd RAM: vdpa_sim (use_va) maps only file-backed memory into its IOTLB.
-        Machine.Config config = new Machine.Config(256L << 20, vcpus, true, Duration.ofSeconds(600)).withSharedMemory(true);
-        try (Machine m = new Machine(config, console)) {
-            m.addVirtioMmio(ModelVdpa.blk(disk, false));
-            m.addVirtioMmio(VhostVdpa.open("/dev/vhost-vdpa-0"));
-            m.bootLinux(bzImage, CMDLINE, initramfs);
-            long start = System.nanoTime();
-            console.start(start);
-            r = m.run();
-            System.out.printf("linux-boot: %d vCPU(s): init's first line after %.2f s, run ended after %.2f s (%s);"
-                    + " exits %s%n", vcpus, console.markerSeconds(), (System.nanoTime() - start) / 1e9, r.outcome(),
-                    m.exitsByReason());
-        }
-        // The tty turns each \n into \r\n on the way out.
-        String text = console.text().replace("\r\n", "\n");
+        LinuxGuestBoot guest = new LinuxGuestBoot(laneFile("panavirt.lane.kernel", "root/boot", "vmlinuz-"),
+                laneFile("panavirt.lane.modules", "root/lib/modules", ""), tmp);
+        LinuxGuestBoot.Outcome o = guest.boot(vcpus, LinuxGuestBoot.CMDLINE, tmp.resolve("disk.img"), System.out);
+        System.out.printf("%nlinux-boot: %d vCPU(s): init's first line after %.2f s, run ended after %.2f s (%s);"
+                + " exits %s%n", vcpus, o.firstLine(), o.total(), o.result().outcome(), o.exits());
+        String text = o.console();
         List<String> lines = text.lines().filter(l -> l.startsWith("panavirt-init:") || l.startsWith("disk-")
                 || l.startsWith("net-")).toList();
         assertTrue(text.contains("Linux version 6.12"), "the kernel's banner on COM1:\n" + tail(text));
         assertTrue(text.contains("smp: Brought up 1 node, " + vcpus + " CPU"), "the MADT's vCPUs came up:\n"
                 + tail(text));
+        byte[] sector0 = LinuxGuestBoot.sector0();
         assertEquals(List.of(
-                "panavirt-init: start",
+                LinuxGuestBoot.FIRST_LINE,
                 "panavirt-init: checks=disk,net",
-                "panavirt-init: modules: " + mods.size() + " loaded",
-                "disk-read: " + HexFormat.of().formatHex(image, 0, 32),
-                "disk-size: " + image.length,
+                "panavirt-init: modules: " + guest.moduleCount() + " loaded",
+                "disk-read: " + HexFormat.of().formatHex(sector0, 0, 32),
+                "disk-size: " + LinuxGuestBoot.DISK_SECTORS * 512,
                 "disk-write: ok",
                 "net-if: eth0",
                 "net-mac: 52:54:00:12:34:56",
                 "net-loopback: ok",
                 "panavirt-init: done"), lines, tail(text));
-        byte[] after = Files.readAllBytes(disk);
+        byte[] after = Files.readAllBytes(o.disk());
         assertArrayEquals(InitProgram.sector1(), Arrays.copyOfRange(after, 512, 1024), "sector 1 in the image file");
-        assertArrayEquals(Arrays.copyOf(image, 512), Arrays.copyOf(after, 512), "sector 0 unchanged");
-        assertEquals(Machine.Outcome.RESET, r.outcome(), r.message() + "\n" + tail(text));
-        assertEquals(0, r.exitStatus(), r.message());
+        assertArrayEquals(sector0, Arrays.copyOf(after, 512), "sector 0 unchanged");
+        assertEquals(Machine.Outcome.RESET, o.result().outcome(), o.result().message() + "\n" + tail(text));
+        assertEquals(0, o.result().exitStatus(), o.result().message());
     }
 
     private static String tail(String text) {
@@ -128,47 +98,5 @@ class LinuxBootTest {
             Assumptions.abort(why);
         }
         return found.get();
-    }
-
-    /** The console: keeps the text and the time a marker first appeared, and echoes it to stdout. */
-    static final class MarkerClock extends OutputStream {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        private final byte[] marker;
-        private int matched;
-        private long start;
-        private volatile long markerAt;
-
-        MarkerClock(String marker) {
-            this.marker = marker.getBytes(StandardCharsets.US_ASCII);
-        }
-
-        void start(long nanos) {
-            start = nanos;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            bytes.write(b);
-            System.out.write(b);
-            if (markerAt == 0) {
-                matched = (byte) b == marker[matched] ? matched + 1 : ((byte) b == marker[0] ? 1 : 0);
-                if (matched == marker.length) {
-                    markerAt = System.nanoTime();
-                }
-            }
-        }
-
-        @Override
-        public void flush() {
-            System.out.flush();
-        }
-
-        double markerSeconds() {
-            return markerAt == 0 ? Double.NaN : (markerAt - start) / 1e9;
-        }
-
-        synchronized String text() {
-            return bytes.toString(StandardCharsets.UTF_8);
-        }
     }
 }
