@@ -8,7 +8,6 @@ import dev.panavirt.machine.GuestLoader;
 import dev.panavirt.machine.Machine;
 import dev.panavirt.machine.Multiboot;
 import dev.panavirt.machine.MultibootInfo;
-import dev.panavirt.models.vdpa.VdpaSim;
 import dev.panavirt.vhost.ModelVdpa;
 import dev.panavirt.vhost.VhostVdpa;
 import dev.panavirt.vmm.BusData;
@@ -284,7 +283,7 @@ final class RunCommand implements Callable<Integer> {
         for (String n : nets) {
             try {
                 m.addVirtioMmio(n.equals("model")
-                        ? ModelVdpa.net(MODEL_MAC, VdpaSim.Options.defaults())
+                        ? ModelVdpa.net(MODEL_MAC)
                         : VhostVdpa.open(n.substring("vdpa:".length())));
             } catch (ErrnoException e) {
                 err.println("panavirt: --net " + n + ": " + e.getMessage());

@@ -41,6 +41,14 @@ class OptionChecksTest {
     }
 
     @Test
+    void diskAndNetNeedALinuxKernelAndAKnownBackend() {
+        usage("--disk and --net need --kernel with a Linux bzImage", "run", "--disk", "disk.img");
+        usage("--disk and --net need --kernel with a Linux bzImage", "run", "--net", "model");
+        usage("--net: vdpa:/dev/vhost-vdpa-N or model, not tap0", "run", "--kernel", "k", "--net", "tap0");
+        usage("--net: vdpa:/dev/vhost-vdpa-N or model, not vdpa:", "run", "--kernel", "k", "--net", "vdpa:");
+    }
+
+    @Test
     void timeoutAndVcpusOutOfRangeAreUsageErrors() {
         usage("--timeout must be at least 1 second, not 0", "run", "--timeout", "0");
         usage("--timeout must be at least 1 second, not -1", "run", "--timeout", "-1");

@@ -62,6 +62,11 @@ public final class ModelVdpa implements VdpaDevice {
         return new ModelVdpa(VdpaSim.net(mac.clone(), options, m), m, null);
     }
 
+    /** A vdpa_sim_net device with {@code mac} (6 bytes), MTU 1500, and vdpa_sim's default options. */
+    public static ModelVdpa net(byte[] mac) {
+        return net(mac, VdpaSim.Options.defaults());
+    }
+
     /** A vdpa_sim_blk device (128 MiB, zero-filled) with {@code options}. */
     public static ModelVdpa blk(VdpaSim.Options options) {
         return blk(BlkBackend.ram(), options);
