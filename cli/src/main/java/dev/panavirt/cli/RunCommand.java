@@ -176,6 +176,7 @@ final class RunCommand implements Callable<Integer> {
                     return Main.EXIT_BAD_GUEST;
                 }
                 startInput(m);
+                m.countPortExits();
             } else if (kernel != null) {
                 if (!bootKernel(m, kernelBytes, err)) {
                     err.flush();
@@ -202,7 +203,8 @@ final class RunCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "panavirt: %s (exit status %d) after %d exits in %d ms%n", r.message(),
                     r.exitStatus(), r.exits(), r.elapsed().toMillis());
             if (linux) {
-                err.println("panavirt: exits by reason: " + m.exitsByReason());
+                err.println("panavirt: exits by reason: " + m.exitsByReason() + "; port I/O exits, busiest ports: "
+                        + m.exitsByPort(8));
             }
             if (guest == null && kernel == null && demoWrite.get() >= 0) {
                 err.printf(Locale.ROOT, "panavirt: the demo's MMIO device received 0x%x (the UART line status) "

@@ -45,7 +45,8 @@ class LinuxBootTest {
                 laneFile("panavirt.lane.modules", "root/lib/modules", ""), tmp);
         LinuxGuestBoot.Outcome o = guest.boot(vcpus, LinuxGuestBoot.CMDLINE, tmp.resolve("disk.img"), System.out);
         System.out.printf("%nlinux-boot: %d vCPU(s): init's first line after %.2f s, run ended after %.2f s (%s);"
-                + " exits %s%n", vcpus, o.firstLine(), o.total(), o.result().outcome(), o.exits());
+                + " exits %s; port exits %s%n", vcpus, o.firstLine(), o.total(), o.result().outcome(), o.exits(),
+                o.ports());
         String text = o.console();
         List<String> lines = text.lines().filter(l -> l.startsWith("panavirt-init:") || l.startsWith("disk-")
                 || l.startsWith("net-")).toList();

@@ -37,8 +37,8 @@ public final class LinuxBootTimes {
                 boolean quiet = k >= 2;
                 LinuxGuestBoot.Outcome o = guest.boot(vcpus, lines[quiet ? 1 : 0], disk, null);
                 boolean ok = o.result().outcome() == Machine.Outcome.RESET && o.console().contains("panavirt-init: done\n");
-                System.out.printf(Locale.ROOT, "boot vcpus=%d quiet=%s first-line=%.2fs end=%.2fs ok=%s exits=%s%n",
-                        vcpus, quiet, o.firstLine(), o.total(), ok, o.exits());
+                System.out.printf(Locale.ROOT, "boot vcpus=%d quiet=%s first-line=%.2fs end=%.2fs ok=%s exits=%s ports=%s%n",
+                        vcpus, quiet, o.firstLine(), o.total(), ok, o.exits(), o.ports());
                 samples.get(k).add(new double[] {o.firstLine(), o.total()});
             }
         }

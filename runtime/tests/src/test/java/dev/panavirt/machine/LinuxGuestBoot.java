@@ -35,10 +35,11 @@ final class LinuxGuestBoot {
      * @param firstLine  seconds from the run's start to the init program's first line (NaN if it never came)
      * @param total      seconds from the run's start to its end
      * @param exits      exits by KVM exit reason
+     * @param ports      the ports with the most exits
      * @param disk       the image file
      */
     record Outcome(Machine.Result result, String console, double firstLine, double total, Map<String, Long> exits,
-            Path disk) {}
+            Map<String, Long> ports, Path disk) {}
 
     private final Path kernel;
     private final byte[] initramfs;
@@ -77,12 +78,13 @@ final class LinuxGuestBoot {
             m.addVirtioMmio(ModelVdpa.blk(disk, false));
             m.addVirtioMmio(VhostVdpa.open("/dev/vhost-vdpa-0"));
             m.bootLinux(BzImage.parse(Files.readAllBytes(kernel)), cmdline, initramfs);
+            m.countPortExits();
             long start = System.nanoTime();
             console.start(start);
             Machine.Result r = m.run();
             double total = (System.nanoTime() - start) / 1e9;
             return new Outcome(r, console.text().replace("\r\n", "\n"), console.markerSeconds(), total,
-                    m.exitsByReason(), disk);
+                    m.exitsByReason(), m.exitsByPort(8), disk);
         }
     }
 

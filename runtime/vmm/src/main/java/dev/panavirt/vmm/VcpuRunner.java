@@ -56,6 +56,8 @@ public final class VcpuRunner {
     private long guestExits;
     /** Exits per KVM exit reason ({@code KVM_EXIT_*}), the last slot for every reason at or beyond it. */
     private final long[] exitsByReason = new long[MAX_COUNTED_REASON + 1];
+    /** Port I/O exits per port, when {@link #countPorts()} asked for them (512 KiB, so not by default). */
+    private long[] exitsByPort;
 
     /** The exit reasons counted one by one by {@link #exits(int)}; larger ones share this slot. */
     public static final int MAX_COUNTED_REASON = 63;
@@ -96,6 +98,9 @@ public final class VcpuRunner {
             exitsByReason[countSlot(exit.reason())]++;
             Step step = switch (exit) {
                 case VcpuExit.Io io when !handler.claims(io) -> {
+                    if (exitsByPort != null) {
+                        exitsByPort[io.port() & 0xffff]++;
+                    }
                     dispatcher.pio(io.port(), io.size(), io.isIn(), io.data(), io.count());
                     yield Step.CONTINUE;
                 }
@@ -143,6 +148,18 @@ public final class VcpuRunner {
     }
 
     private static final int KVM_EXIT_INTR = 10;
+
+    /** Counts the port I/O exits the bus handles per port from now on ({@link #exitsAtPort}); call before {@link #run()}. */
+    public void countPorts() {
+        if (exitsByPort == null) {
+            exitsByPort = new long[0x10000];
+        }
+    }
+
+    /** {@return the port I/O exits at {@code port} the bus handled since {@link #countPorts()}, 0 without it} */
+    public long exitsAtPort(int port) {
+        return exitsByPort == null ? 0 : exitsByPort[port & 0xffff];
+    }
 
     /** {@return the exits the guest made through this runner, not counting kicks} */
     public long guestExits() {
