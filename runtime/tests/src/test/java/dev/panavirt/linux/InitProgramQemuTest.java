@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the reference the panavirt boot test is compared with. Virtio devices on PCI here (QEMU's q35), the same
  * modules loaded: the disk check reads the sector the host wrote and its write lands in the image file; the net
  * check's frame comes back through a QEMU socket backend whose UDP port sends to itself; the run ends by the
- * guest's reboot (QEMU {@code -no-reboot} exits 0). A second run without devices shows every failure reported
- * and the run still ending by reboot.
+ * guest's reboot (QEMU {@code -no-reboot} exits 0). A second run, with a read-only disk, an unknown check and
+ * no network device, shows every failure reported and the run still ending by reboot.
  *
  * <p>Needs {@code qemu-system-x86_64} and the lane's cached kernel ({@code lane/prepare}): {@code LANE_CACHE} or
  * the system property {@code panavirt.lane.cache}, else the repository's {@code lane/cache}; skipped with the
@@ -88,15 +88,23 @@ class InitProgramQemuTest {
 
     @Test
     void failuresAreReportedAndTheRunStillEndsByReboot() throws Exception {
-        List<String> lines = boot("panavirt.checks=disk,bogus,net");
+        byte[] image = new byte[64 * 512];
+        Arrays.fill(image, 0, 32, (byte) 0x5c);
+        Path disk = Files.write(dir.resolve("ro.img"), image);
+        List<String> lines = boot("panavirt.checks=disk,bogus,net",
+                "-drive", "file=" + disk + ",format=raw,if=none,id=d0,readonly=on",
+                "-device", "virtio-blk-pci,drive=d0");
         assertEquals(List.of(
                 "panavirt-init: start",
                 "panavirt-init: checks=disk,bogus,net",
                 "panavirt-init: modules: 5 loaded",
                 "panavirt-init: FAIL check bogus: unknown check (known: disk, net)",
-                "panavirt-init: FAIL disk-open /dev/vda: No such file or directory",
+                "disk-read: " + HexFormat.of().formatHex(image, 0, 32),
+                "disk-size: " + image.length,
+                "panavirt-init: FAIL disk-write: Operation not permitted",      // 6.12: the write is EPERM
                 "panavirt-init: FAIL net-if: no network interface other than lo",
                 "panavirt-init: done with 3 failures"), lines);
+        assertArrayEquals(image, Files.readAllBytes(disk), "the read-only image is unchanged");
     }
 
     /** Boots with {@code append} added to the command line; the init program's lines, after checking QEMU exited 0. */

@@ -32,7 +32,7 @@ final class BlkStore implements BlkBackend {
 
     @Override
     public byte[] id() {
-        return ID;
+        return ID.clone();
     }
 
     @Override

@@ -238,7 +238,7 @@ public final class VdpaSim {
      * closes {@code disk} after the device.
      */
     public static VdpaSim blk(Options options, HostMemory memory, BlkBackend disk) {
-        if (disk.capacity() <= 0) {
+        if (disk.capacity() <= 0 || disk.capacity() > Long.MAX_VALUE >>> 9) {   // byte offsets must fit a long
             throw new IllegalArgumentException("a disk of " + disk.capacity() + " sectors");
         }
         return new VdpaSim(Kind.BLK, options, memory, null, 0, disk);
