@@ -146,7 +146,12 @@ class PcConventionsKernelTest {
             }
             """;
 
+    /**
+     * Hardware only: on the paravirtual KVM this 32-bit guest hung once in four runs after printing its CPUID line,
+     * spinning in the kvmclock read (the run hit its time limit with no further exit); under kvm_amd it has not.
+     */
     @Test
+    @KvmHwTest
     void kvmSignatureAndKvmclockTick() throws Exception {
         Run run = boot(KVM_CPUID_KERNEL, true);
         assertEquals(1, run.result().exitStatus(), run.why());
