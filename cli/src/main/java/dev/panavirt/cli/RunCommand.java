@@ -419,7 +419,7 @@ final class RunCommand implements Callable<Integer> {
     static final byte[] MODEL_MAC = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
     /** A Linux kernel's default command line: the console on COM1, reboot through the keyboard controller. */
-    static final String LINUX_CMDLINE = "console=ttyS0 reboot=k panic=-1";
+    static final String LINUX_CMDLINE = "console=ttyS0 reboot=k panic=-1 pci=off";
     /** A Linux kernel's default RAM: room for a distribution kernel's init_size and an initramfs. */
     static final String LINUX_DEFAULT_MEM = "256M";
 

@@ -21,7 +21,7 @@ import java.util.Map;
  */
 final class LinuxGuestBoot {
     /** The command line: console on COM1, reboot through the keyboard controller, the init program's checks. */
-    static final String CMDLINE = "console=ttyS0 reboot=k panic=-1 panavirt.checks=disk,net panavirt.timeout=300";
+    static final String CMDLINE = "console=ttyS0 reboot=k panic=-1 pci=off panavirt.checks=disk,net panavirt.timeout=300";
     /** The disk image's size in sectors. */
     static final int DISK_SECTORS = 2048;
     /** The init program's first line, whose arrival is timed. */
