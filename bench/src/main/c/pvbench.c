@@ -81,3 +81,12 @@ long pv_map_unmap_loop(int fd, unsigned long map_request, void *map_arg, unsigne
 int pv_hello(void) {
     return 42;
 }
+
+/* Returns 0 at once, with ioctl's arguments and no system call: a downcall of it costs only the Java-to-C
+ * transition, which is what Linker.Option.critical changes (the CriticalDowncall benchmark). */
+int pv_nop(int fd, unsigned long request, unsigned long arg) {
+    (void) fd;
+    (void) request;
+    (void) arg;
+    return 0;
+}

@@ -32,6 +32,11 @@ public final class Call {
         return check(Libc.ioctl(f.capture, f.fd, request, arg), f);
     }
 
+    /** FFM + errno, critical ({@code Libc.ioctlCritical}): {@code ioctl(fd, request, arg)}. */
+    public static int ffmCritical(Fixture f, long request, long arg) {
+        return check(Libc.ioctlCritical(f.capture, f.fd, request, arg), f);
+    }
+
     /** FFM + errno ({@code Libc}): {@code ioctl(fd, request, buffer)}. */
     public static int ffmErrno(Fixture f, long request) {
         return check(Libc.ioctl(f.capture, f.fd, request, f.segment), f);
@@ -85,6 +90,24 @@ public final class Call {
     /** jnr-ffi: {@code write(fd, buffer, size)}; the buffer is as large as the FFM one. */
     public static long jnrWrite(Fixture f) {
         return checkJnr(JnrLibc.C.write(f.fd, f.jnrBuffer, f.segment.byteSize()), f);
+    }
+
+    /** jnr-posix: {@code syscall(SYS_ioctl, fd, request, arg)}, its only way to an ioctl. */
+    public static int jnrPosix(Fixture f, long request, long arg) {
+        int rc = JnrPosix.ioctl(f.fd, request, arg);
+        if (rc < 0) {
+            throw new IllegalStateException(f.what + " failed: errno " + JnrPosix.errno());
+        }
+        return rc;
+    }
+
+    /** jnr-posix: {@code POSIX.write(fd, buffer, size)} of its direct {@code ByteBuffer}, as large as the FFM one. */
+    public static long jnrPosixWrite(Fixture f) {
+        long rc = JnrPosix.POSIX.write(f.fd, f.posixBuffer, f.segment.byteSize());
+        if (rc < 0) {
+            throw new IllegalStateException(f.what + " failed: errno " + JnrPosix.errno());
+        }
+        return rc;
     }
 
     /** Throws when a KVM exit was not the expected one; returns it. */
