@@ -189,4 +189,27 @@ class PathsSmokeTest {
             b.tearDown();
         }
     }
+
+    @Test
+    void openCloseGivesADescriptorOnEveryPathAndLeavesNoneOpen() throws Exception {
+        long before = openDescriptors();
+        onEveryPath(new OpenClose(), b -> {
+            for (int i = 0; i < 3; i++) {
+                assertTrue(b.panavirt() >= 0);
+                assertTrue(b.ffmErrno() >= 0);
+                assertTrue(b.ffm() >= 0);
+                assertTrue(b.jna() >= 0);
+                assertTrue(b.jnr() >= 0);
+                assertTrue(b.jnrPosix() >= 0);
+                assertEquals(OpenClose.N, b.c());
+            }
+        });
+        assertEquals(before, openDescriptors(), "every path closes what it opens");
+    }
+
+    private static long openDescriptors() throws java.io.IOException {
+        try (var fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
 }
