@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * The session operations for what KVM does that scripts could not say before: {@code reg-list}
  * ({@code KVM_GET_REG_LIST}), {@code vcpu-reset}, {@code vector-exec} (the guest executes a vector instruction),
  * {@code msi} without a device id, {@code create-device} (a second {@code KVM_CREATE_DEVICE}) and {@code read-gpr}
- * (a read as the guest's register holds it), each against the model whose kernel rule it reaches.
+ * (a read as the guest's register holds it), each against the model whose kernel rule it reaches; and a RISC-V
+ * host ISA chosen for the session.
  */
 class KernelOperationsScriptTest {
 
@@ -110,5 +111,22 @@ class KernelOperationsScriptTest {
         for (String line : out) {
             assertEquals("unsupported", result(line), line);
         }
+    }
+
+    @Test
+    void aConfiguredHostIsaDecidesWhichIsaExtIdsExist() throws Exception {
+        SessionRunner runner = SessionTargets.runner("riscv-vector",
+                SessionTargets.Options.defaults().withHostIsa("I, m,A,ssaia,SSCOFPMF"));
+        SessionRunner.Outcome o = runner.run(Script.parse("""
+                reg-get 0 0x8030000007000000 expect 1
+                reg-get 0 0x803000000700000f expect ENOENT
+                reg-get 0 0x8030000007000036 expect 1
+                reg-set 0 0x803000000700000e 0 expect EINVAL
+                reg-list 0 5 expect "5: 0x8030000007000000 0x8030000007000005 0x8030000007000006 0x803000000700000e 0x8030000007000036"
+                """));
+        assertTrue(o.passed(), String.join("\n", o.lines()));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SessionTargets.Options.defaults().withHostIsa("i,zzz"));
+        assertEquals("host-isa: no RISC-V ISA extension named zzz", e.getMessage());
     }
 }
