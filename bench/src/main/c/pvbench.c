@@ -11,6 +11,7 @@
  * failure: -errno for a failed call, or -(1000 + exit_reason) for an unexpected KVM exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vfio.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -80,4 +81,27 @@ long pv_map_unmap_loop(int fd, unsigned long map_request, void *map_arg, unsigne
 /* The shared library's own test: returns 42 so the Java side can tell it loaded the right file. */
 int pv_hello(void) {
     return 42;
+}
+
+/* open(path, flags) then close(fd), n times. Returns n, or -errno. */
+long pv_open_close_loop(const char *path, int flags, long n) {
+    for (long i = 0; i < n; i++) {
+        int fd = open(path, flags);
+        if (fd < 0) {
+            return -errno;
+        }
+        if (close(fd) < 0) {
+            return -errno;
+        }
+    }
+    return n;
+}
+
+/* Returns 0 at once, with ioctl's arguments and no system call: a downcall of it costs only the Java-to-C
+ * transition, which is what Linker.Option.critical changes (the CriticalDowncall benchmark). */
+int pv_nop(int fd, unsigned long request, unsigned long arg) {
+    (void) fd;
+    (void) request;
+    (void) arg;
+    return 0;
 }

@@ -14,12 +14,23 @@ public enum Via {
     PANAVIRT("panavirt", "panavirt"),
     /** panavirt's syscall layer: an FFM downcall with errno capture, returning -errno; no wrapper. */
     FFM_ERRNO("ffmErrno", "FFM + errno"),
+    /**
+     * The same downcall as {@link #FFM_ERRNO} made critical ({@code Linker.Option.critical(false)}): no
+     * thread-state transitions. Only for calls that never sleep, so only some operations have it.
+     */
+    FFM_CRITICAL("ffmCritical", "FFM + errno, critical"),
     /** A plain FFM downcall without errno capture. */
     FFM("ffm", "FFM raw"),
     /** JNA direct mapping with {@code LastErrorException}. */
     JNA("jna", "JNA direct"),
     /** jnr-ffi {@code LibC} interface (errno saved). */
-    JNR("jnr", "jnr-ffi");
+    JNR("jnr", "jnr-ffi"),
+    /**
+     * jnr-posix's {@code POSIX} and {@code LibC} API as its users call it: {@code write} of a direct
+     * {@code ByteBuffer}, and ioctls through {@code LibC.syscall} (jnr-posix has no {@code ioctl}), so only the
+     * operations that API can express have it.
+     */
+    JNR_POSIX("jnrPosix", "jnr-posix");
 
     private final String method;
     private final String label;

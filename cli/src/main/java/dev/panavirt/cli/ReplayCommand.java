@@ -56,6 +56,11 @@ final class ReplayCommand implements Callable<Integer> {
             description = "RISC-V vector register bytes, a power of two from 4 to 8192 (default: ${DEFAULT-VALUE}).")
     int vlenb;
 
+    @Option(names = "--host-isa", paramLabel = "EXT,...",
+            description = "riscv-vector only: the host's ISA extensions as KVM names them (KVM_RISCV_ISA_EXT_*), "
+                    + "comma-separated (default: a,c,d,f,h,i,m,v,zicsr,zifencei).")
+    String hostIsa;
+
     @Spec
     CommandSpec spec;
 
@@ -66,6 +71,7 @@ final class ReplayCommand implements Callable<Integer> {
         SessionTargets.Options options;
         try {
             options = new SessionTargets.Options(vcpus == null ? OptionalInt.empty() : OptionalInt.of(vcpus), vlenb);
+            options = hostIsa == null ? options : options.withHostIsa(hostIsa);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--" + e.getMessage());
         }

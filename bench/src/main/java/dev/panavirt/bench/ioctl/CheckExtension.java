@@ -44,6 +44,11 @@ public class CheckExtension extends PerCall {
     }
 
     @Benchmark
+    public int ffmCritical() {
+        return Call.ffmCritical(f, REQUEST, CAP_NUMBER);
+    }
+
+    @Benchmark
     public int ffm() {
         return Call.ffm(f, REQUEST, CAP_NUMBER);
     }
@@ -56,5 +61,10 @@ public class CheckExtension extends PerCall {
     @Benchmark
     public int jnr() {
         return Call.jnr(f, REQUEST, CAP_NUMBER);
+    }
+
+    @Benchmark
+    public int jnrPosix() {
+        return Call.jnrPosix(f, REQUEST, CAP_NUMBER);
     }
 }

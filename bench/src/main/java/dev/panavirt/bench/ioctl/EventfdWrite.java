@@ -77,4 +77,9 @@ public class EventfdWrite extends PerCall {
     public long jnr() {
         return Call.jnrWrite(f);
     }
+
+    @Benchmark
+    public long jnrPosix() {
+        return Call.jnrPosixWrite(f);
+    }
 }

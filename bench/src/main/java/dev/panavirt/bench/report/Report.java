@@ -149,12 +149,14 @@ public final class Report {
                     - **FFM + errno**: panavirt's syscall layer alone (`Libc.ioctl`/`Libc.write`): an FFM downcall \
                     with `captureCallState("errno")`, returning -errno; no wrapper. Its buffers and capture segment \
                     (and those of FFM raw and C) live in an automatic arena, which costs no session acquire per call.
+                    - **FFM + errno, critical** (`KVM_CHECK_EXTENSION` only): the same downcall with                     `Linker.Option.critical(false)`, no thread-state transitions (`Libc.ioctlCritical`).
                     - **FFM raw**: the same downcall without errno capture; FFM + errno minus this is what capture \
                     costs.
                     - **JNA direct**: JNA direct mapping (`Native.register`) with `throws LastErrorException` (errno \
                     captured), buffers in JNA `Memory` allocated once.
                     - **jnr-ffi**: a jnr-ffi `LibC` interface from `LibraryLoader` (errno saved), buffers from \
                     `Memory.allocateDirect` allocated once.
+                    - **jnr-posix** (where its API reaches): `POSIXFactory.getNativePOSIX()` as its users call it,                     ioctls through `LibC.syscall(SYS_ioctl, ...)` (it has no `ioctl`), writes through                     `POSIX.write` of a direct `ByteBuffer` allocated once (errno saved).
                     """);
         }
         if (!models.isEmpty()) {
@@ -188,7 +190,8 @@ public final class Report {
                 .append(" at the start, ").append(loadAfter).append(" at the end\n");
         md.append("- **Software**: ").append(env.jdk()).append(", JMH ").append(env.version("jmh.version"))
                 .append(", JNA ").append(env.version("jna.version")).append(", jnr-ffi ")
-                .append(env.version("jnr-ffi.version")).append(", C harness built with `")
+                .append(env.version("jnr-ffi.version")).append(", jnr-posix ")
+                .append(env.version("jnr-posix.version")).append(", C harness built with `")
                 .append(env.version("cc")).append(" -O2`\n");
     }
 

@@ -32,6 +32,9 @@ public final class CHarness {
     private static final MethodHandle WRITE_LOOP;
     private static final MethodHandle MAP_UNMAP_LOOP;
     private static final MethodHandle HELLO;
+    private static final MethodHandle OPEN_CLOSE_LOOP;
+    private static final MethodHandle NOP;
+    private static final MethodHandle NOP_CRITICAL;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -45,6 +48,13 @@ public final class CHarness {
         MAP_UNMAP_LOOP = linker.downcallHandle(lib.findOrThrow("pv_map_unmap_loop"),
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         HELLO = linker.downcallHandle(lib.findOrThrow("pv_hello"), FunctionDescriptor.of(JAVA_INT));
+        OPEN_CLOSE_LOOP = linker.downcallHandle(lib.findOrThrow("pv_open_close_loop"),
+                FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG));
+        // The shape of Libc.ioctl's handles: int(int, long, long) with errno capture; one of them critical.
+        FunctionDescriptor nop = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
+        NOP = linker.downcallHandle(lib.findOrThrow("pv_nop"), nop, Linker.Option.captureCallState("errno"));
+        NOP_CRITICAL = linker.downcallHandle(lib.findOrThrow("pv_nop"), nop, Linker.Option.captureCallState("errno"),
+                Linker.Option.critical(false));
     }
 
     /** The library as a file: the resource itself when built classes are on the class path, else a temp copy. */
@@ -113,6 +123,33 @@ public final class CHarness {
         try {
             return check((long) MAP_UNMAP_LOOP.invokeExact(fd, mapRequest, mapArg, unmapRequest, unmapArg, n),
                     "MAP_DMA + UNMAP_DMA loop");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code open(path, flags)} then {@code close}, n times in C; n. */
+    public static long openCloseLoop(MemorySegment path, int flags, long n) {
+        try {
+            return check((long) OPEN_CLOSE_LOOP.invokeExact(path, flags, n), "open + close loop");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code pv_nop}: a C function that returns 0 at once, through an ordinary downcall with errno capture. */
+    public static int nop(MemorySegment capture, int fd, long request, long arg) {
+        try {
+            return (int) NOP.invokeExact(capture, fd, request, arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code pv_nop} through the same downcall made critical ({@code Linker.Option.critical(false)}). */
+    public static int nopCritical(MemorySegment capture, int fd, long request, long arg) {
+        try {
+            return (int) NOP_CRITICAL.invokeExact(capture, fd, request, arg);
         } catch (Throwable t) {
             throw rethrow(t);
         }

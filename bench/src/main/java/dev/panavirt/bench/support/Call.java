@@ -32,6 +32,11 @@ public final class Call {
         return check(Libc.ioctl(f.capture, f.fd, request, arg), f);
     }
 
+    /** FFM + errno, critical ({@code Libc.ioctlCritical}): {@code ioctl(fd, request, arg)}. */
+    public static int ffmCritical(Fixture f, long request, long arg) {
+        return check(Libc.ioctlCritical(f.capture, f.fd, request, arg), f);
+    }
+
     /** FFM + errno ({@code Libc}): {@code ioctl(fd, request, buffer)}. */
     public static int ffmErrno(Fixture f, long request) {
         return check(Libc.ioctl(f.capture, f.fd, request, f.segment), f);
@@ -85,6 +90,69 @@ public final class Call {
     /** jnr-ffi: {@code write(fd, buffer, size)}; the buffer is as large as the FFM one. */
     public static long jnrWrite(Fixture f) {
         return checkJnr(JnrLibc.C.write(f.fd, f.jnrBuffer, f.segment.byteSize()), f);
+    }
+
+    /** jnr-posix: {@code syscall(SYS_ioctl, fd, request, arg)}, its only way to an ioctl. */
+    public static int jnrPosix(Fixture f, long request, long arg) {
+        int rc = JnrPosix.ioctl(f.fd, request, arg);
+        if (rc < 0) {
+            throw new IllegalStateException(f.what + " failed: errno " + JnrPosix.errno());
+        }
+        return rc;
+    }
+
+    /** jnr-posix: {@code POSIX.write(fd, buffer, size)} of its direct {@code ByteBuffer}, as large as the FFM one. */
+    public static long jnrPosixWrite(Fixture f) {
+        long rc = JnrPosix.POSIX.write(f.fd, f.posixBuffer, f.segment.byteSize());
+        if (rc < 0) {
+            throw new IllegalStateException(f.what + " failed: errno " + JnrPosix.errno());
+        }
+        return rc;
+    }
+
+    /** C: {@code open} of the buffer's NUL-terminated path with {@code flags}, then {@code close}, n times. */
+    public static long cOpenClose(Fixture f, int flags, int n) {
+        return CHarness.openCloseLoop(f.segment, flags, n);
+    }
+
+    /** FFM + errno ({@code Libc}): {@code open} of the buffer's path, then {@code close}; the descriptor. */
+    public static int ffmErrnoOpenClose(Fixture f, int flags) {
+        int fd = check(Libc.open(f.capture, f.segment, flags, 0), f);
+        check(Libc.close(f.capture, fd), f);
+        return fd;
+    }
+
+    /** FFM raw: {@code open} then {@code close}; the descriptor. */
+    public static int ffmOpenClose(Fixture f, int flags) {
+        int fd = check(RawFfm.open(f.segment, flags), f);
+        check(RawFfm.close(fd), f);
+        return fd;
+    }
+
+    /** JNA direct: {@code open} of the path in its {@code Memory}, then {@code close}; the descriptor. */
+    public static int jnaOpenClose(Fixture f, int flags) {
+        int fd = JnaLibc.open(f.jnaBuffer, flags);
+        JnaLibc.close(fd);
+        return fd;
+    }
+
+    /** jnr-ffi: {@code open} of the path in its direct memory, then {@code close}; the descriptor. */
+    public static int jnrOpenClose(Fixture f, int flags) {
+        int fd = checkJnr(JnrLibc.C.open(f.jnrBuffer, flags, 0), f);
+        checkJnr(JnrLibc.C.close(fd), f);
+        return fd;
+    }
+
+    /**
+     * jnr-posix: {@code POSIX.open(path, flags, 0)} then {@code POSIX.close}; the descriptor. Its {@code open}
+     * takes the path as a {@code CharSequence}, so it is given the Java string, as its users do.
+     */
+    public static int jnrPosixOpenClose(Fixture f, String path, int flags) {
+        int fd = JnrPosix.POSIX.open(path, flags, 0);
+        if (fd < 0 || JnrPosix.POSIX.close(fd) < 0) {
+            throw new IllegalStateException(f.what + " failed: errno " + JnrPosix.errno());
+        }
+        return fd;
     }
 
     /** Throws when a KVM exit was not the expected one; returns it. */

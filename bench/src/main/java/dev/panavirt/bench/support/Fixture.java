@@ -44,6 +44,7 @@ public final class Fixture implements AutoCloseable {
     MemorySegment segment;
     com.sun.jna.Pointer jnaBuffer;
     jnr.ffi.Pointer jnrBuffer;
+    java.nio.ByteBuffer posixBuffer;
 
     /** A fixture for the path named {@code path} (a {@link Via#method()}, or {@code "all"}). */
     public Fixture(String path) {
@@ -84,6 +85,7 @@ public final class Fixture implements AutoCloseable {
         segment = views.ffm();
         jnaBuffer = views.jna();
         jnrBuffer = views.jnr();
+        posixBuffer = views.posix();
         return this;
     }
 
@@ -95,13 +97,14 @@ public final class Fixture implements AutoCloseable {
             j.clear();
         }
         return new Views(arena.allocate(bytes, 64),
-                j, wants(Via.JNR) ? jnr.ffi.Memory.allocateDirect(JnrLibc.RUNTIME, Math.toIntExact(bytes), true) : null);
+                j, wants(Via.JNR) ? jnr.ffi.Memory.allocateDirect(JnrLibc.RUNTIME, Math.toIntExact(bytes), true) : null,
+                wants(Via.JNR_POSIX) ? java.nio.ByteBuffer.allocateDirect(Math.toIntExact(bytes)) : null);
     }
 
     /** Memory that exists already (a vCPU's {@code kvm_run} mapping) in each view this fixture's path needs. */
     public Views wrap(MemorySegment existing) {
         return new Views(existing, wants(Via.JNA) ? new com.sun.jna.Pointer(existing.address()) : null,
-                wants(Via.JNR) ? jnr.ffi.Pointer.wrap(JnrLibc.RUNTIME, existing.address()) : null);
+                wants(Via.JNR) ? jnr.ffi.Pointer.wrap(JnrLibc.RUNTIME, existing.address()) : null, null);
     }
 
     /** The call's file descriptor. */
@@ -117,6 +120,11 @@ public final class Fixture implements AutoCloseable {
     /** The JNA path's view of the buffer (null in other paths' forks). */
     public com.sun.jna.Pointer jna() {
         return jnaBuffer;
+    }
+
+    /** The jnr-posix path's view of the buffer, a direct {@code ByteBuffer} (null in other paths' forks). */
+    public java.nio.ByteBuffer posix() {
+        return posixBuffer;
     }
 
     /** The jnr-ffi path's view of the buffer (null in other paths' forks). */
@@ -145,14 +153,18 @@ public final class Fixture implements AutoCloseable {
     }
 
     /**
-     * One native buffer as each path holds it: the FFM segment (also the C path's), and JNA {@code Memory} or
-     * jnr-ffi direct memory (or pointers into existing memory), each null unless the fixture's path needs it.
+     * One native buffer as each path holds it: the FFM segment (also the C path's), and JNA {@code Memory},
+     * jnr-ffi direct memory (or pointers into existing memory) or a direct {@code ByteBuffer} for jnr-posix, each
+     * null unless the fixture's path needs it. jnr-posix's API takes buffers as {@code ByteBuffer}s and has no
+     * way to map memory or to pass a pointer inside a struct, so it has no view of existing memory and
+     * {@link #putAddress} leaves its buffer alone (no operation with such a struct has a jnr-posix path).
      *
      * @param ffm the FFM and C paths' segment
      * @param jna the JNA path's pointer, or null
      * @param jnr the jnr-ffi path's pointer, or null
+     * @param posix the jnr-posix path's direct buffer, or null
      */
-    public record Views(MemorySegment ffm, com.sun.jna.Pointer jna, jnr.ffi.Pointer jnr) {
+    public record Views(MemorySegment ffm, com.sun.jna.Pointer jna, jnr.ffi.Pointer jnr, java.nio.ByteBuffer posix) {
         /** Copies {@code contents} to {@code offset} of every view (a heap segment such as {@code ofArray(new int[] {…})}). */
         public Views copyFrom(long offset, MemorySegment contents) {
             MemorySegment.copy(contents, 0, ffm, offset, contents.byteSize());
@@ -162,6 +174,9 @@ public final class Fixture implements AutoCloseable {
             }
             if (jnr != null) {
                 jnr.put(offset, bytes, 0, bytes.length);
+            }
+            if (posix != null) {
+                posix.put(Math.toIntExact(offset), bytes);
             }
             return this;
         }

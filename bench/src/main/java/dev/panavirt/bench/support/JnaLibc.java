@@ -27,4 +27,10 @@ public final class JnaLibc {
 
     /** {@code write(fd, buf, count)}. */
     public static native long write(int fd, Pointer buf, long count) throws LastErrorException;
+
+    /** {@code open(path, flags)} (no {@code O_CREAT}, so no mode). */
+    public static native int open(Pointer path, int flags) throws LastErrorException;
+
+    /** {@code close(fd)}. */
+    public static native int close(int fd) throws LastErrorException;
 }

@@ -25,6 +25,12 @@ public interface JnrLibc {
     /** {@code write(fd, buf, count)}. */
     @ssize_t long write(int fd, Pointer buf, @size_t long count);
 
+    /** {@code open(path, flags, mode)}. */
+    int open(Pointer path, int flags, int mode);
+
+    /** {@code close(fd)}. */
+    int close(int fd);
+
     /** The errno jnr-ffi saved after the last call on this thread. */
     static int errno() {
         return RUNTIME.getLastError();

@@ -26,6 +26,10 @@ public final class RawFfm {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle WRITE = LINKER.downcallHandle(find("write"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle OPEN = LINKER.downcallHandle(find("open"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(find("close"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
     private static MemorySegment find(String name) {
         return LINKER.defaultLookup().findOrThrow(name);
@@ -53,6 +57,24 @@ public final class RawFfm {
     public static long write(int fd, MemorySegment buf, long count) {
         try {
             return (long) WRITE.invokeExact(fd, buf, count);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** {@code open(path, flags, 0)}; -1 on failure. */
+    public static int open(MemorySegment path, int flags) {
+        try {
+            return (int) OPEN.invokeExact(path, flags, 0);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** {@code close(fd)}; -1 on failure. */
+    public static int close(int fd) {
+        try {
+            return (int) CLOSE.invokeExact(fd);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

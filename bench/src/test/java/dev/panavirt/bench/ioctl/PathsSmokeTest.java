@@ -2,9 +2,13 @@ package dev.panavirt.bench.ioctl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.panavirt.bench.support.CHarness;
+import dev.panavirt.bench.support.Call;
+import dev.panavirt.bench.support.Fixture;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.kvm.Kvm;
@@ -81,9 +85,11 @@ class PathsSmokeTest {
                 int expected = b.panavirt();
                 assertEquals(1, expected, "KVM_CAP_USER_MEMORY");
                 assertEquals(expected, b.ffmErrno());
+                assertEquals(expected, b.ffmCritical());
                 assertEquals(expected, b.ffm());
                 assertEquals(expected, b.jna());
                 assertEquals(expected, b.jnr());
+                assertEquals(expected, b.jnrPosix());
                 assertEquals((long) expected * CheckExtension.N, b.c());
             }
         });
@@ -154,7 +160,56 @@ class PathsSmokeTest {
             assertEquals(8, b.ffm());
             assertEquals(8, b.jna());
             assertEquals(8, b.jnr());
+            assertEquals(8, b.jnrPosix());
             assertEquals(8L * EventfdWrite.N, b.c());
         });
+    }
+
+    @Test
+    void criticalAndJnrPosixPathsReportTheErrnoOfAFailure() {
+        Fixture f = new Fixture("all").target(Integer.MAX_VALUE, "KVM_CHECK_EXTENSION on a closed fd");
+        IllegalStateException critical = assertThrows(IllegalStateException.class,
+                () -> Call.ffmCritical(f, CheckExtension.REQUEST, CheckExtension.CAP_NUMBER));
+        assertTrue(critical.getMessage().endsWith("errno 9"), critical.getMessage());
+        IllegalStateException posix = assertThrows(IllegalStateException.class,
+                () -> Call.jnrPosix(f, CheckExtension.REQUEST, CheckExtension.CAP_NUMBER));
+        assertTrue(posix.getMessage().endsWith("errno 9"), posix.getMessage());
+    }
+
+    @Test
+    void criticalDowncallBenchmarkAnswersOnBothHandles() throws Exception {
+        CriticalDowncall b = new CriticalDowncall();
+        b.setup();
+        try {
+            assertEquals(0, b.nopPlain());
+            assertEquals(0, b.nopCritical());
+            assertEquals(1, b.checkExtensionPlain());
+            assertEquals(1, b.checkExtensionCritical());
+        } finally {
+            b.tearDown();
+        }
+    }
+
+    @Test
+    void openCloseGivesADescriptorOnEveryPathAndLeavesNoneOpen() throws Exception {
+        long before = openDescriptors();
+        onEveryPath(new OpenClose(), b -> {
+            for (int i = 0; i < 3; i++) {
+                assertTrue(b.panavirt() >= 0);
+                assertTrue(b.ffmErrno() >= 0);
+                assertTrue(b.ffm() >= 0);
+                assertTrue(b.jna() >= 0);
+                assertTrue(b.jnr() >= 0);
+                assertTrue(b.jnrPosix() >= 0);
+                assertEquals(OpenClose.N, b.c());
+            }
+        });
+        assertEquals(before, openDescriptors(), "every path closes what it opens");
+    }
+
+    private static long openDescriptors() throws java.io.IOException {
+        try (var fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
     }
 }

@@ -11,6 +11,7 @@ import java.util.Locale;
  * # comment                                 blank lines and comments are skipped
  * write ADDR WIDTH VALUE                    guest register write (MMIO offset or IOCSR address)
  * read ADDR WIDTH                           guest register read
+ * read-gpr ADDR WIDTH                       the same read as the guest's register holds it (LoongArch: sign-extended)
  * mem-write GPA WIDTH VALUE                 guest memory write of 1, 2, 4 or 8 bytes
  * mem-read GPA WIDTH                        guest memory read
  * attr-set GROUP ATTR VALUE [SIZE]          KVM_SET_DEVICE_ATTR (SIZE 4 or 8, default 8)
@@ -18,9 +19,13 @@ import java.util.Locale;
  * attr-has GROUP ATTR                       KVM_HAS_DEVICE_ATTR (1 or 0)
  * reg-set VCPU ID VALUE                     KVM_SET_ONE_REG (VALUE a number, or bytes:HEX in memory order)
  * reg-get VCPU ID                           KVM_GET_ONE_REG
+ * reg-list VCPU N                           KVM_GET_REG_LIST with room for N ids ("COUNT: ID ID ..." or E2BIG)
  * irq LINE LEVEL                            raise (1) or lower (0) an input line
- * msi ADDRESS DATA DEVID                    KVM_SIGNAL_MSI-style injection
+ * msi ADDRESS DATA [DEVID]                  KVM_SIGNAL_MSI-style injection (without DEVID: no KVM_MSI_VALID_DEVID)
  * vcpu-load VCPU / vcpu-put VCPU            the vCPU is scheduled in / out
+ * vcpu-reset VCPU                           KVM's reset of the vCPU
+ * vector-exec VCPU                          the guest executes a vector instruction (ran, or trapped)
+ * create-device                             a further KVM_CREATE_DEVICE of the device's type on the same VM
  * state                                     the device's observable state
  * ext ID                                    VFIO_CHECK_EXTENSION (1 or 0)
  * iommu-info                                VFIO_IOMMU_GET_INFO as text
@@ -89,11 +94,14 @@ public final class Script {
 
     private static final java.util.Map<String, int[]> ARITY = java.util.Map.ofEntries(
             java.util.Map.entry("write", new int[] {3, 3}), java.util.Map.entry("read", new int[] {2, 2}),
+            java.util.Map.entry("read-gpr", new int[] {2, 2}), java.util.Map.entry("reg-list", new int[] {2, 2}),
+            java.util.Map.entry("vcpu-reset", new int[] {1, 1}), java.util.Map.entry("vector-exec", new int[] {1, 1}),
+            java.util.Map.entry("create-device", new int[] {0, 0}),
             java.util.Map.entry("mem-write", new int[] {3, 3}), java.util.Map.entry("mem-read", new int[] {2, 2}),
             java.util.Map.entry("attr-set", new int[] {3, 4}), java.util.Map.entry("attr-get", new int[] {2, 3}),
             java.util.Map.entry("attr-has", new int[] {2, 2}), java.util.Map.entry("reg-set", new int[] {3, 3}),
             java.util.Map.entry("reg-get", new int[] {2, 2}), java.util.Map.entry("irq", new int[] {2, 2}),
-            java.util.Map.entry("msi", new int[] {3, 3}), java.util.Map.entry("vcpu-load", new int[] {1, 1}),
+            java.util.Map.entry("msi", new int[] {2, 3}), java.util.Map.entry("vcpu-load", new int[] {1, 1}),
             java.util.Map.entry("vcpu-put", new int[] {1, 1}), java.util.Map.entry("state", new int[] {0, 0}),
             java.util.Map.entry("ext", new int[] {1, 1}), java.util.Map.entry("iommu-info", new int[] {0, 0}),
             java.util.Map.entry("dma-map", new int[] {4, 4}), java.util.Map.entry("dma-unmap", new int[] {2, 2}),

@@ -67,6 +67,7 @@ public final class SessionRunner {
                 yield "ok";
             }
             case "read" -> hex(target.read(num(a.get(0)), width(a.get(1))));
+            case "read-gpr" -> hex(target.readAsGpr(num(a.get(0)), width(a.get(1))));
             case "mem-write" -> {
                 int w = width(a.get(1));
                 target.memWrite(num(a.get(0)), le(num(a.get(2)), w));
@@ -95,7 +96,19 @@ public final class SessionRunner {
                 target.setIrq((int) num(a.get(0)), num(a.get(1)) != 0);
                 yield "ok";
             }
-            case "msi" -> Integer.toString(target.signalMsi(num(a.get(0)), (int) num(a.get(1)), (int) num(a.get(2))));
+            case "msi" -> Integer.toString(a.size() < 3
+                    ? target.signalMsiWithoutDevid(num(a.get(0)), (int) num(a.get(1)))
+                    : target.signalMsi(num(a.get(0)), (int) num(a.get(1)), (int) num(a.get(2))));
+            case "reg-list" -> regList(target.regList((int) num(a.get(0)), count(a.get(1))));
+            case "vcpu-reset" -> {
+                target.vcpuReset((int) num(a.get(0)));
+                yield "ok";
+            }
+            case "vector-exec" -> target.guestVectorInstruction((int) num(a.get(0))) ? "ran" : "trapped";
+            case "create-device" -> {
+                target.createDevice();
+                yield "ok";
+            }
             case "vcpu-load" -> {
                 target.vcpuLoad((int) num(a.get(0)));
                 yield "ok";
@@ -261,6 +274,26 @@ public final class SessionRunner {
             }
             default -> throw new IllegalArgumentException("unknown operation " + op.verb());
         };
+    }
+
+    /** The most ids a {@code reg-list} may make room for. */
+    static final int MAX_REG_LIST = 1 << 16;
+
+    private int count(String s) {
+        long n = num(s);
+        if (n < 0 || n > MAX_REG_LIST) {
+            throw new IllegalArgumentException("reg-list room must be 0 to " + MAX_REG_LIST + ": " + s);
+        }
+        return (int) n;
+    }
+
+    /** {@code "N: id id ..."}: how many ids, then each in hex. */
+    private static String regList(long[] ids) {
+        StringBuilder sb = new StringBuilder("\"").append(ids.length).append(':');
+        for (long id : ids) {
+            sb.append(' ').append(hex(id));
+        }
+        return sb.append('"').toString();
     }
 
     /** The largest bitmap a script may ask for: 1 MiB, 8 Mi pages (32 GiB of 4 KiB pages). */

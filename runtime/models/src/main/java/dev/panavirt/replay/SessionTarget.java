@@ -72,6 +72,42 @@ public interface SessionTarget {
         throw new UnsupportedOperationException("msi");
     }
 
+    /** {@code KVM_SIGNAL_MSI} without {@code KVM_MSI_VALID_DEVID} in its flags. */
+    default int signalMsiWithoutDevid(long address, int data) throws ErrnoException {
+        throw new UnsupportedOperationException("msi without a device id");
+    }
+
+    /**
+     * A guest register read as the guest's general-purpose register holds it once the access completes (for
+     * example LoongArch's IOCSR loads, which sign-extend narrow values), where {@link #read} reports the bytes read.
+     */
+    default long readAsGpr(long address, int width) throws ErrnoException {
+        throw new UnsupportedOperationException("read-gpr");
+    }
+
+    /** {@code KVM_GET_REG_LIST} on vCPU {@code vcpu} with room for {@code n} ids (E2BIG when too few). */
+    default long[] regList(int vcpu, int n) throws ErrnoException {
+        throw new UnsupportedOperationException("reg-list");
+    }
+
+    /** KVM's reset of vCPU {@code vcpu} (what a guest's reset request makes the kernel do). */
+    default void vcpuReset(int vcpu) throws ErrnoException {
+        throw new UnsupportedOperationException("vcpu-reset");
+    }
+
+    /**
+     * The guest on vCPU {@code vcpu} executes an instruction that changes vector state: true when it ran, false when
+     * it trapped because the unit is off.
+     */
+    default boolean guestVectorInstruction(int vcpu) throws ErrnoException {
+        throw new UnsupportedOperationException("vector-exec");
+    }
+
+    /** A further {@code KVM_CREATE_DEVICE} of the session's device type on the session's VM. */
+    default void createDevice() throws ErrnoException {
+        throw new UnsupportedOperationException("create-device");
+    }
+
     /**
      * The value of a symbolic name scripts may use in place of a number (register offsets, attribute
      * groups, uapi constants), if this device knows it.

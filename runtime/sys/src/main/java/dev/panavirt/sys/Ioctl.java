@@ -75,6 +75,33 @@ public final class Ioctl {
         return Libc.ioctl(capture, fd.raw(), request, arg);
     }
 
+    /**
+     * ioctl with an integer argument through a critical downcall ({@link Libc#ioctlCritical}); returns the
+     * result or {@code -errno}. Allocation-free.
+     *
+     * <p>A critical downcall keeps the thread in the Java state, so a safepoint (and with it every other
+     * thread that reaches one, such as a collection) waits for the call to return. It is therefore used only
+     * for requests whose kernel handler is a short computation that takes no sleeping lock, waits for nothing
+     * and allocates nothing, on whatever fd or argument a caller passes. panavirt issues exactly one request
+     * this way:
+     * <ul>
+     *   <li>{@code KVM_CHECK_EXTENSION} on the system fd and on a VM fd ({@code Kvm.checkExtension},
+     *       {@code Vm.checkExtension}): virt/kvm/kvm_main.c, {@code kvm_dev_ioctl} and {@code kvm_vm_ioctl}
+     *       call {@code kvm_vm_ioctl_check_extension_generic}, a switch over the capability number that falls
+     *       back to the architecture's {@code kvm_vm_ioctl_check_extension} (arch/x86/kvm/x86.c), another
+     *       switch over constants, module parameters and fields of the VM. What the option saves is the
+     *       downcall's thread-state transitions, about 1 ns (the bench module's {@code CriticalDowncall}), small
+     *       next to the system call itself (bench/README.md, "Critical downcalls").</li>
+     * </ul>
+     * Not this way, because their handlers sleep or may run long: {@code KVM_RUN} (the guest runs);
+     * every vCPU ioctl (virt/kvm/kvm_main.c, {@code kvm_vcpu_ioctl} takes the vCPU's mutex, held by a
+     * running vCPU); memory slots, dirty logs, irqfd and ioeventfd registration, device creation
+     * ({@code kvm->slots_lock} and other mutexes, allocations); VFIO and vhost ioctls (mutexes, page pinning).
+     */
+    public static int rawCritical(MemorySegment capture, Fd fd, long request, long arg) {
+        return Libc.ioctlCritical(capture, fd.raw(), request, arg);
+    }
+
     /** ioctl with a pointer argument; returns the result or {@code -errno}. Allocation-free. */
     public static int raw(MemorySegment capture, Fd fd, long request, MemorySegment arg) {
         return Libc.ioctl(capture, fd.raw(), request, arg);

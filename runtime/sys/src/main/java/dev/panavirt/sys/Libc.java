@@ -47,6 +47,7 @@ public final class Libc {
     private static final MethodHandle CLOSE$MH;
     private static final MethodHandle IOCTL_LONG$MH;
     private static final MethodHandle IOCTL_PTR$MH;
+    private static final MethodHandle IOCTL_LONG_CRITICAL$MH;
     private static final MethodHandle MMAP$MH;
     private static final MethodHandle MUNMAP$MH;
     private static final MethodHandle MPROTECT$MH;
@@ -72,6 +73,10 @@ public final class Libc {
             CLOSE$MH = errnoHandle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
             IOCTL_LONG$MH = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
             IOCTL_PTR$MH = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, C_POINTER), 2);
+            IOCTL_LONG_CRITICAL$MH = LINKER.downcallHandle(find("ioctl"),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
+                    Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(2),
+                    Linker.Option.critical(false));
             MMAP$MH = errnoHandle("mmap", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT,
                     JAVA_INT, JAVA_LONG), -1);
             MUNMAP$MH = errnoHandle("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
@@ -161,6 +166,21 @@ public final class Libc {
     public static int ioctl(MemorySegment capture, int fd, long request, long arg) {
         try {
             return intResult((int) IOCTL_LONG$MH.invokeExact(capture, fd, request, arg), capture);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * {@code ioctl(fd, request, arg)} with an integer argument, as a <em>critical</em> downcall
+     * ({@code Linker.Option.critical(false)}): the calling thread stays in the Java state for the call, which
+     * saves the two thread-state transitions of an ordinary downcall, but a garbage collection or any other
+     * safepoint waits until the call returns. Only for requests whose kernel handler returns at once and never
+     * sleeps; {@link Ioctl#rawCritical} lists the ones panavirt issues this way.
+     */
+    public static int ioctlCritical(MemorySegment capture, int fd, long request, long arg) {
+        try {
+            return intResult((int) IOCTL_LONG_CRITICAL$MH.invokeExact(capture, fd, request, arg), capture);
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -32,6 +32,18 @@ class SyscallLayerTest {
         assertTrue(e.getMessage().contains("bogus-fd"), e.getMessage());
     }
 
+    /** The critical handle captures errno as the ordinary one does: -EBADF, -ENOTTY, and a result otherwise. */
+    @Test
+    void criticalIoctlReturnsMinusErrnoLikeThePlainOne() throws Exception {
+        MemorySegment capture = Scratch.capture();
+        long checkExtension = Ioctl.io(0xAE, 0x03);
+        assertEquals(-Errno.EBADF, Ioctl.rawCritical(capture, Fd.adopt(1_000_002, "bogus-fd"), checkExtension, 3));
+        try (Fd fd = Fd.open("/dev/null", Libc.O_RDWR)) {
+            assertEquals(-Errno.ENOTTY, Ioctl.rawCritical(capture, fd, checkExtension, 3));
+            assertEquals(Ioctl.raw(capture, fd, checkExtension, 3), Ioctl.rawCritical(capture, fd, checkExtension, 3));
+        }
+    }
+
     @Test
     void pointerIoctlOnBadFdAlsoYieldsEbadf() {
         Fd bogus = Fd.adopt(1_000_001, "bogus-fd");

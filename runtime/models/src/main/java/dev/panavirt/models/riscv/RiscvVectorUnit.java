@@ -1,10 +1,8 @@
 package dev.panavirt.models.riscv;
 
 import static dev.panavirt.models.riscv.RiscvVectorRegisters.DATAP;
-import static dev.panavirt.models.riscv.RiscvVectorRegisters.ISA_EXT_V;
 import static dev.panavirt.models.riscv.RiscvVectorRegisters.ISA_MULTI_DIS;
 import static dev.panavirt.models.riscv.RiscvVectorRegisters.ISA_MULTI_EN;
-import static dev.panavirt.models.riscv.RiscvVectorRegisters.ISA_MULTI_REG_LAST;
 import static dev.panavirt.models.riscv.RiscvVectorRegisters.ISA_SINGLE;
 import static dev.panavirt.models.riscv.RiscvVectorRegisters.LISTED_CSRS;
 import static dev.panavirt.models.riscv.RiscvVectorRegisters.LISTED_VECTOR_REGS;
@@ -29,24 +27,29 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
- * A model of one RISC-V vCPU's vector unit as KVM presents it ({@code arch/riscv/kvm/vcpu_vector.c},
+ * A model of one RISC-V vCPU's vector unit and ISA as KVM presents them ({@code arch/riscv/kvm/vcpu_vector.c},
  * {@code vcpu_onereg.c} and the load/put hooks in {@code vcpu.c}): the {@code KVM_REG_RISCV_VECTOR} ONE_REG
- * registers with every size, number and pointer rule, the V entry of {@code KVM_REG_RISCV_ISA_EXT}, the
- * vector part of {@code KVM_GET_REG_LIST}, and the lazy save/restore state machine on {@code sstatus.VS} across
- * {@link #load}, {@link #put}, {@link #reset} and guest vector execution.
+ * registers with every size, number and pointer rule, the whole {@code KVM_REG_RISCV_ISA_EXT} type (a single
+ * register per host extension and the multi registers, with the kernel's enable and disable rules: {@link RiscvIsa}),
+ * the vector and ISA_EXT parts of {@code KVM_GET_REG_LIST}, and the lazy save/restore state machine on
+ * {@code sstatus.VS} across {@link #load}, {@link #put}, {@link #reset} and guest vector execution.
  *
  * <p>Three register sets are kept apart, as in the kernel: the vCPU's saved context ({@code guest_context.vector},
  * what ONE_REG reads and writes), the physical vector register file (what the guest uses while loaded and the
  * host uses otherwise), and the host context saved around a guest's time on the CPU.
  *
- * <p>Errors: ENOENT (V not enabled, datap, number above 37, unknown register type or extension), EINVAL (size
- * mismatch, vlenb value, ISA value), EFAULT (a buffer shorter than the id's size or {@code null}: the model's
- * stand-in for a user pointer that faults), EBUSY (ISA change after the first run), E2BIG (register list).
- * Registers other than the vector ones and the V ISA entry are not modelled and answer ENOENT, as the kernel's
- * dispatcher does for an unknown type. RV64 only. Methods are synchronized, like the kernel's vCPU mutex; the
- * ONE_REG, load, put and guest paths allocate nothing.
+ * <p>Errors: ENOENT (V not enabled, datap, number above 37, unknown register type, an extension the host lacks or
+ * an id past {@code KVM_RISCV_ISA_EXT_MAX}, an unknown ISA subtype), EINVAL (size mismatch, vlenb value, an ISA
+ * value other than 0 and 1, or a change the kernel does not allow), EFAULT (a buffer shorter than the id's size or
+ * {@code null}: the model's stand-in for a user pointer that faults), EBUSY (ISA change after the first run),
+ * E2BIG (register list). Register types other than VECTOR and ISA_EXT are not modelled and answer ENOENT, as the
+ * kernel's dispatcher does for an unknown type. RV64 only. Methods are synchronized, like the kernel's vCPU mutex;
+ * the ONE_REG, load, put and guest paths allocate nothing.
  */
 public final class RiscvVectorUnit {
 
@@ -58,30 +61,60 @@ public final class RiscvVectorUnit {
      * What the host offers.
      *
      * @param vlenb           the host's VLEN/8 ({@code riscv_v_vsize / 32}): a power of two, 4..8192
-     * @param hostHasVector   whether the host CPU has V (the V ISA register exists, host state is saved/restored)
+     * @param hostIsa         the host's ISA extensions ({@code riscv_isa}, what {@code __riscv_isa_extension_available(NULL,
+     *                        ...)} answers): each has an ISA_EXT register; V among them means the host CPU has V (the
+     *                        vector registers exist, host state is saved and restored)
      * @param vmmMayUseVector {@code riscv_v_vstate_ctrl_user_allowed()}: whether V may be enabled for a vCPU
      */
-    public record Config(int vlenb, boolean hostHasVector, boolean vmmMayUseVector) {
-        /** VLEN 128 on a host with V that lets the VMM use it. */
+    public record Config(int vlenb, Set<RiscvIsaExt> hostIsa, boolean vmmMayUseVector) {
+        /** VLEN 128 on an RV64GC + H + V host ({@link RiscvIsaExt#RV64GCV_HOST}) that lets the VMM use V. */
         public static final Config DEFAULT = new Config(16, true, true);
 
-        /** Checks the vlenb. */
+        /** Checks the vlenb and copies the ISA. */
         public Config {
             if (vlenb < 4 || vlenb > 8192 || Integer.bitCount(vlenb) != 1) {
                 throw new IllegalArgumentException("vlenb must be a power of two in 4..8192: " + vlenb);
             }
+            EnumSet<RiscvIsaExt> isa = EnumSet.noneOf(RiscvIsaExt.class);
+            isa.addAll(hostIsa);
+            hostIsa = Collections.unmodifiableSet(isa);
         }
 
-        /** A host with V and this vlenb. */
+        /**
+         * The default host ISA ({@link RiscvIsaExt#RV64GCV_HOST}), with or without V.
+         *
+         * @param hostHasVector whether the host has V
+         */
+        public Config(int vlenb, boolean hostHasVector, boolean vmmMayUseVector) {
+            this(vlenb, hostHasVector ? RiscvIsaExt.RV64GCV_HOST : withoutV(RiscvIsaExt.RV64GCV_HOST), vmmMayUseVector);
+        }
+
+        private static Set<RiscvIsaExt> withoutV(Set<RiscvIsaExt> isa) {
+            EnumSet<RiscvIsaExt> s = EnumSet.copyOf(isa);
+            s.remove(RiscvIsaExt.V);
+            return s;
+        }
+
+        /** A default host with V and this vlenb. */
         public static Config vlenb(int vlenb) {
             return new Config(vlenb, true, true);
+        }
+
+        /** This host with another ISA (same vlenb and VMM permission). */
+        public Config withHostIsa(Set<RiscvIsaExt> isa) {
+            return new Config(vlenb, isa, vmmMayUseVector);
+        }
+
+        /** Whether the host CPU has V. */
+        public boolean hostHasVector() {
+            return hostIsa.contains(RiscvIsaExt.V);
         }
     }
 
     private final Config config;
     private final int vlenb;
 
-    private boolean isaV;
+    private final RiscvIsa isa;
     private boolean ranOnce;
     private boolean loaded;
     /** {@code guest_context.sstatus}; the model tracks only VS. */
@@ -109,7 +142,7 @@ public final class RiscvVectorUnit {
         this.ctxRegs = new byte[VREGS * vlenb];
         this.hwRegs = new byte[VREGS * vlenb];
         this.hostRegs = new byte[VREGS * vlenb];
-        this.isaV = config.hostHasVector() && config.vmmMayUseVector(); // kvm_riscv_vcpu_setup_isa
+        this.isa = new RiscvIsa(config.hostIsa(), config.vmmMayUseVector()); // kvm_riscv_vcpu_setup_isa
         vectorReset();
     }
 
@@ -127,7 +160,7 @@ public final class RiscvVectorUnit {
     private void vectorReset() {
         sstatus &= ~SR_VS;
         ctxCsrs[VLENB] = vlenb;
-        if (isaV) {
+        if (isa.has(RiscvIsaExt.V)) {
             setVs(VectorStatus.INITIAL.bits());
             Arrays.fill(ctxRegs, (byte) 0); // vstart, vl, vtype and vcsr are left alone
         } else {
@@ -165,7 +198,7 @@ public final class RiscvVectorUnit {
             copy(hwCsrs, hwRegs, hostCsrs, hostRegs);
         }
         if (VectorStatus.of(sstatus) != VectorStatus.OFF) {
-            if (isaV) {
+            if (isa.has(RiscvIsaExt.V)) {
                 copy(ctxCsrs, ctxRegs, hwCsrs, hwRegs);
                 guestRestores++;
             }
@@ -182,7 +215,7 @@ public final class RiscvVectorUnit {
             return;
         }
         if (VectorStatus.of(sstatus) == VectorStatus.DIRTY) {
-            if (isaV) {
+            if (isa.has(RiscvIsaExt.V)) {
                 copy(hwCsrs, hwRegs, ctxCsrs, ctxRegs);
                 guestSaves++;
             }
@@ -340,7 +373,7 @@ public final class RiscvVectorUnit {
     }
 
     private int getVector(long id, byte[] buf) {
-        if (!isaV) {
+        if (!isa.has(RiscvIsaExt.V)) {
             return Errno.ENOENT;
         }
         long number = RiscvVectorRegisters.vectorNumber(id);
@@ -361,7 +394,7 @@ public final class RiscvVectorUnit {
     }
 
     private int setVector(long id, byte[] buf) {
-        if (!isaV) {
+        if (!isa.has(RiscvIsaExt.V)) {
             return Errno.ENOENT;
         }
         long number = RiscvVectorRegisters.vectorNumber(id);
@@ -390,26 +423,31 @@ public final class RiscvVectorUnit {
         return 0;
     }
 
-    // ---- the V entry of KVM_REG_RISCV_ISA_EXT (vcpu_onereg.c) ----
+    // ---- KVM_REG_RISCV_ISA_EXT (vcpu_onereg.c, kvm_riscv_vcpu_get/set_reg_isa_ext) ----
+
+    /** The register number of an ISA_EXT id: without arch, size and type bits, subtype still in. */
+    private static long isaNumber(long id) {
+        return id & ~(RiscvVectorRegisters.ARCH_MASK | RiscvVectorRegisters.SIZE_MASK | TYPE_ISA_EXT);
+    }
 
     private int getIsaExt(long id, byte[] buf) {
         if (RiscvVectorRegisters.regSize(id) != XLEN_BYTES) {
             return Errno.EINVAL;
         }
-        long number = id & ~(RiscvVectorRegisters.ARCH_MASK | RiscvVectorRegisters.SIZE_MASK | TYPE_ISA_EXT);
+        long number = isaNumber(id);
         long subtype = number & SUBTYPE_MASK;
         number &= ~SUBTYPE_MASK;
         long value;
         if (subtype == ISA_SINGLE) {
-            if (!hasExt(number)) {
-                return Errno.ENOENT;
+            value = isa.getSingle(number);
+            if (value < 0) {
+                return (int) -value;
             }
-            value = isaV ? 1 : 0;
         } else if (subtype == ISA_MULTI_EN || subtype == ISA_MULTI_DIS) {
-            if (number > ISA_MULTI_REG_LAST) {
+            if (!RiscvIsa.multiExists(number)) {
                 return Errno.ENOENT;
             }
-            value = number == ISA_EXT_V / 64 && config.hostHasVector() && isaV ? 1L << (ISA_EXT_V % 64) : 0;
+            value = isa.getMulti(number);
             if (subtype == ISA_MULTI_DIS) {
                 value = ~value;
             }
@@ -427,64 +465,45 @@ public final class RiscvVectorUnit {
         if (RiscvVectorRegisters.regSize(id) != XLEN_BYTES) {
             return Errno.EINVAL;
         }
-        long number = id & ~(RiscvVectorRegisters.ARCH_MASK | RiscvVectorRegisters.SIZE_MASK | TYPE_ISA_EXT);
+        long number = isaNumber(id);
         long subtype = number & SUBTYPE_MASK;
         number &= ~SUBTYPE_MASK;
         if (!fits(buf, XLEN_BYTES)) {
-            return Errno.EFAULT;
+            return Errno.EFAULT; // copied before the subtype is looked at
         }
         long value = (long) LE_LONG.get(buf, 0);
         if (subtype == ISA_SINGLE) {
-            return setIsaSingle(number, value);
+            return -isa.setSingle(number, value, ranOnce);
         }
         if (subtype == ISA_MULTI_EN || subtype == ISA_MULTI_DIS) {
-            if (number > ISA_MULTI_REG_LAST) {
+            if (!RiscvIsa.multiExists(number)) {
                 return Errno.ENOENT;
             }
-            if (number == ISA_EXT_V / 64 && (value & (1L << (ISA_EXT_V % 64))) != 0) {
-                setIsaSingle(ISA_EXT_V, subtype == ISA_MULTI_EN ? 1 : 0); // errors are ignored, as in the kernel
-            }
+            isa.setMulti(number, value, subtype == ISA_MULTI_EN, ranOnce);
             return 0;
         }
         return Errno.ENOENT;
     }
 
-    /** Whether the model knows extension {@code number} and the host has it (only V is modelled). */
-    private boolean hasExt(long number) {
-        return number == ISA_EXT_V && config.hostHasVector();
-    }
-
-    /** {@code riscv_vcpu_set_isa_ext_single} for V. */
-    private int setIsaSingle(long number, long value) {
-        if (!hasExt(number)) {
-            return Errno.ENOENT;
-        }
-        if (value == (isaV ? 1 : 0)) {
-            return 0;
-        }
-        if (ranOnce) {
-            return Errno.EBUSY;
-        }
-        if (value == 1 && config.vmmMayUseVector()) {
-            isaV = true;
-        } else if (value == 0) {
-            isaV = false; // V may always be disabled
-        } else {
-            return Errno.EINVAL;
-        }
-        return 0; // only the FP state is reset here; VS and the vector buffer keep their values
+    /** Whether the vCPU has extension {@code ext} (what its single ISA_EXT register reads as 1). */
+    public synchronized boolean hasExtension(RiscvIsaExt ext) {
+        return isa.has(ext);
     }
 
     // ---- KVM_GET_REG_LIST ----
 
-    /** How many registers this model lists: 37 vector ids when V is enabled, plus the V ISA id if the host has V. */
+    /**
+     * How many registers this model lists: 37 vector ids when V is enabled, plus one ISA_EXT id per host extension.
+     */
     public synchronized int regCount() {
-        return (isaV ? LISTED_VECTOR_REGS : 0) + (config.hostHasVector() ? 1 : 0);
+        return (isa.has(RiscvIsaExt.V) ? LISTED_VECTOR_REGS : 0) + isa.idCount();
     }
 
     /**
-     * {@code KVM_GET_REG_LIST} with room for {@code n} ids: vstart, vl, vtype, vcsr, vlenb (U64), v0..v31 (size
-     * log2(vlenb)) when V is enabled, then the V ISA-extension id; datap is never listed.
+     * {@code KVM_GET_REG_LIST} with room for {@code n} ids, in the kernel's order ({@code
+     * kvm_riscv_vcpu_copy_reg_indices}): vstart, vl, vtype, vcsr, vlenb (U64), v0..v31 (size log2(vlenb)) when V is
+     * enabled ({@code copy_vector_reg_indices}; datap is never listed), then the single ISA_EXT register of every
+     * extension the host has, by id ({@code copy_isa_ext_reg_indices}).
      *
      * @throws ErrnoException E2BIG when {@code n} is smaller than {@link #regCount()}
      */
@@ -495,7 +514,7 @@ public final class RiscvVectorUnit {
         }
         long[] ids = new long[count];
         int i = 0;
-        if (isaV) {
+        if (isa.has(RiscvIsaExt.V)) {
             for (int c = 0; c < LISTED_CSRS; c++) {
                 ids[i++] = RiscvVectorRegisters.csrId(c);
             }
@@ -504,9 +523,7 @@ public final class RiscvVectorUnit {
                 ids[i++] = RiscvVectorRegisters.vregId(v, ctxVlenb);
             }
         }
-        if (config.hostHasVector()) {
-            ids[i] = RiscvVectorRegisters.isaExtId(ISA_EXT_V);
-        }
+        isa.copyIds(ids, i);
         return ids;
     }
 
@@ -524,7 +541,7 @@ public final class RiscvVectorUnit {
 
     /** Whether V is in this vCPU's ISA. */
     public synchronized boolean isaV() {
-        return isaV;
+        return isa.has(RiscvIsaExt.V);
     }
 
     /** Whether the vCPU has run ({@code ran_atleast_once}). */
@@ -554,13 +571,13 @@ public final class RiscvVectorUnit {
 
     /** A copy of the whole state. */
     public synchronized RiscvVectorState snapshot() {
-        return new RiscvVectorState(isaV, ranOnce, loaded, VectorStatus.of(sstatus), ctxCsrs[VSTART], ctxCsrs[VL],
+        return new RiscvVectorState(isa.has(RiscvIsaExt.V), ranOnce, loaded, VectorStatus.of(sstatus), ctxCsrs[VSTART], ctxCsrs[VL],
                 ctxCsrs[VTYPE], ctxCsrs[VCSR], ctxCsrs[VLENB], ctxRegs);
     }
 
     @Override
     public synchronized String toString() {
-        return "V=" + (isaV ? "on" : "off") + " VS=" + VectorStatus.of(sstatus).label() + " loaded="
+        return "V=" + (isa.has(RiscvIsaExt.V) ? "on" : "off") + " VS=" + VectorStatus.of(sstatus).label() + " loaded="
                 + (loaded ? "yes" : "no") + " ran=" + (ranOnce ? "yes" : "no") + " vlenb=" + vlenb;
     }
 }

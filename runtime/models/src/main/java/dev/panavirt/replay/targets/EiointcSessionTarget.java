@@ -21,6 +21,10 @@ import dev.panavirt.replay.SessionTarget;
  *       only checks the vCPU exists.</li>
  *   <li>{@code state()} lists the asserted vCPU pins in (vcpu, pin) order: {@code "asserted vcpu0.ip0 vcpu3.ip2"},
  *       or {@code "asserted none"}.</li>
+ *   <li>{@code readAsGpr} is the same read as the guest's register holds it: sign-extended from {@code width}
+ *       bytes (arch/loongarch/kvm/exit.c, {@code kvm_complete_iocsr_read}).</li>
+ *   <li>{@code createDevice} is a second {@code KVM_CREATE_DEVICE} of an EIOINTC on the same VM: EINVAL, the
+ *       VM has one already.</li>
  *   <li>Guest memory, ONE_REG and MSI operations are unsupported.</li>
  * </ul>
  */
@@ -54,6 +58,18 @@ public final class EiointcSessionTarget implements SessionTarget {
         checkVcpu("IOCSR read", accessingVcpu);
         long gpr = device.iocsrRead(accessingVcpu, address, width);
         return width >= 8 ? gpr : gpr & ((1L << (8 * width)) - 1);
+    }
+
+    @Override
+    public long readAsGpr(long address, int width) throws ErrnoException {
+        long v = read(address, width);
+        int shift = 64 - 8 * Math.min(width, 8);
+        return v << shift >> shift;
+    }
+
+    @Override
+    public void createDevice() throws ErrnoException {
+        EiointcDevice.create(device.vm());
     }
 
     @Override

@@ -15,7 +15,8 @@ import java.util.Objects;
 /**
  * Scripted sessions against the ITS model. Register reads and writes address the ITS frame by offset (the
  * frame must have been placed with the ADDR attribute, as a guest could not reach it otherwise); memory
- * operations go to the VM's {@link GuestRam}; MSIs carry {@code KVM_MSI_VALID_DEVID}; vCPU load and put
+ * operations go to the VM's {@link GuestRam}; MSIs carry {@code KVM_MSI_VALID_DEVID} unless the script leaves the
+ * device id out; a further {@code KVM_CREATE_DEVICE} adds a second ITS to the VM; vCPU load and put
  * mark a vCPU as running, which makes ITS control and register attributes fail with {@code EBUSY}.
  *
  * <p>Besides the ITS's own attribute groups, {@code KVM_DEV_ARM_VGIC_GRP_REDIST_REGS} reaches the
@@ -224,6 +225,21 @@ public final class ItsSessionTarget implements SessionTarget {
     @Override
     public int signalMsi(long address, int data, int devid) throws ErrnoException {
         return vgic.signalMsi(address, data, kvm_h.KVM_MSI_VALID_DEVID(), devid);
+    }
+
+    /** An MSI without a device id, which an ITS cannot translate: EINVAL (arch/arm64/kvm/vgic/vgic-its.c, {@code vgic_msi_to_its}). */
+    @Override
+    public int signalMsiWithoutDevid(long address, int data) throws ErrnoException {
+        return vgic.signalMsi(address, data, 0, 0);
+    }
+
+    /**
+     * Another ITS on the same VM (a VM may have several); the session keeps driving the first, and the new one
+     * starts unplaced, so its frame is reached by no address until a script could place it.
+     */
+    @Override
+    public void createDevice() throws ErrnoException {
+        vgic.createDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS());
     }
 
     @Override

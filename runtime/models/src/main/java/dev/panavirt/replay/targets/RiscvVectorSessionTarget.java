@@ -13,10 +13,15 @@ import dev.panavirt.replay.SessionTarget;
  *   <li>{@code getOneReg} returns {@code KVM_REG_SIZE(id)} bytes; {@code setOneReg} passes the script's bytes, so
  *       fewer bytes than the id's size give EFAULT as a short user buffer would.</li>
  *   <li>{@code vcpuLoad}/{@code vcpuPut} are {@code kvm_arch_vcpu_load/put} (a load counts as KVM_RUN entry).</li>
+ *   <li>{@code regList} is the model's part of {@code KVM_GET_REG_LIST}: the vector ids when V is on, then one
+ *       ISA_EXT id per host extension; {@code vcpuReset} is {@code kvm_riscv_reset_vcpu} (VS Initial and zeroed
+ *       registers with V on, Off without; the ISA and "has run" stay); {@code guestVectorInstruction} is the guest
+ *       executing a vector instruction while loaded (VS becomes Dirty; a trap with VS Off; EINVAL when the vCPU is
+ *       not loaded, as no guest runs then).</li>
  *   <li>A vCPU number the session does not have is EINVAL.</li>
  *   <li>{@code state()} is one entry per vCPU, e.g. {@code "vcpu0 V=on VS=Clean loaded=no ran=yes vlenb=16"},
  *       joined with {@code "; "}.</li>
- *   <li>Register-window, memory, device-attribute, line and MSI operations are unsupported.</li>
+ *   <li>Register-window, memory, device-attribute, line, MSI and device-creation operations are unsupported.</li>
  * </ul>
  */
 public final class RiscvVectorSessionTarget implements SessionTarget {
@@ -67,6 +72,25 @@ public final class RiscvVectorSessionTarget implements SessionTarget {
     @Override
     public void setOneReg(int vcpu, long regId, byte[] value) throws ErrnoException {
         unit("KVM_SET_ONE_REG", vcpu).setOneReg(regId, value);
+    }
+
+    @Override
+    public long[] regList(int vcpu, int n) throws ErrnoException {
+        return unit("KVM_GET_REG_LIST", vcpu).regList(n);
+    }
+
+    @Override
+    public void vcpuReset(int vcpu) throws ErrnoException {
+        unit("vcpu reset", vcpu).reset();
+    }
+
+    @Override
+    public boolean guestVectorInstruction(int vcpu) throws ErrnoException {
+        RiscvVectorUnit u = unit("guest vector instruction", vcpu);
+        if (!u.isLoaded()) {
+            throw new ErrnoException("guest vector instruction", Errno.EINVAL, "vCPU " + vcpu + " is not loaded");
+        }
+        return u.guestVectorInstruction();
     }
 
     @Override

@@ -5,15 +5,18 @@ import dev.panavirt.base.HeapGuestRam;
 import dev.panavirt.models.gicv3.ItsRegisters;
 import dev.panavirt.models.gicv3.Redistributors;
 import dev.panavirt.models.loongarch.EiointcRegisters;
+import dev.panavirt.models.riscv.RiscvIsaExt;
 import dev.panavirt.models.riscv.RiscvVectorRegisters;
 import dev.panavirt.models.riscv.RiscvVectorUnit;
 import dev.panavirt.replay.SessionRunner;
 import dev.panavirt.replay.SessionTarget;
 import dev.panavirt.replay.Symbols;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * The targets a session script can drive, chosen by name, each with the symbolic names its scripts may use
@@ -47,10 +50,12 @@ public final class SessionTargets {
      * @param vcpus vCPUs of the model, 1 to {@link #MAX_VCPUS}; empty for the target's default (4 for its and
      *              eiointc, 1 for riscv-vector)
      * @param vlenb RISC-V vector register bytes, a power of two from 4 to 8192 (used by riscv-vector only)
+     * @param hostIsa the RISC-V host's ISA extensions (used by riscv-vector only; default
+     *              {@link RiscvIsaExt#RV64GCV_HOST})
      */
-    public record Options(OptionalInt vcpus, int vlenb) {
+    public record Options(OptionalInt vcpus, int vlenb, Set<RiscvIsaExt> hostIsa) {
         /**
-         * Checks both options by the targets' own rules.
+         * Checks the options by the targets' own rules.
          *
          * @throws IllegalArgumentException naming the option and why it is refused
          */
@@ -64,11 +69,40 @@ public final class SessionTargets {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("vlenb: " + e.getMessage(), e);
             }
+            hostIsa = Set.copyOf(hostIsa);
         }
 
-        /** Defaults: each target's own vCPU count, {@link #DEFAULT_VLENB}. */
+        /** The default RISC-V host ISA. */
+        public Options(OptionalInt vcpus, int vlenb) {
+            this(vcpus, vlenb, RiscvIsaExt.RV64GCV_HOST);
+        }
+
+        /** Defaults: each target's own vCPU count, {@link #DEFAULT_VLENB}, the RV64GC + H + V host. */
         public static Options defaults() {
             return new Options(OptionalInt.empty(), DEFAULT_VLENB);
+        }
+
+        /**
+         * These options with the RISC-V host ISA named by {@code list}: extension names as the uapi spells them
+         * after {@code KVM_RISCV_ISA_EXT_}, in any case, separated by commas ({@code "i,m,a,f,d,c,zicsr,zifencei"});
+         * an empty list is a host with none.
+         *
+         * @throws IllegalArgumentException naming the first word that is no extension
+         */
+        public Options withHostIsa(String list) {
+            EnumSet<RiscvIsaExt> isa = EnumSet.noneOf(RiscvIsaExt.class);
+            for (String word : list.split(",")) {
+                String w = word.strip();
+                if (w.isEmpty()) {
+                    continue;
+                }
+                try {
+                    isa.add(RiscvIsaExt.ofName(w));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("host-isa: no RISC-V ISA extension named " + w, e);
+                }
+            }
+            return new Options(vcpus, vlenb, isa);
         }
 
         private int vcpusOr(int fallback) {
@@ -106,7 +140,7 @@ public final class SessionTargets {
             }
             case "riscv-vector" -> {
                 SessionTarget t = new RiscvVectorSessionTarget(options.vcpusOr(1),
-                        RiscvVectorUnit.Config.vlenb(options.vlenb()));
+                        RiscvVectorUnit.Config.vlenb(options.vlenb()).withHostIsa(options.hostIsa()));
                 yield new SessionRunner(t, Symbols.of(Map.of(), dev.panavirt.bindings.kvm.riscv64.kvm_h.class,
                         RiscvVectorRegisters.class));
             }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.panavirt.testsupport.Allocations;
 import org.junit.jupiter.api.Test;
 
-/** ONE_REG get/set, load/put and guest vector execution allocate nothing. */
+/** ONE_REG get/set (vector and ISA_EXT), load/put and guest vector execution allocate nothing. */
 class RiscvVectorAllocationTest extends RiscvVectorFixture {
 
     @Test
@@ -31,6 +31,26 @@ class RiscvVectorAllocationTest extends RiscvVectorFixture {
     }
 
     private final byte[] le16 = le(16);
+
+    @Test
+    void isaExtAccessAllocatesNothing() throws Exception {
+        long multiEn = RiscvVectorRegisters.isaMultiId(RiscvVectorRegisters.ISA_MULTI_EN, 0);
+        long multiDis = RiscvVectorRegisters.isaMultiId(RiscvVectorRegisters.ISA_MULTI_DIS, 0);
+        long d = RiscvVectorRegisters.isaExtId(RiscvIsaExt.D.id());
+        byte[] zero = le(0);
+        byte[] one = le(1);
+        byte[] out = new byte[8];
+        long bytes = Allocations.fewest(() -> {
+            for (int i = 0; i < 20_000; i++) {
+                cpu.getOneReg(RiscvVectorRegisters.isaExtId(i % 7), out); // A C D F H I M: all on the default host
+                cpu.setOneReg(d, (i & 1) == 0 ? zero : one);
+                cpu.getOneReg(multiEn, out);
+                cpu.getOneReg(multiDis, out);
+                cpu.setOneReg(multiEn, one);
+            }
+        });
+        assertEquals(0, bytes);
+    }
 
     @Test
     void loadPutAndGuestExecutionAllocateNothing() throws Exception {
