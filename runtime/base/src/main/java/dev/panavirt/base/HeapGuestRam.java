@@ -85,6 +85,14 @@ public final class HeapGuestRam implements GuestRam {
         return false;
     }
 
+    /**
+     * Forgets the contents of every slot, so all of memory reads as zeros again as right after {@link #map};
+     * the slots stay. Lets a test or fuzz rig reuse one memory between runs instead of allocating another.
+     */
+    public void clear() {
+        pages.clear();
+    }
+
     /** The slots as {@code [base, size]} pairs, in the order they were added. */
     public List<long[]> slots() {
         List<long[]> out = new ArrayList<>();

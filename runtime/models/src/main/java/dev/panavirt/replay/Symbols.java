@@ -4,8 +4,10 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Names a session script may use for numbers: the integer constants of generated header classes
@@ -24,8 +26,19 @@ public final class Symbols {
         return new Symbols(Map.of());
     }
 
-    /** The integer constants (static no-argument methods and static final fields) of {@code classes}, plus {@code extra}. */
+    /** Tables already read, by extra names and classes: constants never change, and reading one costs milliseconds. */
+    private static final Map<List<Object>, Symbols> READ = new ConcurrentHashMap<>();
+
+    /**
+     * The integer constants (static no-argument methods and static final fields) of {@code classes}, plus
+     * {@code extra}. Each distinct request is read by reflection once and then shared, so creating many
+     * session runners (as fuzzing does, one per input) stays cheap.
+     */
     public static Symbols of(Map<String, Long> extra, Class<?>... classes) {
+        return READ.computeIfAbsent(List.of(Map.copyOf(extra), List.of(classes)), key -> read(extra, classes));
+    }
+
+    private static Symbols read(Map<String, Long> extra, Class<?>... classes) {
         Map<String, Long> v = new HashMap<>();
         for (Class<?> c : classes) {
             for (Method m : c.getMethods()) {

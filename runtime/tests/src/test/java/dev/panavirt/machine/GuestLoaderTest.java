@@ -103,4 +103,24 @@ class GuestLoaderTest {
             assertEquals("ELF header cut short: " + n + " of 64 bytes", e.getMessage());
         }
     }
+
+    @Test
+    void segmentsCannotCopyTheFileMoreThanOnce() throws Exception {
+        // Two PT_LOAD headers both naming the whole file: once a few bytes, with many headers gigabytes.
+        byte[] one = elf64(0x200000, new byte[64], 64);
+        ByteBuffer b = ByteBuffer.allocate(64 + 2 * 56).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(one, 0, 64).putShort(56, (short) 2);
+        for (int i = 0; i < 2; i++) {
+            long paddr = 0x200000 + i * 0x10000L;
+            b.putInt(1).putInt(5).putLong(0).putLong(paddr).putLong(paddr).putLong(64 + 2 * 56).putLong(0x1000)
+                    .putLong(0x1000);
+        }
+        byte[] overlapping = b.array();
+        GuestLoader.GuestFormatException e = assertThrows(GuestLoader.GuestFormatException.class,
+                () -> GuestLoader.elf(overlapping));
+        assertEquals("ELF segments hold more file bytes (352 by segment 1) than the file has (176): their file"
+                + " ranges overlap", e.getMessage());
+        // Disjoint ranges adding up to the whole file still load.
+        assertEquals(1, GuestLoader.elf(one).segments().size());
+    }
 }

@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * Reads guest programs: flat binaries, and x86 ELF executables (32- or 64-bit) whose {@code PT_LOAD}
  * segments are placed at their physical addresses. Every header field is checked against the file
- * size, so a malformed file gives {@link GuestFormatException}, never an out-of-bounds access.
+ * size, so a malformed file gives {@link GuestFormatException}, never an out-of-bounds access; the loadable
+ * segments together copy at most the file's length, so a file cannot make the loader allocate more than it.
  */
 public final class GuestLoader {
     private GuestLoader() {}
@@ -89,6 +90,7 @@ public final class GuestLoader {
             throw new GuestFormatException("ELF program headers lie outside the file");
         }
         List<Segment> segments = new ArrayList<>();
+        long copied = 0;
         for (int i = 0; i < phnum; i++) {
             int at = (int) (phoff + (long) i * phentsize);
             if (b.getInt(at) != PT_LOAD) {
@@ -111,6 +113,13 @@ public final class GuestLoader {
                     || paddr < 0 || paddr + memsz < paddr) {
                 throw new GuestFormatException("ELF segment " + i + " is malformed (offset " + offset + ", file size "
                         + filesz + ", memory size " + memsz + ")");
+            }
+            // Segments of a linked executable cover disjoint parts of its file; without this bound,
+            // 65535 headers naming the whole file would make a 1 MiB file allocate 64 GiB.
+            copied += filesz;
+            if (copied > bytes.length) {
+                throw new GuestFormatException("ELF segments hold more file bytes (" + copied + " by segment " + i
+                        + ") than the file has (" + bytes.length + "): their file ranges overlap");
             }
             byte[] data = new byte[(int) filesz];
             System.arraycopy(bytes, (int) offset, data, 0, data.length);

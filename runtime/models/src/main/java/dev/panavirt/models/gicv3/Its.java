@@ -32,15 +32,15 @@ final class Its {
     final ItsTables tables;
     private final ItsCommands commands;
 
-    long base = ADDR_UNDEF;
+    long base;
     boolean enabled;
     int abiRev;
     long cbaser;
     long creadr;
     long cwriter;
-    long baser0 = ItsRegisters.INITIAL_BASER_DEVICE;
-    long baser1 = ItsRegisters.INITIAL_BASER_COLLECTION;
-    private long cacheGeneration = 1;
+    long baser0;
+    long baser1;
+    private long cacheGeneration;
 
     /** The LPI found by the last successful {@link #resolve}. */
     Lpis.Lpi resolved;
@@ -48,7 +48,7 @@ final class Its {
     /** Result of the last command executed: 0, an {@code E_ITS_*} code, or a negative errno. */
     int lastResult;
     /** Opcode of the last command executed, or -1. */
-    int lastOpcode = -1;
+    int lastOpcode;
     long commandsExecuted;
     long commandsUnreadable;
     long accessesIgnored;
@@ -59,6 +59,29 @@ final class Its {
         this.vgic = vgic;
         this.tables = new ItsTables(vgic);
         this.commands = new ItsCommands(this);
+        recreate();
+    }
+
+    /**
+     * Puts every field back to its value at creation ({@code vgic_create_its}): no frame address, ABI
+     * revision 0, the initial BASERs, empty tables, no command history and no counts. The constructor
+     * uses it too, so the two cannot drift apart.
+     */
+    void recreate() {
+        reset();
+        base = ADDR_UNDEF;
+        abiRev = 0;
+        baser0 = ItsRegisters.INITIAL_BASER_DEVICE;
+        baser1 = ItsRegisters.INITIAL_BASER_COLLECTION;
+        cacheGeneration = 1;
+        resolved = null;
+        lastResult = 0;
+        lastOpcode = -1;
+        commandsExecuted = 0;
+        commandsUnreadable = 0;
+        accessesIgnored = 0;
+        loggedIgnored = false;
+        loggedUnreadable = false;
     }
 
     // ---- Guest MMIO (vgic-mmio.c dispatch_mmio_read/write with check_region) ---------------------------

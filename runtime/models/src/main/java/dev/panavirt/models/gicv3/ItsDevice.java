@@ -87,6 +87,12 @@ public final class ItsDevice implements DeviceAttributes, RegisterDevice {
         closed = true;
     }
 
+    /** Back to the state {@link Vgic#createDevice} gave it, and open again (see {@link Vgic#reset}). */
+    void recreate() {
+        its.recreate();
+        closed = false;
+    }
+
     private void open() {
         if (closed) {
             throw new IllegalStateException("ITS device is closed");

@@ -49,6 +49,20 @@ final class Lpis {
         this.vgic = vgic;
     }
 
+    /** Drops every LPI into the pool (see {@link Vgic#reset}); the ITEs that held them are gone already. */
+    void clear() {
+        while (head != null) {
+            Lpi l = head;
+            head = l.next;
+            l.prev = null;
+            l.next = free;
+            free = l;
+        }
+        tail = null;
+        byIntid.clear();
+        error = 0;
+    }
+
     int count() {
         return byIntid.size();
     }

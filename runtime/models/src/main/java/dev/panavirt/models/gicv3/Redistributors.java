@@ -120,6 +120,17 @@ public final class Redistributors {
         }
     }
 
+    /**
+     * Back to a new VM's redistributors (see {@link Vgic#reset}): LPIs disabled, no pending table, no vCPU
+     * running, and PROPBASER 0, or its initial value once the VM has an ITS.
+     */
+    void recreate(boolean hasIts) {
+        Arrays.fill(pendbaser, 0);
+        Arrays.fill(lpisEnabled, false);
+        Arrays.fill(running, false);
+        propbaser = hasIts ? INITIAL_PROPBASER : 0;
+    }
+
     /** Sets PROPBASER as creating an ITS does. */
     void resetPropbaser() {
         propbaser = INITIAL_PROPBASER;

@@ -159,6 +159,26 @@ public final class Vgic {
         }
     }
 
+    /**
+     * Returns the VM to the state it had right after its construction and the creation of its ITSes, as
+     * if both had just happened: every ITS without a frame address, disabled, ABI revision 0, with its
+     * initial BASERs, no devices, collections or cached translations, zero counts, and open; no LPIs; every
+     * redistributor with LPIs disabled, no pending table and not running. The ITSes stay the same objects
+     * and the frame listener stays registered. Guest memory is the caller's and is not touched.
+     *
+     * <p>KVM has no such operation (its ITS reset, {@code KVM_DEV_ARM_ITS_CTRL_RESET}, keeps the frame
+     * address and ABI); it serves rigs that run many short sessions, such as fuzzing, on one model.
+     */
+    public void reset() {
+        synchronized (lock) {
+            for (ItsDevice d : devices) {
+                d.recreate();
+            }
+            lpis.clear();
+            redistributors.recreate(hasIts);
+        }
+    }
+
     /** The ITSes created so far, in creation order. */
     public List<ItsDevice> devices() {
         synchronized (lock) {

@@ -59,6 +59,14 @@ public final class ItsSessionTarget implements SessionTarget {
         }
     }
 
+    /**
+     * Returns the VM and its ITS to their state right after {@link #create}, for rigs that run many
+     * sessions on one target ({@link Vgic#reset}); guest memory is not touched.
+     */
+    public void reset() {
+        vgic.reset();
+    }
+
     /** The ITS this session drives. */
     public ItsDevice device() {
         return its;
