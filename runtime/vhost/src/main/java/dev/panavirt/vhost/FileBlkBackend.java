@@ -104,22 +104,30 @@ public final class FileBlkBackend implements BlkBackend {
         return id.clone();
     }
 
-    @Override
-    public synchronized void read(long offset, byte[] dst, int off, int len) throws IOException {
-        check("pread", offset, len);
+    /** pread or pwrite of {@code len} bytes between the buffer and the file at {@code offset}; resumes short ones. */
+    private void transfer(boolean write, long offset, int len) throws ErrnoException {
+        String call = write ? "pwrite" : "pread";
         MemorySegment capture = Scratch.capture();
         for (int done = 0; done < len; ) {
             MemorySegment at = done == 0 ? buffer : buffer.asSlice(done);   // no slice on the usual path
-            long rc = Libc.pread(capture, fd.raw(), at, len - done, offset + done);
+            long rc = write ? Libc.pwrite(capture, fd.raw(), at, len - done, offset + done)
+                    : Libc.pread(capture, fd.raw(), at, len - done, offset + done);
             if (rc == -Errno.EINTR) {
                 continue;
             }
             if (rc <= 0) {
-                throw new ErrnoException("pread", rc == 0 ? Errno.EIO : (int) -rc, file + ": " + (len - done)
-                        + " bytes at " + (offset + done) + (rc == 0 ? " (end of file: the image shrank)" : ""));
+                throw new ErrnoException(call, rc == 0 ? Errno.EIO : (int) -rc, file + ": " + (len - done)
+                        + " bytes at " + (offset + done)
+                        + (rc == 0 && !write ? " (end of file: the image shrank)" : ""));
             }
             done += (int) rc;
         }
+    }
+
+    @Override
+    public synchronized void read(long offset, byte[] dst, int off, int len) throws IOException {
+        check("pread", offset, len);
+        transfer(false, offset, len);
         MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, 0, dst, off, len);
     }
 
@@ -130,19 +138,7 @@ public final class FileBlkBackend implements BlkBackend {
             throw new ErrnoException("pwrite", Errno.EBADF, file + " is open read-only");
         }
         MemorySegment.copy(src, off, buffer, ValueLayout.JAVA_BYTE, 0, len);
-        MemorySegment capture = Scratch.capture();
-        for (int done = 0; done < len; ) {
-            MemorySegment at = done == 0 ? buffer : buffer.asSlice(done);   // no slice on the usual path
-            long rc = Libc.pwrite(capture, fd.raw(), at, len - done, offset + done);
-            if (rc == -Errno.EINTR) {
-                continue;
-            }
-            if (rc <= 0) {
-                throw new ErrnoException("pwrite", rc == 0 ? Errno.EIO : (int) -rc, file + ": " + (len - done)
-                        + " bytes at " + (offset + done));
-            }
-            done += (int) rc;
-        }
+        transfer(true, offset, len);
     }
 
     @Override
