@@ -125,7 +125,7 @@ public final class Kvm implements AutoCloseable {
      * @throws IllegalStateException after {@link #close}
      */
     public int checkExtension(int cap) throws ErrnoException {
-        int rc = Ioctl.rawCritical(Scratch.capture(), fd, CHECK_EXTENSION, cap); // never sleeps: see rawCritical
+        int rc = Ioctl.raw(Scratch.capture(), fd, CHECK_EXTENSION, cap);   // not rawCritical: see its javadoc
         if (rc < 0) {
             throw Ioctl.failure(fd, "KVM_CHECK_EXTENSION", -rc, CHECK_EXTENSION, "capability " + cap);
         }

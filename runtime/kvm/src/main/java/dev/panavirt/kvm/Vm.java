@@ -110,7 +110,7 @@ public final class Vm implements AutoCloseable {
      * @throws IllegalStateException after {@link #close}
      */
     public int checkExtension(Cap cap) throws ErrnoException {
-        int rc = Ioctl.rawCritical(Scratch.capture(), fd, kvm_h.KVM_CHECK_EXTENSION(), cap.number());
+        int rc = Ioctl.raw(Scratch.capture(), fd, kvm_h.KVM_CHECK_EXTENSION(), cap.number());
         if (rc < 0) {
             throw Ioctl.failure(fd, "KVM_CHECK_EXTENSION", -rc, kvm_h.KVM_CHECK_EXTENSION(), "capability " + cap);
         }

@@ -77,16 +77,17 @@ public final class Ioctl {
 
     /**
      * ioctl with an integer argument through a critical downcall ({@link Libc#ioctlCritical}); returns the
-     * result or {@code -errno}. Allocation-free.
+     * result or {@code -errno}.
      *
      * <p>A critical downcall keeps the thread in the Java state, so a safepoint (and with it every other
      * thread that reaches one, such as a collection) waits for the call to return. It is therefore used only
      * for requests whose kernel handler is a short computation that takes no sleeping lock, waits for nothing
-     * and allocates nothing, on whatever fd or argument a caller passes. panavirt issues exactly one request
-     * this way:
+     * and allocates nothing, on whatever fd or argument a caller passes. One request qualifies; panavirt's own
+     * {@code Kvm.checkExtension} and {@code Vm.checkExtension} nevertheless use the ordinary {@link #raw}: late in
+     * the full test suite the critical call allocated 40 bytes per call for 30 s on end (IoctlAllocationTest, CI of
+     * 2026-12-05), which the plain downcall never did, and the option saves only about 1 ns:
      * <ul>
-     *   <li>{@code KVM_CHECK_EXTENSION} on the system fd and on a VM fd ({@code Kvm.checkExtension},
-     *       {@code Vm.checkExtension}): virt/kvm/kvm_main.c, {@code kvm_dev_ioctl} and {@code kvm_vm_ioctl}
+     *   <li>{@code KVM_CHECK_EXTENSION} on the system fd and on a VM fd: virt/kvm/kvm_main.c, {@code kvm_dev_ioctl} and {@code kvm_vm_ioctl}
      *       call {@code kvm_vm_ioctl_check_extension_generic}, a switch over the capability number that falls
      *       back to the architecture's {@code kvm_vm_ioctl_check_extension} (arch/x86/kvm/x86.c), another
      *       switch over constants, module parameters and fields of the VM. What the option saves is the
