@@ -1,4 +1,4 @@
-# Sourced by ./panavirt and bench/run (after tools/jdk.sh): builds jars with Maven only when what goes into
+# Sourced by ./panavirt and bench/run (after tools/jdk.sh, which also keeps Maven's Unsafe warnings away): builds jars with Maven only when what goes into
 # them changed, and quietly: Maven's output is shown only when the build fails.
 #
 # Staleness is judged against a stamp written when a build succeeds, not against the jar: Maven leaves a
@@ -16,14 +16,12 @@ panavirt_stale() {
 # time the build started (so an edit made during the build still counts as newer); on failure prints Maven's
 # output and a line naming WHO, and returns 70 (an internal error: never 1, a guest's status).
 panavirt_build() {
-  local root=$1 stamp=$2 who=$3 log opts=${MAVEN_OPTS:-}
+  local root=$1 stamp=$2 who=$3 log
   shift 3
-  # Maven's own libraries (guava) call sun.misc.Unsafe, which JDK 23+ warns about on every build.
-  [ "$(panavirt_java_feature "$JAVA_HOME")" -ge 23 ] && opts="$opts --sun-misc-unsafe-memory-access=allow"
   mkdir -p "$(dirname "$stamp")"
   : > "$stamp.building"
   log=$(mktemp)
-  if (cd "$root" && MAVEN_OPTS="$opts" mvn -B -q -ntp -Dstyle.color=never "$@") >"$log" 2>&1; then
+  if (cd "$root" && mvn -B -q -ntp -Dstyle.color=never "$@") >"$log" 2>&1; then
     mv -f "$stamp.building" "$stamp"
     rm -f "$log"
     return 0
