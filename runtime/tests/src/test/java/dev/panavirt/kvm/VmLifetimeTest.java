@@ -266,4 +266,64 @@ class VmLifetimeTest {
             assertTrue(vm.close(Vm.CLOSE_WAIT), "a second close reports everything released");
         }
     }
+
+    private static final MethodHandle NANOSLEEP = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("nanosleep").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+
+    /** nanosleep(2) for {@code ms}: 0 when it slept the whole time, -1 when a signal cut it short (EINTR). */
+    private static int nanosleep(long ms) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ts = a.allocate(16);
+            ts.set(ValueLayout.JAVA_LONG, 0, ms / 1000);
+            ts.set(ValueLayout.JAVA_LONG, 8, ms % 1000 * 1_000_000);
+            return (int) NANOSLEEP.invokeExact(ts, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    @Test
+    void aKickSignalsOnlyAThreadInsideRun() throws Exception {
+        try (Kvm kvm = Kvm.open()) {
+            Vm vm = kvm.createVm();
+            Vcpu cpu = realModeGuest(vm, new byte[] {(byte) 0xf4});   // hlt
+            java.util.concurrent.Phaser phase = new java.util.concurrent.Phaser(2);
+            int[] rc = new int[3];
+            AtomicReference<Object> first = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger tid = new java.util.concurrent.atomic.AtomicInteger();
+            Thread t = Thread.ofPlatform().start(() -> {
+                try {
+                    first.set(cpu.run());   // the thread that last ran the vCPU
+                } catch (Throwable e) {
+                    first.set(e);
+                }
+                tid.set(dev.panavirt.sys.Libc.gettid());
+                for (int i = 0; i < 3; i++) {
+                    phase.arriveAndAwaitAdvance();
+                    rc[i] = nanosleep(400);
+                }
+            });
+            // 0: the vCPU is open but nobody is inside run(): a kick sets immediate_exit, signals nobody
+            phase.arriveAndAwaitAdvance();
+            Thread.sleep(100);
+            cpu.kick();
+            // 1: after close
+            phase.arriveAndAwaitAdvance();
+            assertTrue(vm.close(Vm.CLOSE_WAIT));
+            Thread.sleep(100);
+            cpu.kick();
+            // 2: the control: the kick's signal itself does cut the sleep short
+            phase.arriveAndAwaitAdvance();
+            Thread.sleep(100);
+            dev.panavirt.sys.Libc.tgkill(dev.panavirt.sys.Scratch.capture(), dev.panavirt.sys.Libc.getpid(), tid.get(),
+                    dev.panavirt.sys.Libc.SIGPIPE);
+            t.join(TimeUnit.SECONDS.toMillis(10));
+            assertFalse(t.isAlive());
+            assertEquals(VcpuExit.Hlt.INSTANCE, first.get());
+            assertEquals(0, rc[0], "a kick signalled the thread that ran the vCPU after it left run()");
+            assertEquals(0, rc[1], "a kick after close signalled the thread that last ran the vCPU");
+            assertEquals(-1, rc[2], "the control: SIGPIPE interrupts nanosleep");
+        }
+    }
 }
