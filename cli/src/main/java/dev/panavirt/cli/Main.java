@@ -68,6 +68,11 @@ public final class Main {
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine cmd = ex.getCommandLine();
             PrintWriter err = cmd.getErr();
+            if (args.length == 0) {
+                cmd.usage(err);   // a bare "panavirt": the commands, not just what is missing
+                err.flush();
+                return EXIT_USAGE;
+            }
             String name = cmd.getCommandSpec().qualifiedName();
             err.println("panavirt: " + ex.getMessage() + " (see '" + name + " --help')");
             err.flush();

@@ -70,6 +70,9 @@ class OptionChecksTest {
         usage("Unknown option: '--frobnicate' (see 'panavirt run --help')", "run", "--frobnicate");
         usage("Unmatched argument at index 0: 'frobnicate' (see 'panavirt --help')", "frobnicate");
         usage("Missing required option: '--device=<device>' (see 'panavirt replay --help')", "replay", "x.pvs");
+        Outcome bare = panavirt();
+        assertEquals(Main.EXIT_USAGE, bare.status());
+        assertTrue(bare.err().contains("Usage: panavirt") && bare.err().contains("replay"), "the commands: " + bare.err());
     }
 
     /** A command that fails the way a bug would. */
