@@ -51,7 +51,7 @@ import java.util.List;
 public final class Vm implements AutoCloseable {
     /**
      * How long {@link #close()} waits for vCPUs inside {@code KVM_RUN} to leave after their kick. A kicked vCPU
-     * leaves within microseconds (a few hundred on a nested host); this bound is for one that cannot.
+     * leaves as soon as its thread takes the signal; this bound is for one whose thread cannot.
      */
     public static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
@@ -313,6 +313,9 @@ public final class Vm implements AutoCloseable {
             Vcpu v = new Vcpu(this, vfd, id, arena, kvm.vcpuMmapSize(), dirtyRingBytes);
             synchronized (vcpus) {
                 vcpus.add(v);
+            }
+            if (closed) {
+                throw new IllegalStateException("VM is closed");   // a close raced this call past its snapshot
             }
             return v;
         } catch (ErrnoException | RuntimeException e) {
