@@ -32,3 +32,12 @@ panavirt_find_jdk() {
 JAVA_HOME=$(panavirt_find_jdk) || exit 1
 export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
+
+# Maven's own libraries (guava) call sun.misc.Unsafe, which JDK 23+ warns about in four lines on every
+# build. Allowed for Maven's JVM only: MAVEN_OPTS reaches no test, fuzzing or benchmark JVM.
+if [ "$(panavirt_java_feature "$JAVA_HOME")" -ge 23 ]; then
+  case " ${MAVEN_OPTS:-} " in
+    *" --sun-misc-unsafe-memory-access="*) ;;
+    *) export MAVEN_OPTS="${MAVEN_OPTS:+$MAVEN_OPTS }--sun-misc-unsafe-memory-access=allow" ;;
+  esac
+fi

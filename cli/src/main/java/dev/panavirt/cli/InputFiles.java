@@ -2,7 +2,8 @@ package dev.panavirt.cli;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -60,14 +61,26 @@ final class InputFiles {
         }
     }
 
-    /** The text of {@code file}: a regular file of at most {@code limit} bytes of UTF-8. */
+    /**
+     * The text of {@code file}: a regular file of at most {@code limit} bytes of UTF-8 without NUL bytes. A
+     * binary file is named by its first offending byte, counted from 0 as {@code od} and {@code hexdump} count.
+     */
     static String text(Path file, long limit) throws BadInputException {
         byte[] data = bytes(file, limit);
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(data)).toString();
-        } catch (CharacterCodingException e) {
-            throw new BadInputException("is not UTF-8 text (a binary file?)");
+        int nul = 0;
+        while (nul < data.length && data[nul] != 0) {
+            nul++;
         }
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(data, 0, nul);
+        CharBuffer out = CharBuffer.allocate(nul);   // UTF-8 never decodes to more chars than bytes
+        if (decoder.decode(in, out, true).isError() || decoder.flush(out).isError()) {
+            throw new BadInputException("not a text file (byte " + in.position() + " is not UTF-8)");
+        }
+        if (nul < data.length) {
+            throw new BadInputException("not a text file (byte " + nul + " is NUL)");
+        }
+        return out.flip().toString();
     }
 }

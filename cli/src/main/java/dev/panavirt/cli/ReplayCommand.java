@@ -28,7 +28,13 @@ import picocli.CommandLine.Spec;
                 + "software model (or, for vfio-type1, the kernel's VFIO with QEMU's edu device, and for vdpa-net and "
                 + "vdpa-blk the kernel's vhost-vdpa with vdpa_sim's devices, where present), "
                 + "printing one result line per operation.",
-                "Exits 1 at the first unmet expectation (naming its line), 2 for a malformed script."})
+                "Exits 1 at the first unmet expectation (naming its line)."},
+        footer = {"", "Exit status:",
+                "  0   every operation ran and met its expectation",
+                "  1   an expectation was not met (the line is named)",
+                "  2   a usage error (options out of range or that do not fit together)",
+                "  65  the script is unreadable (not a regular file, over 16 MiB, not UTF-8 text) or malformed",
+                "  70  an internal error of panavirt"})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SCRIPT", description = "The session script.")
     Path script;
@@ -80,10 +86,12 @@ final class ReplayCommand implements Callable<Integer> {
             parsed = Script.parse(InputFiles.text(script, InputFiles.MAX_SCRIPT));
         } catch (InputFiles.BadInputException e) {
             err.println("panavirt: cannot read " + script + ": " + e.getMessage());
-            return Main.EXIT_USAGE;
+            err.flush();
+            return Main.EXIT_BAD_INPUT;
         } catch (Script.ScriptException e) {
             err.println("panavirt: " + script + ": " + e.getMessage());
-            return Main.EXIT_USAGE;
+            err.flush();
+            return Main.EXIT_BAD_INPUT;
         }
         SessionRunner.Outcome outcome;
         if (VFIO.equals(device)) {

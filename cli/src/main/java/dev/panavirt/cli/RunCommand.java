@@ -122,6 +122,9 @@ final class RunCommand implements Callable<Integer> {
             + "(default 0x100000; 0x7c00 in real mode).")
     String loadAddress;
 
+    /** {@code --load-address} as a number, checked; -1 when not given. */
+    private long loadAt = -1;
+
     @Option(names = "--timeout", defaultValue = "10", description = "Time limit in seconds, at least 1 "
             + "(default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
@@ -140,73 +143,74 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         long mem = checkOptions();
+        // Files are read and parsed before KVM is looked at: a bad file is status 65 on any host.
+        Guest parsed = parseGuest(err);
+        if (parsed == null) {
+            err.flush();
+            return Main.EXIT_BAD_INPUT;
+        }
+        if (parsed instanceof Guest.Linux && !spec.commandLine().getParseResult().hasMatchedOption("--mem")) {
+            mem = parseSize(LINUX_DEFAULT_MEM);
+        }
+        if (!(parsed instanceof Guest.Linux) && (!disks.isEmpty() || !nets.isEmpty())) {
+            throw new ParameterException(spec.commandLine(), "--disk and --net need a Linux kernel (--kernel with a "
+                    + "bzImage): the virtio-mmio devices are announced in its ACPI tables");
+        }
         if (!Kvm.available()) {
             err.println("panavirt: " + Kvm.DEVICE + (Files.exists(Kvm.DEVICE) ? " is not readable and writable by "
                     + "this user" : " does not exist: this host has no KVM") + "; cannot run a guest");
             err.flush();
             return Main.EXIT_NO_KVM;
         }
-        byte[] kernelBytes = null;
-        if (kernel != null) {
-            kernelBytes = read(kernel, err);
-            if (kernelBytes == null) {
-                err.flush();
-                return Main.EXIT_BAD_GUEST;
-            }
-            if (BzImage.isBzImage(kernelBytes) && !spec.commandLine().getParseResult().hasMatchedOption("--mem")) {
-                mem = parseSize(LINUX_DEFAULT_MEM);
-            }
-        }
-        boolean isLinux = kernelBytes != null && BzImage.isBzImage(kernelBytes);
-        if (!isLinux && (!disks.isEmpty() || !nets.isEmpty())) {
-            err.println("panavirt: --disk and --net need a Linux kernel (--kernel with a bzImage): the virtio-mmio "
-                    + "devices are announced in its ACPI tables");
-            err.flush();
-            return Main.EXIT_USAGE;
-        }
         Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
                 Duration.ofSeconds(timeoutSeconds), !noKvmCpuid)
                 .withSharedMemory(nets.stream().anyMatch(n -> n.startsWith("vdpa:")));
         AtomicLong demoWrite = new AtomicLong(-1);
         try (Machine m = new Machine(config, new StreamingOut(System.out))) {
-            boolean linux = isLinux;
-            if (linux) {
-                if (!addDevices(m, err) || !bootLinux(m, kernelBytes, err)) {
-                    err.flush();
-                    return Main.EXIT_BAD_GUEST;
-                }
-                startInput(m);
-                m.countPortExits();
-            } else if (kernel != null) {
-                if (!bootKernel(m, kernelBytes, err)) {
-                    err.flush();
-                    return Main.EXIT_BAD_GUEST;
-                }
-            } else if (guest == null) {
-                m.mmio().insert(new BusDevice() {
-                    @Override
-                    public void write(long base, long offset, MemorySegment data) {
-                        demoWrite.set(BusData.get(data));
+            try {
+                switch (parsed) {
+                    case Guest.Kernel k -> m.bootMultiboot(k.kernel(), k.cmdline(), k.modules());
+                    case Guest.Linux l -> {
+                        if (!addDevices(m, err)) {
+                            err.flush();
+                            return Main.EXIT_BAD_INPUT;
+                        }
+                        m.bootLinux(l.kernel(), l.cmdline(), l.initramfs());
+                        startInput(m);
+                        m.countPortExits();
                     }
+                    case Guest.Elf e -> m.load(e.elf());
+                    case Guest.Flat f -> m.load(f.image(), f.mode());
+                    case Guest.Demo d -> {
+                        m.mmio().insert(new BusDevice() {
+                            @Override
+                            public void write(long base, long offset, MemorySegment data) {
+                                demoWrite.set(BusData.get(data));
+                            }
 
-                    @Override
-                    public void read(long base, long offset, MemorySegment data) {
-                        BusData.set(data, 42);
+                            @Override
+                            public void read(long base, long offset, MemorySegment data) {
+                                BusData.set(data, 42);
+                            }
+                        }, DemoGuest.DEVICE, 0x1000);
+                        m.load(DemoGuest.image(), Machine.Mode.LONG);
                     }
-                }, DemoGuest.DEVICE, 0x1000);
-                m.load(DemoGuest.image(), Machine.Mode.LONG);
-            } else if (!load(m, err)) {
-                return Main.EXIT_BAD_GUEST;
+                }
+            } catch (IllegalArgumentException e) {
+                // the file is well-formed but does not fit this machine (its RAM, the boot tables)
+                err.println("panavirt: " + (kernel != null ? kernel : guest) + ": " + e.getMessage());
+                err.flush();
+                return Main.EXIT_BAD_INPUT;
             }
             Machine.Result r = m.run();
             System.out.flush();
             err.printf(Locale.ROOT, "panavirt: %s (exit status %d) after %d exits in %d ms%n", r.message(),
                     r.exitStatus(), r.exits(), r.elapsed().toMillis());
-            if (linux) {
+            if (parsed instanceof Guest.Linux) {
                 err.println("panavirt: exits by reason: " + m.exitsByReason() + "; port I/O exits, busiest ports: "
                         + m.exitsByPort(8));
             }
-            if (guest == null && kernel == null && demoWrite.get() >= 0) {
+            if (parsed instanceof Guest.Demo && demoWrite.get() >= 0) {
                 err.printf(Locale.ROOT, "panavirt: the demo's MMIO device received 0x%x (the UART line status) "
                         + "and answered a read with 42%n", demoWrite.get());
             }
@@ -245,6 +249,13 @@ final class RunCommand implements Callable<Integer> {
         if (timeoutSeconds < 1) {
             throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second, not " + timeoutSeconds);
         }
+        if (loadAddress != null) {
+            try {
+                loadAt = parseAddress(loadAddress, mem);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--load-address: " + e.getMessage());
+            }
+        }
         for (String n : nets) {
             if (!n.equals("model") && !(n.startsWith("vdpa:") && n.length() > "vdpa:".length())) {
                 throw new ParameterException(spec.commandLine(), "--net: vdpa:/dev/vhost-vdpa-N or model, not " + n);
@@ -268,6 +279,64 @@ final class RunCommand implements Callable<Integer> {
                     + " needs --kernel FILE");
         }
         return mem;
+    }
+
+    /** What {@code run} boots, read and parsed from its files. */
+    private sealed interface Guest {
+        record Kernel(Multiboot.Kernel kernel, String cmdline, List<Multiboot.Module> modules) implements Guest {}
+
+        record Linux(BzImage kernel, String cmdline, byte[] initramfs) implements Guest {}
+
+        record Elf(GuestLoader.Elf elf) implements Guest {}
+
+        record Flat(GuestImage image, Machine.Mode mode) implements Guest {}
+
+        record Demo() implements Guest {}
+    }
+
+    /** The guest the options name, or null after printing why its file cannot be used. */
+    private Guest parseGuest(PrintWriter err) {
+        if (kernel == null && guest == null) {
+            return new Guest.Demo();
+        }
+        Path file = kernel != null ? kernel : guest;
+        byte[] bytes = read(file, err);
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            if (kernel != null && BzImage.isBzImage(bytes)) {
+                byte[] initramfs = new byte[0];
+                if (initrd != null) {
+                    initramfs = read(initrd, err);
+                    if (initramfs == null) {
+                        return null;
+                    }
+                }
+                return new Guest.Linux(BzImage.parse(bytes), append == null ? LINUX_CMDLINE : append, initramfs);
+            }
+            if (kernel != null) {
+                List<Multiboot.Module> modules = List.of();
+                if (initrd != null) {
+                    byte[] module = read(initrd, err);
+                    if (module == null) {
+                        return null;
+                    }
+                    modules = List.of(new Multiboot.Module(module, initrd.toString()));
+                }
+                String cmdline = append == null || append.isEmpty() ? kernel.toString() : kernel + " " + append;
+                return new Guest.Kernel(Multiboot.parse(bytes), cmdline, modules);
+            }
+            if (GuestLoader.isElf(bytes)) {
+                return new Guest.Elf(GuestLoader.elf(bytes));
+            }
+            Machine.Mode md = mode.mode();
+            long at = loadAt >= 0 ? loadAt : md == Machine.Mode.REAL ? 0x7c00 : 0x100000;
+            return new Guest.Flat(GuestLoader.flat(bytes, at), md);
+        } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
+            err.println("panavirt: " + file + ": " + e.getMessage());
+            return null;
+        }
     }
 
     /** The --disk and --net devices, in that order, on virtio-mmio; false (said on err) for an unusable one. */
@@ -337,52 +406,12 @@ final class RunCommand implements Callable<Integer> {
         });
     }
 
-    private boolean bootKernel(Machine m, byte[] bytes, PrintWriter err) throws ErrnoException {
-        List<Multiboot.Module> modules = List.of();
-        if (initrd != null) {
-            byte[] module = read(initrd, err);
-            if (module == null) {
-                return false;
-            }
-            modules = List.of(new Multiboot.Module(module, initrd.toString()));
-        }
-        String cmdline = append == null || append.isEmpty() ? kernel.toString() : kernel + " " + append;
-        try {
-            m.bootMultiboot(Multiboot.parse(bytes), cmdline, modules);
-            return true;
-        } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
-            err.println("panavirt: " + kernel + ": " + e.getMessage());
-            return false;
-        }
-    }
-
     private static byte[] read(Path file, PrintWriter err) {
         try {
             return InputFiles.bytes(file, InputFiles.MAX_GUEST_FILE);
         } catch (InputFiles.BadInputException e) {
             err.println("panavirt: cannot read " + file + ": " + e.getMessage());
             return null;
-        }
-    }
-
-    private boolean load(Machine m, PrintWriter err) throws ErrnoException {
-        byte[] bytes = read(guest, err);
-        if (bytes == null) {
-            return false;
-        }
-        try {
-            if (GuestLoader.isElf(bytes)) {
-                m.load(GuestLoader.elf(bytes));
-            } else {
-                Machine.Mode md = mode.mode();
-                long load = loadAddress != null ? Long.decode(loadAddress) : md == Machine.Mode.REAL ? 0x7c00 : 0x100000;
-                GuestImage image = GuestLoader.flat(bytes, load);
-                m.load(image, md);
-            }
-            return true;
-        } catch (GuestLoader.GuestFormatException | IllegalArgumentException e) {
-            err.println("panavirt: " + guest + ": " + e.getMessage());
-            return false;
         }
     }
 
@@ -449,6 +478,24 @@ final class RunCommand implements Callable<Integer> {
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("too large: " + s);
         }
+    }
+
+    /**
+     * A guest-physical address below {@code mem}, decimal or {@code 0x} hex; IllegalArgumentException for
+     * anything else, an overflow included.
+     */
+    static long parseAddress(String s, long mem) {
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        long value;
+        try {
+            value = t.startsWith("0x") ? Long.parseLong(t.substring(2), 16) : Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not an address: " + s + " (decimal or 0x hex, below the RAM size)");
+        }
+        if (value < 0 || value >= mem) {
+            throw new IllegalArgumentException(s + " is not inside the guest's " + (mem >> 20) + "M of RAM");
+        }
+        return value;
     }
 
     /** Accepts real, protected and long for {@link ModeOption}. */

@@ -94,13 +94,13 @@ class CommandLineTest {
 
     @Test
     void badFilesAreReportedNotThrown() throws Exception {
-        assertEquals(Main.EXIT_BAD_GUEST, run("run", dir.resolve("missing.bin").toString()).status());
+        assertEquals(Main.EXIT_BAD_INPUT, run("run", dir.resolve("missing.bin").toString()).status());
         Path elf = Files.write(dir.resolve("bad.elf"), new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0});
         Outcome o = run("run", elf.toString());
-        assertEquals(Main.EXIT_BAD_GUEST, o.status());
+        assertEquals(Main.EXIT_BAD_INPUT, o.status());
         assertTrue(o.err().contains("ELF header cut short: 8 of 64 bytes"), o.err());
         Path empty = Files.write(dir.resolve("empty.bin"), new byte[0]);
-        assertEquals(Main.EXIT_BAD_GUEST, run("run", empty.toString()).status());
+        assertEquals(Main.EXIT_BAD_INPUT, run("run", empty.toString()).status());
     }
 
     /** A multiboot kernel whose first argument says what to do; it echoes its command line and module. */
@@ -247,15 +247,15 @@ class CommandLineTest {
     @Test
     void badKernelsAreReportedNotThrown() throws Exception {
         Outcome flatFile = run("run", "--kernel", flat(0xf4).toString());
-        assertEquals(Main.EXIT_BAD_GUEST, flatFile.status());
+        assertEquals(Main.EXIT_BAD_INPUT, flatFile.status());
         assertTrue(flatFile.err().contains("no multiboot header"), flatFile.err());
         Outcome missing = run("run", "--kernel", dir.resolve("none.elf").toString());
-        assertEquals(Main.EXIT_BAD_GUEST, missing.status());
+        assertEquals(Main.EXIT_BAD_INPUT, missing.status());
         assertTrue(missing.err().contains("no such file"), missing.err());
         Outcome noInitrd = run("run", "--kernel", kernel(), "--initrd", dir.resolve("none.env").toString());
-        assertEquals(Main.EXIT_BAD_GUEST, noInitrd.status());
+        assertEquals(Main.EXIT_BAD_INPUT, noInitrd.status());
         Outcome small = run("run", "--kernel", kernel(), "--mem", "1M");
-        assertEquals(Main.EXIT_BAD_GUEST, small.status());
+        assertEquals(Main.EXIT_BAD_INPUT, small.status());
         assertTrue(small.err().contains("beyond the end of RAM"), small.err());
     }
 

@@ -46,8 +46,17 @@ class InputFilesTest {
         Path text = Files.writeString(dir.resolve("s.pvs"), "read GITS_CTLR 4 # ok, ü\n");
         assertEquals("read GITS_CTLR 4 # ok, ü\n", InputFiles.text(text, InputFiles.MAX_SCRIPT));
         Path binary = Files.write(dir.resolve("b.pvs"), new byte[] {'r', (byte) 0xff, (byte) 0xfe, 0});
-        assertEquals("is not UTF-8 text (a binary file?)",
-                assertThrows(InputFiles.BadInputException.class, () -> InputFiles.text(binary, InputFiles.MAX_SCRIPT))
-                        .getMessage());
+        assertEquals("not a text file (byte 1 is not UTF-8)", whyText(binary));
+        Path zeros = Files.write(dir.resolve("z.pvs"), new byte[] {'#', ' ', 0, 0});   // valid UTF-8, still not text
+        assertEquals("not a text file (byte 2 is NUL)", whyText(zeros));
+        Path latin1 = Files.write(dir.resolve("l.pvs"), new byte[] {'r', 'e', 'a', 'd', ' ', (byte) 0xfc, '\n'});
+        assertEquals("not a text file (byte 5 is not UTF-8)", whyText(latin1));
+        Path cut = Files.write(dir.resolve("c.pvs"), new byte[] {'#', ' ', (byte) 0xc3});   // a 2-byte sequence cut short
+        assertEquals("not a text file (byte 2 is not UTF-8)", whyText(cut));
+    }
+
+    private static String whyText(Path file) {
+        return assertThrows(InputFiles.BadInputException.class, () -> InputFiles.text(file, InputFiles.MAX_SCRIPT))
+                .getMessage();
     }
 }

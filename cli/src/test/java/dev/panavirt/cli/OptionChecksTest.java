@@ -17,17 +17,21 @@ class OptionChecksTest {
     record Outcome(int status, String err) {}
 
     static Outcome panavirt(String... args) {
-        CommandLine cl = Main.commandLine();
+        return panavirt(Main.commandLine(), args);
+    }
+
+    static Outcome panavirt(CommandLine cl, String... args) {
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(new StringWriter()));
         cl.setErr(new PrintWriter(err));
-        return new Outcome(cl.execute(args), err.toString());
+        return new Outcome(Main.execute(cl, args), err.toString());
     }
 
     private static void usage(String expected, String... args) {
         Outcome o = panavirt(args);
         assertEquals(Main.EXIT_USAGE, o.status(), String.join(" ", args) + ": " + o.err());
         assertTrue(o.err().contains(expected), String.join(" ", args) + ": " + o.err());
+        assertEquals(1, o.err().lines().count(), "one line, not the usage text: " + o.err());
     }
 
     @Test
@@ -54,6 +58,61 @@ class OptionChecksTest {
         usage("--timeout must be at least 1 second, not -1", "run", "--timeout", "-1");
         usage("--vcpus must be between 1 and 64", "run", "--vcpus", "0");
         usage("--vcpus must be between 1 and 64", "run", "--vcpus", "65");
+    }
+
+    @Test
+    void loadAddressIsANumberInsideRam() {
+        usage("--load-address: not an address: zz", "run", "--load-address", "zz", "guest.bin");
+        // used to reach the loader and come back as a bad guest file: "For input string ... under radix 16"
+        usage("--load-address: not an address: 0xffffffffffffffff", "run", "--load-address", "0xffffffffffffffff",
+                "guest.bin");
+        usage("--load-address: 0x4000000 is not inside the guest's 64M of RAM", "run", "--load-address", "0x4000000",
+                "guest.bin");
+        usage("--load-address: -1 is not inside", "run", "--load-address", "-1", "guest.bin");
+        assertEquals(0x7c00, RunCommand.parseAddress("0x7C00", 1 << 20));
+        assertEquals(4096, RunCommand.parseAddress("4096", 1 << 20));
+    }
+
+    @Test
+    void unknownOptionsAndCommandsAreOneLineUsageErrors() {
+        usage("Unknown option: '--frobnicate' (see 'panavirt run --help')", "run", "--frobnicate");
+        usage("Unmatched argument at index 0: 'frobnicate' (see 'panavirt --help')", "frobnicate");
+        usage("Missing required option: '--device=<device>' (see 'panavirt replay --help')", "replay", "x.pvs");
+        Outcome bare = panavirt();
+        assertEquals(Main.EXIT_USAGE, bare.status());
+        assertTrue(bare.err().contains("Usage: panavirt") && bare.err().contains("replay"), "the commands: " + bare.err());
+    }
+
+    /** A command that fails the way a bug would. */
+    @CommandLine.Command(name = "fail")
+    static final class Failing implements java.util.concurrent.Callable<Integer> {
+        @CommandLine.Parameters(index = "0")
+        String what;
+
+        @Override
+        public Integer call() {
+            return switch (what) {
+                case "oom" -> throw new OutOfMemoryError("Java heap space");
+                case "stack" -> call(new Failing());
+                default -> throw new IllegalStateException("a bug");
+            };
+        }
+
+        private static int call(Failing f) {
+            return call(f) + 1;   // recursion without end: StackOverflowError
+        }
+    }
+
+    @Test
+    void errorsAndExceptionsThatEscapeACommandAreOneLineInternalErrors() {
+        for (String[] c : new String[][] {{"oom", "java.lang.OutOfMemoryError: Java heap space"},
+                {"stack", "java.lang.StackOverflowError"}, {"bug", "java.lang.IllegalStateException: a bug"}}) {
+            CommandLine cl = Main.commandLine().addSubcommand(new Failing());
+            Outcome o = panavirt(cl, "fail", c[0]);
+            assertEquals(Main.EXIT_INTERNAL, o.status(), o.err());
+            assertTrue(o.err().startsWith("panavirt: internal error: " + c[1] + " (at dev.panavirt.cli."), o.err());
+            assertEquals(1, o.err().lines().count(), "one line, no stack trace: " + o.err());
+        }
     }
 
     @Test

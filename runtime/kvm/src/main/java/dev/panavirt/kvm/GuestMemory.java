@@ -8,7 +8,9 @@ import java.util.Optional;
 /**
  * Guest-physical memory of a {@link Vm}: reads and writes by guest-physical address, bounds-checked
  * against the slots the VM owns. An access that is not wholly inside one region throws
- * {@link IndexOutOfBoundsException} naming the address; nothing outside the mappings is touched.
+ * {@link IndexOutOfBoundsException} naming the address; nothing outside the mappings is touched. Once the VM
+ * has closed there are no regions ({@link #isMapped} is false everywhere) and accesses throw
+ * {@link IllegalStateException}.
  */
 public final class GuestMemory {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -16,10 +18,20 @@ public final class GuestMemory {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private volatile MemoryRegion[] regions = new MemoryRegion[0];
+    private volatile boolean closed;
 
     GuestMemory() {}
 
+    /** The VM closed: no regions from now on, and every access says so. */
+    synchronized void close() {
+        closed = true;
+        regions = new MemoryRegion[0];
+    }
+
     synchronized void add(MemoryRegion r) {
+        if (closed) {
+            throw new IllegalStateException("the VM is closed");
+        }
         MemoryRegion[] old = regions;
         MemoryRegion[] next = java.util.Arrays.copyOf(old, old.length + 1);
         next[old.length] = r;
@@ -87,6 +99,9 @@ public final class GuestMemory {
     public MemorySegment slice(long gpa, long length) {
         MemoryRegion r = find(gpa, length);
         if (r == null) {
+            if (closed) {
+                throw new IllegalStateException("guest memory is gone: the VM is closed");
+            }
             throw new IndexOutOfBoundsException("guest-physical range 0x" + Long.toHexString(gpa) + "+" + length
                     + " is not inside one memory region");
         }
@@ -156,6 +171,9 @@ public final class GuestMemory {
     public String readCString(long gpa, int max) {
         MemoryRegion r = find(gpa, 1);
         if (r == null) {
+            if (closed) {
+                throw new IllegalStateException("guest memory is gone: the VM is closed");
+            }
             throw new IndexOutOfBoundsException("guest-physical address 0x" + Long.toHexString(gpa) + " is not mapped");
         }
         long avail = Math.min(max, r.size() - (gpa - r.guestPhysAddr()));

@@ -31,6 +31,11 @@ import java.lang.invoke.VarHandle;
  * the VM or once KVM has marked the VM dead (virt/kvm/kvm_main.c, {@code kvm_vcpu_ioctl}). {@code EFAULT}
  * is left out where this class hands the kernel only buffers it checked. After {@link #close} every
  * ioctl-issuing method throws {@link IllegalStateException} before reaching the kernel.
+ *
+ * <p><b>Closing while it runs.</b> {@link #close} (and {@link Vm#close}) may be called while another thread is
+ * inside {@code KVM_RUN}: it kicks that thread out, waits a bounded time for it to leave, and only then closes
+ * the descriptor. The running thread's {@link #run()} returns {@link VcpuExit.Interrupted} without reading
+ * {@code kvm_run} again, and its next call throws {@link IllegalStateException}.
  */
 public final class Vcpu implements AutoCloseable {
     private static final long KVM_RUN = kvm_h.KVM_RUN();
@@ -51,6 +56,23 @@ public final class Vcpu implements AutoCloseable {
     X86Vcpu x86;
     private volatile Thread runner;
     private volatile int runnerTid;
+    /**
+     * {@link #RUNNING} while a thread is inside {@link #run()} (in KVM_RUN or reading its exit), {@link #CLOSING}
+     * once {@link #close} has begun. Changed atomically: a run that sees CLOSING never becomes RUNNING, and a close
+     * that sets CLOSING learns whether a run is in progress.
+     */
+    private volatile int state;
+    private static final int RUNNING = 1;
+    private static final int CLOSING = 2;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Vcpu.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Vcpu(Vm vm, Fd fd, int id, Arena arena, int mmapSize, int dirtyRingBytes) throws ErrnoException {
         this.vm = vm;
@@ -126,42 +148,116 @@ public final class Vcpu implements AutoCloseable {
      *         <li>ENOEXEC: on arm64, before {@code KVM_ARM_VCPU_INIT} (arch/arm64/kvm/arm.c,
      *         {@code kvm_arch_vcpu_ioctl_run}).</li>
      *         </ul>
-     * @throws IllegalStateException after the vCPU closed
+     * @throws IllegalStateException after the vCPU (or its VM) closed, or while another thread is inside this
+     *         method; a call that is inside {@code KVM_RUN} when the close comes returns {@link VcpuExit.Interrupted}
      */
     public VcpuExit run() throws ErrnoException {
-        Thread me = Thread.currentThread();
-        if (runner != me) {
-            runnerTid = Libc.gettid();
-            runner = me;
+        for (;;) {
+            int st = state;
+            if (st != 0) {
+                throw new IllegalStateException((st & CLOSING) != 0 ? "vcpu " + id + " is closed"
+                        : "vcpu " + id + " is already running on another thread");
+            }
+            if (STATE.compareAndSet(this, 0, RUNNING)) {
+                break;
+            }
         }
-        int rc = Libc.ioctl(capture, fd.raw(), KVM_RUN, 0L);
-        if (rc < 0) {
-            int errno = -rc;
-            if (errno == Errno.EINTR || errno == Errno.EAGAIN) {
-                IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 0);
+        try {
+            Thread me = Thread.currentThread();
+            if (runner != me) {
+                runnerTid = Libc.gettid();
+                runner = me;
+            }
+            int rc = Libc.ioctl(capture, fd.raw(), KVM_RUN, 0L);
+            if ((state & CLOSING) != 0) {
+                // closed while inside: kvm_run may be unmapped as soon as RUNNING is cleared
                 return VcpuExit.Interrupted.INSTANCE;
             }
-            if (errno == Errno.EFAULT && kvm_run.exit_reason(run) == KvmExits.MEMORY_FAULT) {
-                return memoryFault;
+            if (rc < 0) {
+                int errno = -rc;
+                if (errno == Errno.EINTR || errno == Errno.EAGAIN) {
+                    IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 0);
+                    return VcpuExit.Interrupted.INSTANCE;
+                }
+                if (errno == Errno.EFAULT && kvm_run.exit_reason(run) == KvmExits.MEMORY_FAULT) {
+                    return memoryFault;
+                }
+                throw Ioctl.failure(fd, "KVM_RUN", errno, KVM_RUN, "vcpu " + id);
             }
-            throw Ioctl.failure(fd, "KVM_RUN", errno, KVM_RUN, "vcpu " + id);
+            int reason = kvm_run.exit_reason(run);
+            return reason >= 0 && reason < exitsByReason.length ? exitsByReason[reason] : unknown;
+        } finally {
+            if (((int) STATE.getAndBitwiseAnd(this, ~RUNNING) & CLOSING) != 0) {
+                vm.vcpuLeftRun();
+            }
         }
-        int reason = kvm_run.exit_reason(run);
-        return reason >= 0 && reason < exitsByReason.length ? exitsByReason[reason] : unknown;
     }
 
     /**
      * Makes the running (or next) {@link #run()} return {@link VcpuExit.Interrupted}: sets
-     * {@code immediate_exit} and signals the vCPU thread so a guest inside {@code KVM_RUN} leaves it.
-     * Safe from any thread.
+     * {@code immediate_exit} and, while a thread is inside {@link #run()}, signals that thread so a guest inside
+     * {@code KVM_RUN} leaves it. Safe from any thread. A thread that has stopped running the vCPU is not
+     * signalled (its id may belong to another thread by now). After {@link #close} a kick does nothing: there
+     * is no run left to interrupt.
      */
     public void kick() {
-        IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 1);
+        if ((state & CLOSING) != 0) {
+            return;
+        }
+        try {
+            IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 1);
+        } catch (IllegalStateException closedMeanwhile) {
+            return;   // the VM closed between the check and the write and unmapped kvm_run
+        }
+        signalRunner();
+    }
+
+    private void signalRunner() {
         int tid = runnerTid;
-        if (tid > 0) {
+        if (tid > 0 && (state & RUNNING) != 0) {
             // SIGPIPE has a JVM handler that ignores it; its only effect is to interrupt the ioctl.
             Libc.tgkill(Scratch.capture(), Libc.getpid(), tid, Libc.SIGPIPE);
         }
+    }
+
+    /** Whether a thread is inside {@link #run()} (in {@code KVM_RUN} or reading its exit) at this moment. */
+    public boolean isRunning() {
+        return (state & RUNNING) != 0;
+    }
+
+    /**
+     * The first half of closing: no new {@code KVM_RUN}, and the one in progress is kicked. Returns at once; see
+     * {@link #awaitLeft(long)}.
+     */
+    void beginClose() {
+        if ((state & CLOSING) != 0) {
+            return;
+        }
+        try {
+            IMMEDIATE_EXIT.setVolatile(run, IMMEDIATE_EXIT_OFFSET, (byte) 1);
+        } catch (IllegalStateException unmapped) {
+            // kvm_run is already gone with the VM: no run can be in progress
+        }
+        if (((int) STATE.getAndBitwiseOr(this, CLOSING) & RUNNING) != 0) {
+            signalRunner();
+        }
+    }
+
+    /**
+     * Waits until no thread is inside {@link #run()} or {@code deadline} ({@link System#nanoTime()}) passes,
+     * kicking again every millisecond: a signal that arrived just before the thread entered {@code KVM_RUN} is
+     * lost, though {@code immediate_exit} catches that case too. Returns whether the vCPU is out.
+     */
+    boolean awaitLeft(long deadline) {
+        while (isRunning()) {
+            long now = System.nanoTime();
+            if (now - deadline >= 0) {
+                return false;
+            }
+            signalRunner();
+            java.util.concurrent.locks.LockSupport.parkNanos(Math.min(1_000_000L, deadline - now));
+        }
+        return true;
     }
 
     /** Sets or clears {@code kvm_run.immediate_exit} directly. */
@@ -363,9 +459,25 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Closes the vCPU fd. The {@code kvm_run} mapping is released with the VM. Idempotent. */
+    /**
+     * Closes the vCPU fd; a thread inside {@code KVM_RUN} is kicked out first, waiting at most
+     * {@link Vm#CLOSE_WAIT} for it to leave. The {@code kvm_run} mapping is released with the VM. Idempotent.
+     *
+     * <p>If the thread has not left by then (its signal blocked, say), the descriptor is closed anyway: the
+     * kernel keeps the vCPU alive until that {@code KVM_RUN} returns, and the thread issues no further ioctl on it.
+     */
     @Override
     public void close() {
+        beginClose();
+        if (!awaitLeft(System.nanoTime() + Vm.CLOSE_WAIT.toNanos())) {
+            System.getLogger(Vcpu.class.getName()).log(System.Logger.Level.WARNING, "vcpu " + id + " was still "
+                    + "inside KVM_RUN on thread " + runner + " " + Vm.CLOSE_WAIT.toMillis() + " ms after close");
+        }
+        fd.close();
+    }
+
+    /** Closes the descriptor only: for {@link Vm#close}, which has done the kick and the wait for all vCPUs. */
+    void closeFd() {
         fd.close();
     }
 }

@@ -22,12 +22,14 @@ import dev.panavirt.sys.Scratch;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A virtual machine: a KVM VM file descriptor, the guest memory it owns, and its vCPUs and devices.
- * Closing the VM closes its vCPUs and devices, then the VM fd, then unmaps guest memory.
+ * Closing the VM closes its vCPUs and devices, then the VM fd, then unmaps guest memory; vCPUs still inside
+ * {@code KVM_RUN} are kicked out first (see {@link #close(Duration)}).
  *
  * {@snippet :
  * try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
@@ -47,6 +49,12 @@ import java.util.List;
  * {@link IllegalStateException} before reaching the kernel.
  */
 public final class Vm implements AutoCloseable {
+    /**
+     * How long {@link #close()} waits for vCPUs inside {@code KVM_RUN} to leave after their kick. A kicked vCPU
+     * leaves as soon as its thread takes the signal; this bound is for one whose thread cannot.
+     */
+    public static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+
     private final Kvm kvm;
     private final Fd fd;
     /** The x86 view, made on first use (see {@link X86Vm#of}). */
@@ -60,6 +68,9 @@ public final class Vm implements AutoCloseable {
     private final boolean memslotV2;
     private volatile int dirtyRingBytes;
     private volatile boolean closed;
+    /** Set when close left the mappings in place for vCPUs still inside KVM_RUN; the last to leave unmaps. */
+    private volatile boolean releasePending;
+    private final Object releaseLock = new Object();
 
     /** Takes {@code fd}; closes it when the capability check fails, so a failed VM leaves no descriptor. */
     Vm(Kvm kvm, Fd fd) throws ErrnoException {
@@ -302,6 +313,9 @@ public final class Vm implements AutoCloseable {
             Vcpu v = new Vcpu(this, vfd, id, arena, kvm.vcpuMmapSize(), dirtyRingBytes);
             synchronized (vcpus) {
                 vcpus.add(v);
+            }
+            if (closed) {
+                throw new IllegalStateException("VM is closed");   // a close raced this call past its snapshot
             }
             return v;
         } catch (ErrnoException | RuntimeException e) {
@@ -753,16 +767,51 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Closes vCPUs, devices and owned resources, the VM fd, then unmaps guest memory. Idempotent. */
+    /**
+     * {@link #close(Duration)} with {@link #CLOSE_WAIT}: closes vCPUs (kicking those inside {@code KVM_RUN}),
+     * devices and owned resources, the VM fd, then unmaps guest memory. Idempotent.
+     */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        close(CLOSE_WAIT);
+    }
+
+    /**
+     * Closes the VM. vCPUs a thread is running are kicked (their {@code immediate_exit} set and their thread
+     * signalled) and waited for, at most {@code wait} in all; then the vCPU fds, devices and owned resources
+     * ({@link #own}) and the VM fd are closed, and guest memory and the {@code kvm_run} areas are unmapped.
+     * {@link #memory()} is empty from then on and every segment of it throws {@link IllegalStateException}.
+     *
+     * <p>A vCPU that has not left {@code KVM_RUN} by then (its thread cannot take the signal, say) may still
+     * touch guest memory: KVM keeps the VM alive while that ioctl runs, and an address range unmapped under it
+     * could be mapped again for something else. So the mappings stay in place, and the thread that leaves
+     * {@code KVM_RUN} last unmaps them on its way out of {@link Vcpu#run()}; a warning names the vCPUs. Memory
+     * the caller gave through {@link #setUserMemoryRegion} must likewise stay mapped until this returns true.
+     *
+     * @param wait how long to wait for running vCPUs to leave {@code KVM_RUN}
+     * @return true when every vCPU had left and everything is released; false when mappings were left to the
+     *         vCPUs still inside {@code KVM_RUN} (or when the VM was already closed by an earlier call that
+     *         left them)
+     */
+    public boolean close(Duration wait) {
+        synchronized (releaseLock) {
+            if (closed) {
+                return !releasePending;
+            }
+            closed = true;
         }
-        closed = true;
-        for (Vcpu v : vcpus()) {
-            v.close();
+        List<Vcpu> cpus = vcpus();
+        cpus.forEach(Vcpu::beginClose);
+        long deadline = System.nanoTime() + wait.toNanos();
+        List<Integer> stuck = new ArrayList<>();
+        for (Vcpu v : cpus) {
+            if (!v.awaitLeft(deadline)) {
+                stuck.add(v.id());
+            }
         }
+        // A thread still inside KVM_RUN holds its own reference to the vCPU file: closing the number is safe,
+        // and the thread issues no further ioctl (it sees the close).
+        cpus.forEach(Vcpu::closeFd);
         List<AutoCloseable> toClose;
         synchronized (owned) {
             toClose = new ArrayList<>(owned);
@@ -776,6 +825,35 @@ public final class Vm implements AutoCloseable {
             }
         }
         fd.close();
+        memory.close();
+        synchronized (releaseLock) {
+            // pending first, then the check: a vCPU leaving in between either sees it pending or is seen out
+            releasePending = true;
+            if (cpus.stream().noneMatch(Vcpu::isRunning)) {
+                releasePending = false;
+                releaseMappings();
+                return true;
+            }
+        }
+        System.getLogger(Vm.class.getName()).log(System.Logger.Level.WARNING, "vcpus " + stuck + " were still "
+                + "inside KVM_RUN " + wait.toMillis() + " ms after close; guest memory stays mapped until they leave");
+        return false;
+    }
+
+    /** Called by a vCPU leaving {@link Vcpu#run()} after its close began: the last one out unmaps, if close left it. */
+    void vcpuLeftRun() {
+        if (!releasePending) {
+            return;
+        }
+        synchronized (releaseLock) {
+            if (releasePending && vcpus().stream().noneMatch(Vcpu::isRunning)) {
+                releasePending = false;
+                releaseMappings();
+            }
+        }
+    }
+
+    private void releaseMappings() {
         List<Arena> slots;
         synchronized (slotArenas) {
             slots = new ArrayList<>(slotArenas.values());

@@ -86,6 +86,11 @@ public final class Machine implements AutoCloseable {
     public static final int EXIT_TRIPLE_FAULT = 125;
     /** Exit status for a KVM internal error, failed entry, or an exit panavirt cannot handle. */
     public static final int EXIT_KVM_ERROR = 126;
+    /**
+     * Exit status when panavirt itself failed during the run: a device model or exit handler threw (sysexits
+     * EX_SOFTWARE, as the command line's internal errors). Not 126: KVM did nothing wrong.
+     */
+    public static final int EXIT_INTERNAL = 70;
     /** How often the main thread flushes the console and, with the in-kernel irqchip, checks for idle vCPUs. */
     public static final long IDLE_POLL_MS = 25;
     /** How long an idle check waits for the vCPU threads to park before giving up on that check. */
@@ -97,7 +102,9 @@ public final class Machine implements AutoCloseable {
 
     /** Why the run ended. */
     public enum Outcome { DEBUG_EXIT, DONE, HALTED, ASSERT_FAILED, TRIPLE_FAULT, INTERNAL_ERROR, FAIL_ENTRY,
-        MEMORY_FAULT, UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR, RESET }
+        MEMORY_FAULT, UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR, RESET,
+        /** A device model or exit handler of panavirt threw: a bug, reported with {@link #EXIT_INTERNAL}. */
+        PANAVIRT_ERROR }
 
     /** Where {@code pci-testdev}'s BARs are placed (as firmware would): 4 KiB of MMIO and 256 I/O ports. */
     public static final long PCI_TESTDEV_MEM_BAR = 0xfe00_0000L, PCI_TESTDEV_IO_BAR = 0xc000;
@@ -596,8 +603,13 @@ public final class Machine implements AutoCloseable {
     private void loop(VcpuRunner runner) {
         try {
             runner.run();
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (ErrnoException e) {
             finish(Outcome.ERROR, EXIT_KVM_ERROR, "vCPU " + runner.vcpu().id() + ": " + e.getMessage());
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            // a device model or handler failed on this vCPU's thread: end the run with a report, not a dead thread
+            StackTraceElement[] at = e.getStackTrace();
+            finish(Outcome.PANAVIRT_ERROR, EXIT_INTERNAL, "internal error on vCPU " + runner.vcpu().id() + ": " + e
+                    + (at.length > 0 ? " (at " + at[0] + ")" : ""));
         } finally {
             pause.ended();
         }
