@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Boots the lane's stock Debian 6.12 kernel (a bzImage) with {@link Machine#bootLinux} to an initramfs whose init
  * ({@link InitProgram}) loads the virtio modules, reads sector 0 of the disk, writes sector 1, checks the network
- * device's MAC and loops a frame through vdpasim_net, then reboots; the host checks every console line, the
+ * device's MAC, loops a frame through vdpasim_net and reads a line the host types on COM1 (the UART's receive
+ * interrupt), then reboots; the host checks every console line, the
  * image file's bytes, the vCPU count the kernel brought up, and that the run ended by the keyboard controller's
  * reset with status 0. The machine has a virtio-blk disk (the vDPA model over a file) and
  * the lane's vdpasim_net ({@code /dev/vhost-vdpa-0}) on virtio-mmio, announced in the ACPI tables with the vCPUs. Needs KVM on hardware virtualization: the paravirtual KVM cannot run
@@ -49,14 +50,14 @@ class LinuxBootTest {
                 o.ports());
         String text = o.console();
         List<String> lines = text.lines().filter(l -> l.startsWith("panavirt-init:") || l.startsWith("disk-")
-                || l.startsWith("net-")).toList();
+                || l.startsWith("net-") || l.startsWith("console-")).toList();
         assertTrue(text.contains("Linux version 6.12"), "the kernel's banner on COM1:\n" + tail(text));
         assertTrue(text.contains("smp: Brought up 1 node, " + vcpus + " CPU"), "the MADT's vCPUs came up:\n"
                 + tail(text));
         byte[] sector0 = LinuxGuestBoot.sector0();
         assertEquals(List.of(
                 LinuxGuestBoot.FIRST_LINE,
-                "panavirt-init: checks=disk,net",
+                "panavirt-init: checks=disk,net,console",
                 "panavirt-init: modules: " + guest.moduleCount() + " loaded",
                 "disk-read: " + HexFormat.of().formatHex(sector0, 0, 32),
                 "disk-size: " + LinuxGuestBoot.DISK_SECTORS * 512,
@@ -64,6 +65,8 @@ class LinuxBootTest {
                 "net-if: eth0",
                 "net-mac: 52:54:00:12:34:56",
                 "net-loopback: ok",
+                LinuxGuestBoot.CONSOLE_READY,
+                "console-read: " + LinuxGuestBoot.CONSOLE_INPUT,
                 "panavirt-init: done"), lines, tail(text));
         byte[] after = Files.readAllBytes(o.disk());
         assertArrayEquals(InitProgram.sector1(), Arrays.copyOfRange(after, 512, 1024), "sector 1 in the image file");

@@ -21,11 +21,15 @@ import java.util.Map;
  */
 final class LinuxGuestBoot {
     /** The command line: console on COM1, reboot through the keyboard controller, the init program's checks. */
-    static final String CMDLINE = "console=ttyS0 reboot=k panic=-1 pci=off panavirt.checks=disk,net panavirt.timeout=300";
+    static final String CMDLINE = "console=ttyS0 reboot=k panic=-1 pci=off panavirt.checks=disk,net,console panavirt.timeout=300";
     /** The disk image's size in sectors. */
     static final int DISK_SECTORS = 2048;
     /** The init program's first line, whose arrival is timed. */
     static final String FIRST_LINE = "panavirt-init: start";
+    /** The init program's console check waits for a line after this one. */
+    static final String CONSOLE_READY = "console-ready";
+    /** The line the host types on COM1 when the console check is ready; init echoes it as "console-read: ...". */
+    static final String CONSOLE_INPUT = "typed-on-com1 42";
 
     /**
      * What a boot gave.
@@ -79,6 +83,11 @@ final class LinuxGuestBoot {
             m.addVirtioMmio(VhostVdpa.open("/dev/vhost-vdpa-0"));
             m.bootLinux(BzImage.parse(Files.readAllBytes(kernel)), cmdline, initramfs);
             m.countPortExits();
+            // The line goes in only once init waits for it: the 8250 driver's probe clears the UART's FIFO.
+            console.onCue(CONSOLE_READY, () -> Thread.ofVirtual().start(() -> {
+                byte[] line = (CONSOLE_INPUT + "\n").getBytes(StandardCharsets.US_ASCII);
+                m.serial().queueInput(line, 0, line.length);
+            }));
             long start = System.nanoTime();
             console.start(start);
             Machine.Result r = m.run();
@@ -88,7 +97,10 @@ final class LinuxGuestBoot {
         }
     }
 
-    /** The console: keeps the text and the time a marker first appeared, and echoes it (null: not). */
+    /**
+     * The console: keeps the text and the time a marker first appeared, echoes it (null: not), and runs an action
+     * the first time a cue appears (from the vCPU thread that wrote it: the action must not block).
+     */
     static final class MarkerClock extends OutputStream {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         private final byte[] marker;
@@ -96,10 +108,18 @@ final class LinuxGuestBoot {
         private int matched;
         private long start;
         private volatile long markerAt;
+        private byte[] cue;
+        private Runnable onCue;
+        private int cueMatched;
 
         MarkerClock(String marker, PrintStream echo) {
             this.marker = marker.getBytes(StandardCharsets.US_ASCII);
             this.echo = echo;
+        }
+
+        synchronized void onCue(String text, Runnable action) {
+            cue = text.getBytes(StandardCharsets.US_ASCII);
+            onCue = action;
         }
 
         void start(long nanos) {
@@ -116,6 +136,14 @@ final class LinuxGuestBoot {
                 matched = (byte) b == marker[matched] ? matched + 1 : ((byte) b == marker[0] ? 1 : 0);
                 if (matched == marker.length) {
                     markerAt = System.nanoTime();
+                }
+            }
+            if (onCue != null) {
+                cueMatched = (byte) b == cue[cueMatched] ? cueMatched + 1 : ((byte) b == cue[0] ? 1 : 0);
+                if (cueMatched == cue.length) {
+                    Runnable action = onCue;
+                    onCue = null;
+                    action.run();
                 }
             }
         }

@@ -17,6 +17,8 @@
  *   net-if: <name>                               eth0, else the first interface other than lo
  *   net-mac: 52:54:00:12:34:56                   its hardware address
  *   net-loopback: ok                             a frame to its own MAC came back (vdpa_sim_net loops TX to RX)
+ *   console-ready                                the console check waits for one line of input on /dev/console
+ *   console-read: <line>                         the line it read (through the UART's receive interrupt)
  *   panavirt-init: done                          ("panavirt-init: done with N failures" after a FAIL)
  *
  * then sync(2) and reboot(RB_AUTOBOOT). A step that fails prints `panavirt-init: FAIL <step>: <why>` (the
@@ -26,7 +28,7 @@
  * stderr and exits with status 2.
  *
  * Kernel command line (read from /proc/cmdline):
- *   panavirt.checks=disk,net   which checks to run, comma-separated (none when absent)
+ *   panavirt.checks=disk,net,console   which checks to run, comma-separated (none when absent)
  *   panavirt.timeout=SECONDS   the watchdog (default 90): a child process reboots the machine when init has
  *                              not finished by then, after printing `panavirt-init: FAIL watchdog: ...`, so
  *                              even an I/O that never completes (uninterruptible sleep) cannot hang the run
@@ -418,6 +420,46 @@ static int find_interface(char *name, size_t size)
     }
 }
 
+/*
+ * The console check: says it is ready, then reads one line from /dev/console (canonical mode: the tty hands over
+ * a whole line) within WAIT_MS. The bytes reach the tty only through the 8250 driver's receive interrupt, so the
+ * line proves the UART's input path and its IRQ routing, not only its output.
+ */
+static void check_console(void)
+{
+    say("console-ready");
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    int r;
+    while ((r = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR) {
+    }
+    if (r == 0) {
+        fail("console-read", "no line within the wait");
+        return;
+    }
+    if (r < 0) {
+        fail_errno("console-read");
+        return;
+    }
+    char line[256];
+    ssize_t n;
+    while ((n = read(0, line, sizeof line - 1)) < 0 && errno == EINTR) {
+    }
+    if (n < 0) {
+        fail_errno("console-read");
+        return;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+        n--;
+    }
+    line[n] = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        if (!isprint((unsigned char) line[i])) {
+            line[i] = '?';
+        }
+    }
+    say("console-read: %s", line);
+}
+
 static void check_net(void)
 {
     char ifname[IFNAMSIZ];
@@ -544,10 +586,11 @@ int main(void)
     for (char *p = checks; *p;) {
         char *end = strchr(p, ',');
         size_t len = end ? (size_t) (end - p) : strlen(p);
-        if (!(len == 4 && strncmp(p, "disk", 4) == 0) && !(len == 3 && strncmp(p, "net", 3) == 0) && len > 0) {
+        if (!(len == 4 && strncmp(p, "disk", 4) == 0) && !(len == 3 && strncmp(p, "net", 3) == 0)
+                && !(len == 7 && strncmp(p, "console", 7) == 0) && len > 0) {
             char step[64];
             snprintf(step, sizeof step, "check %.*s", (int) (len < 40 ? len : 40), p);
-            fail(step, "unknown check (known: disk, net)");
+            fail(step, "unknown check (known: disk, net, console)");
         }
         p += len + (end ? 1 : 0);
     }
@@ -556,6 +599,9 @@ int main(void)
     }
     if (has_check(checks, "net")) {
         check_net();
+    }
+    if (has_check(checks, "console")) {
+        check_console();
     }
     if (failures) {
         say("panavirt-init: done with %d failures", failures);
