@@ -161,3 +161,84 @@ EOT
   ln -sfn "$A_ABI" "$AC/current"
   lane_log "prepare: done ($arch $A_ABI) in $(lane_since "$t0") s"
 }
+
+# run_cross_diff (from lane/run, with ARCH, BUILD, SCRIPTS, PINS, RUN set): the differential test of the
+# architecture's model against its KVM. Exit status: 0 every difference pinned, 1 a difference or stale
+# pin, 2 usage or prepare error, 3 the nested host failed.
+run_cross_diff() {
+  local device T0 t
+  case $ARCH in
+    riscv64) device=riscv-vector ;;
+    arm64) device=its ;;
+  esac
+  [ "$(id -u)" = 0 ] || lane_die "the lane needs root (apt-get in prepare)"
+  source "$LANE_REPO/tools/jdk.sh"
+  T0=$(lane_now)
+  "$LANE_DIR/prepare" --arch "$ARCH" || lane_die "lane/prepare --arch $ARCH failed (its messages are above)"
+  local T_PREP; T_PREP=$(lane_since "$T0")
+  lane_arch_vars "$ARCH"
+  [ -f "$LANE_DIR/agent/$ARCH.c" ] || lane_die "no kernel agent for $ARCH yet (lane/agent/$ARCH.c)"
+  if [ "$BUILD" = 1 ]; then
+    (cd "$LANE_REPO" && mvn -q -B -o -Dstyle.color=never compile -pl runtime/models -am >&2) \
+      || (cd "$LANE_REPO" && mvn -q -B -Dstyle.color=never compile -pl runtime/models -am >&2) \
+      || lane_die "mvn compile failed"
+  fi
+  local cp=$LANE_REPO/runtime/models/target/classes:$LANE_REPO/runtime/base/target/classes:$LANE_REPO/bindings/target/classes
+  [ -d "$LANE_REPO/runtime/models/target/classes/dev/panavirt/replay/remote" ] || lane_die "models not compiled: pass --build"
+  if [ ${#SCRIPTS[@]} = 0 ]; then
+    SCRIPTS=("$LANE_REPO/examples/sessions/$device.pvs"
+             "$LANE_REPO/runtime/tests/src/test/resources/dev/panavirt/replay/fuzz/ScriptFuzzTestInputs/scriptOnAModel/$device")
+    local f
+    for f in "$LANE_DIR/sessions/$device"/*.pvs; do [ -f "$f" ] && SCRIPTS+=("$f"); done
+  fi
+  PINS=${PINS:-$LANE_DIR/sessions/$device.pins}
+  [ -f "$PINS" ] || lane_die "no pins file $PINS"
+  RUN=${RUN:-$LANE_CACHE/$ARCH/runs/$(date +%Y%m%d-%H%M%S)-$$}
+  mkdir -p "$RUN"; RUN=$(cd "$RUN" && pwd)
+  { ls -1dt "$LANE_CACHE/$ARCH"/runs/*/ 2>/dev/null || true; } | tail -n +11 | xargs -r rm -rf
+  local S=$RUN/stage
+  rm -rf "$S" && mkdir -p "$S/lane"
+  cp "$LANE_DIR/guest/init-cross" "$S/init" && chmod 755 "$S/init"
+  # the calls: each script run on the model here, every call written down (KernelDiff calls)
+  "$JAVA_HOME/bin/java" -cp "$cp" dev.panavirt.replay.remote.KernelDiff calls --device "$device" \
+    --out "$S/lane/calls" "${SCRIPTS[@]}" || lane_die "KernelDiff calls failed"
+  # the agent, static, for the guest's architecture; its guest code needs the vector extension on riscv64
+  t=$(lane_now)
+  local objs=() src
+  for src in "$LANE_DIR/agent/agent.c" "$LANE_DIR/agent/$ARCH.c" "$LANE_DIR/agent/guest-$ARCH.S"; do
+    [ -f "$src" ] || continue
+    local march=(); [ "$ARCH" = riscv64 ] && { march=(-march=rv64gc); case $src in *.S) march=(-march=rv64gcv) ;; esac; }
+    "$A_CC" -O2 -Wall -Wextra "${march[@]}" -c -o "$S/$(basename "$src").o" "$src" || lane_die "compiling $src failed"
+    objs+=("$S/$(basename "$src").o")
+  done
+  "$A_CC" -static -o "$S/lane/agent" "${objs[@]}" || lane_die "linking the agent failed"
+  rm -f "${objs[@]}"
+  lane_log "agent built in $(lane_since "$t") s; $(grep -c '^session ' "$S/lane/calls") sessions, $(grep -vc '^session ' "$S/lane/calls") calls"
+  echo 'set -- /bin/sh -c "./agent < calls"' > "$S/lane/job"
+  (cd "$S" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) > "$RUN/run.cpio"
+  cp "$S/lane/calls" "$RUN/calls"
+  rm -rf "$S"
+  local T_STAGE; T_STAGE=$(lane_since "$T0")
+  [ "${LANE_QUIET:-0}" = 1 ] || lane_log "booting ($ARCH $A_ABI, run dir $RUN)"
+  local rc=0
+  LANE_ARCH=$ARCH setpriv --pdeathsig KILL -- "$LANE_DIR/boot" "$RUN" || rc=$?
+  [ -f "$RUN/timings" ] && source "$RUN/timings"
+  if [ $rc = 3 ] || ! [ -s "$RUN/out/stdout" ]; then
+    [ -s "$RUN/out/stderr" ] && sed 's/^/agent| /' "$RUN/out/stderr" >&2
+    lane_log "the nested host gave no transcript (boot status $rc)"; exit 3
+  fi
+  cp "$RUN/out/stdout" "$RUN/transcript"
+  [ -s "$RUN/out/stderr" ] && sed 's/^/agent| /' "$RUN/out/stderr" >&2
+  local T_BOOT; T_BOOT=$(lane_since "$T0")
+  rc=0
+  "$JAVA_HOME/bin/java" -cp "$cp" dev.panavirt.replay.remote.KernelDiff compare --device "$device" \
+    --transcript "$RUN/transcript" --pins "$PINS" "${SCRIPTS[@]}" > "$RUN/report" || rc=$?
+  cat "$RUN/report"
+  printf 'lane: timings (s): prepare %s | calls + agent %s | qemu %s (kernel to /init %s, agent %s) | compare %s | total wall %s\n' \
+    "$T_PREP" "$(awk -v a="$T_PREP" -v b="$T_STAGE" 'BEGIN { printf "%.2f", b - a }')" "${t_wall:-?}" "${t_init:-?}" \
+    "$(awk -v a="${t_java:-0}" -v b="${t_java_end:-0}" 'BEGIN { printf "%.2f", b - a }')" \
+    "$(awk -v a="$T_BOOT" -v b="$(lane_since "$T0")" 'BEGIN { printf "%.2f", b - a }')" "$(lane_since "$T0")" | tee "$RUN/summary" >&2
+  [ $rc = 0 ] && exit 0
+  [ $rc = 1 ] && exit 1
+  lane_die "KernelDiff compare failed (status $rc)"
+}
