@@ -236,8 +236,12 @@ public final class KernelDiff {
             text.addAll(detail);
         }
         List<String> stale = new ArrayList<>();
+        Set<String> verbsRun = new java.util.HashSet<>();
+        for (Path p : scripts) {
+            parse(p).ops().forEach(o -> verbsRun.add(o.verb()));
+        }
         for (String k : pins.ops().keySet()) {
-            if (!usedPins.contains("op " + k)) {
+            if (verbsRun.contains(k) && !usedPins.contains("op " + k)) {
                 stale.add("op " + k);
             }
         }

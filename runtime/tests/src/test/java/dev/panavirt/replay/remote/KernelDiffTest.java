@@ -27,10 +27,15 @@ class KernelDiffTest {
 
     /** The lane's default scripts for riscv-vector, in its order. */
     private static List<Path> scripts() throws IOException {
+        return scripts("riscv-vector");
+    }
+
+    /** The lane's default scripts for {@code device}, in its order. */
+    private static List<Path> scripts(String device) throws IOException {
         List<Path> s = new ArrayList<>();
-        s.add(ROOT.resolve("examples/sessions/riscv-vector.pvs"));
-        s.add(ROOT.resolve("runtime/tests/src/test/resources/dev/panavirt/replay/fuzz/ScriptFuzzTestInputs/scriptOnAModel/riscv-vector"));
-        try (Stream<Path> f = Files.list(ROOT.resolve("lane/sessions/riscv-vector"))) {
+        s.add(ROOT.resolve("examples/sessions/" + device + ".pvs"));
+        s.add(ROOT.resolve("runtime/tests/src/test/resources/dev/panavirt/replay/fuzz/ScriptFuzzTestInputs/scriptOnAModel/" + device));
+        try (Stream<Path> f = Files.list(ROOT.resolve("lane/sessions/" + device))) {
             f.filter(p -> p.toString().endsWith(".pvs")).sorted().forEach(s::add);
         }
         return s;
@@ -86,6 +91,33 @@ class KernelDiffTest {
         KernelDiff.Report r = KernelDiff.compare("riscv-vector", scripts(), transcript(), extra);
         assertFalse(r.passed());
         assertEquals(List.of("isa.pvs:4"), r.stale());
+    }
+
+    @Test
+    void theItsModelAgreesWithTheKernelsItsDrivenByGuestMmio() throws Exception {
+        List<String> t = Files.readAllLines(ROOT.resolve(
+                "runtime/tests/src/test/resources/dev/panavirt/replay/remote/arm64-linux-6.12.117.transcript"));
+        KernelDiff.Pins pins = KernelDiff.Pins.parse(Files.readString(ROOT.resolve("lane/sessions/its.pins")));
+        KernelDiff.Report r = KernelDiff.compare("its", scripts("its"), t, pins);
+        assertTrue(r.passed(), String.join("\n", r.text()));
+        assertEquals(KernelDiff.calls("its", scripts("its")), t.stream().filter(l -> !l.startsWith("host-"))
+                .map(l -> l.contains(" => ") ? l.substring(0, l.indexOf(" => ")) : l).toList());
+        // and a wrong answer of the ITS model is caught: GITS_IIDR reads another revision
+        KernelDiff.Report wrong = KernelDiff.compare("its", scripts("its"), t, pins, model ->
+                (SessionTarget) Proxy.newProxyInstance(SessionTarget.class.getClassLoader(),
+                        new Class<?>[] {SessionTarget.class}, (proxy, m, args) -> {
+                            if (m.getName().equals("read") && (long) args[0] == 4) {
+                                return 0x4b01043bL;
+                            }
+                            try {
+                                return m.invoke(model, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        }));
+        assertFalse(wrong.passed());
+        assertEquals("0x4b01043b", wrong.unpinned().get(0).model());
+        assertEquals("0x4b00043b", wrong.unpinned().get(0).kernel());
     }
 
     @Test
