@@ -40,7 +40,8 @@ lane_arch_vars() {
   esac
 }
 
-# lane_arch_qemu ARCH KERNEL INITRD CONSOLE: the QEMU command line of one boot (in the array QEMU_CMD).
+# lane_arch_qemu ARCH KERNEL INITRD CONSOLE: the QEMU command line of one boot (in the array QEMU_CMD);
+# LANE_APPEND adds kernel arguments (e.g. no5lvl: HotSpot on riscv64 refuses QEMU's default Sv57).
 # arm64: a virt board with EL2 (virtualization=on) so KVM runs in the guest, GICv3 with an ITS.
 # riscv64: the H extension (KVM) and V with VLEN 128 (vlenb 16, the models' default); OpenSBI from
 # qemu-system-data is the firmware.
@@ -51,9 +52,9 @@ lane_arch_qemu() {
                 -serial "file:$con" -monitor none)
   case $arch in
     arm64) QEMU_CMD=(qemu-system-aarch64 -machine virt,virtualization=on,gic-version=3,its=on -cpu max
-                     "${common[@]}" -append "console=ttyAMA0 quiet loglevel=3 panic=-1") ;;
+                     "${common[@]}" -append "console=ttyAMA0 quiet loglevel=3 panic=-1 ${LANE_APPEND:-}") ;;
     riscv64) QEMU_CMD=(qemu-system-riscv64 -machine virt -cpu rv64,h=true,v=true,vlen=128
-                       "${common[@]}" -append "console=ttyS0 quiet loglevel=3 panic=-1") ;;
+                       "${common[@]}" -append "console=ttyS0 quiet loglevel=3 panic=-1 ${LANE_APPEND:-}") ;;
   esac
 }
 
