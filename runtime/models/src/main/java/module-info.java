@@ -14,5 +14,6 @@ module dev.panavirt.models {
     exports dev.panavirt.models.vdpa;
     exports dev.panavirt.models.vfio;
     exports dev.panavirt.replay;
+    exports dev.panavirt.replay.remote;
     exports dev.panavirt.replay.targets;
 }

@@ -46,7 +46,8 @@ import java.util.Set;
  * <p>Errors: ENOENT (V not enabled, datap, number above 37, unknown register type, an extension the host lacks or
  * an id past {@code KVM_RISCV_ISA_EXT_MAX}, an unknown ISA subtype), EINVAL (size mismatch, vlenb value, an ISA
  * value other than 0 and 1, or a change the kernel does not allow), EFAULT (a buffer shorter than the id's size or
- * {@code null}: the model's stand-in for a user pointer that faults), EBUSY (ISA change after the first run),
+ * {@code null}: the model's stand-in for a user pointer that faults; a vector CSR or register set that faults still
+ * takes the bytes given and zeroes the rest, as the kernel's copy into the context does), EBUSY (ISA change after the first run),
  * E2BIG (register list). Register types other than VECTOR and ISA_EXT are not modelled and answer ENOENT, as the
  * kernel's dispatcher does for an unknown type. RV64 only. Methods are synchronized, like the kernel's vCPU mutex;
  * the ONE_REG, load, put and guest paths allocate nothing.
@@ -412,15 +413,23 @@ public final class RiscvVectorUnit {
         if (rc != 0) {
             return rc;
         }
-        if (!fits(buf, size)) {
-            return Errno.EFAULT;
-        }
+        // copy_from_user straight into the context (kvm_riscv_vcpu_set_reg_vector): a short user buffer still
+        // lands its bytes, the rest of the register is zeroed, and the call fails with EFAULT
+        int given = buf == null ? 0 : Math.min(buf.length, size);
         if (number < V0) {
-            ctxCsrs[(int) number] = (long) LE_LONG.get(buf, 0); // no validation: restored verbatim on next load
+            long v = 0;   // no validation: restored verbatim on next load
+            for (int i = 0; i < given; i++) {
+                v |= (buf[i] & 0xffL) << (8 * i);
+            }
+            ctxCsrs[(int) number] = v;
         } else {
-            System.arraycopy(buf, 0, ctxRegs, (int) (number - V0) * vlenb, vlenb);
+            int at = (int) (number - V0) * vlenb;
+            if (given > 0) {
+                System.arraycopy(buf, 0, ctxRegs, at, given);
+            }
+            Arrays.fill(ctxRegs, at + given, at + vlenb, (byte) 0);
         }
-        return 0;
+        return given < size ? Errno.EFAULT : 0;
     }
 
     // ---- KVM_REG_RISCV_ISA_EXT (vcpu_onereg.c, kvm_riscv_vcpu_get/set_reg_isa_ext) ----

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * The targets a session script can drive, chosen by name, each with the symbolic names its scripts may use
@@ -120,11 +121,24 @@ public final class SessionTargets {
      * @throws ErrnoException if creating the device fails as the kernel would fail it
      */
     public static SessionRunner runner(String name, Options options) throws ErrnoException {
+        return runner(name, options, UnaryOperator.identity());
+    }
+
+    /**
+     * A runner for a fresh target that drives {@code wrap} applied to it (a {@link dev.panavirt.replay.remote.CallLog}
+     * in front of the model, or a target answering for the kernel that takes the model's names), with the same
+     * symbols as {@link #runner(String, Options)}.
+     *
+     * @throws IllegalArgumentException if {@code name} is not a target
+     * @throws ErrnoException if creating the device fails as the kernel would fail it
+     */
+    public static SessionRunner runner(String name, Options options, UnaryOperator<SessionTarget> wrap)
+            throws ErrnoException {
         return switch (name) {
             case "its" -> {
                 SessionTarget t = ItsSessionTarget.create(new HeapGuestRam(ItsSessionTarget.DEFAULT_RAM_BASE,
                         ItsSessionTarget.DEFAULT_RAM_SIZE), options.vcpusOr(ItsSessionTarget.DEFAULT_VCPUS));
-                yield new SessionRunner(t, Symbols.of(Map.of(), dev.panavirt.bindings.kvm.arm64.kvm_h.class,
+                yield new SessionRunner(wrap.apply(t), Symbols.of(Map.of(), dev.panavirt.bindings.kvm.arm64.kvm_h.class,
                         ItsRegisters.class, Redistributors.class));
             }
             case "eiointc" -> {
@@ -135,13 +149,13 @@ public final class SessionTargets {
                 names.put("VIRT_FEATURES", EiointcRegisters.VIRT_BASE + EiointcRegisters.VIRT_FEATURES);
                 names.put("VIRT_CONFIG", EiointcRegisters.VIRT_BASE + EiointcRegisters.VIRT_CONFIG);
                 SessionTarget t = EiointcSessionTarget.create(options.vcpusOr(4));
-                yield new SessionRunner(t, Symbols.of(names, dev.panavirt.bindings.kvm.loongarch64.kvm_h.class,
+                yield new SessionRunner(wrap.apply(t), Symbols.of(names, dev.panavirt.bindings.kvm.loongarch64.kvm_h.class,
                         EiointcRegisters.class));
             }
             case "riscv-vector" -> {
                 SessionTarget t = new RiscvVectorSessionTarget(options.vcpusOr(1),
                         RiscvVectorUnit.Config.vlenb(options.vlenb()).withHostIsa(options.hostIsa()));
-                yield new SessionRunner(t, Symbols.of(Map.of(), dev.panavirt.bindings.kvm.riscv64.kvm_h.class,
+                yield new SessionRunner(wrap.apply(t), Symbols.of(Map.of(), dev.panavirt.bindings.kvm.riscv64.kvm_h.class,
                         RiscvVectorRegisters.class));
             }
             default -> throw new IllegalArgumentException("no session target named " + name + "; expected one of "
