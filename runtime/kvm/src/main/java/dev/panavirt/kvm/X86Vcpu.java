@@ -447,6 +447,24 @@ public final class X86Vcpu {
     }
 
     /**
+     * Wraps {@code KVM_SET_MSRS} as the kernel answers it: writes {@code indices} in order and stops at the first
+     * MSR it refuses, returning how many it wrote ({@code __msr_io}).
+     *
+     * @throws ErrnoException E2BIG for 256 or more MSRs ({@code msr_io}); ENOMEM
+     * @throws IllegalArgumentException when {@code indices} and {@code values} differ in length
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public int writeMsrs(int[] indices, long[] values) throws ErrnoException {
+        if (indices.length != values.length) {
+            throw new IllegalArgumentException("indices and values differ in length");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            return Ioctl.call(vcpu.fd(), "KVM_SET_MSRS", kvm_h.KVM_SET_MSRS(), msrs(a, indices, values),
+                    msrText(indices));
+        }
+    }
+
+    /**
      * Wraps {@code KVM_SET_MSRS}.
      *
      * @throws ErrnoException EINVAL naming the first MSR the kernel refused (raised by this method: the kernel

@@ -1,8 +1,10 @@
 package dev.panavirt.kvm.state;
 
+import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.x86_64.kvm_debugregs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_fpu;
+import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_lapic_state;
 import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
@@ -64,7 +66,8 @@ import java.util.Map;
  * <li>XSAVE (or FPU), then XCRs.</li>
  * <li>local APIC ({@code kvm_apic_set_state}, arch/x86/kvm/lapic.c): after the special registers, because it
  * reads the register page in the mode (xAPIC or x2APIC) the APIC base selected ({@code kvm_apic_state_fixup}).</li>
- * <li>MSRs, IA32_TSC first and IA32_TSC_DEADLINE last: the deadline is taken only when the LAPIC timer is in
+ * <li>MSRs, IA32_TSC first and IA32_TSC_DEADLINE last (a refused write is skipped only when the vCPU already
+ * holds the saved value): the deadline is taken only when the LAPIC timer is in
  * TSC-deadline mode, so after the LAPIC, and it arms a host timer from the guest TSC at the time of the write, so
  * after IA32_TSC (arch/x86/kvm/lapic.c, {@code kvm_set_lapic_tscdeadline_msr}, {@code start_sw_tscdeadline}).</li>
  * <li>debug registers ({@code kvm_vcpu_ioctl_x86_set_debugregs}).</li>
@@ -283,16 +286,36 @@ public final class X86VcpuState {
         if (deadline >= 0) {
             order.add(deadline);
         }
-        for (int from = 0; from < order.size(); from += 255) {
-            List<Integer> chunk = order.subList(from, Math.min(order.size(), from + 255));
-            int[] idx = new int[chunk.size()];
-            long[] val = new long[chunk.size()];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = msrIndices[chunk.get(i)];
-                val[i] = msrValues[chunk.get(i)];
-            }
-            x.setMsrs(idx, val);
+        int[] idx = new int[order.size()];
+        long[] val = new long[order.size()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = msrIndices[order.get(i)];
+            val[i] = msrValues[order.get(i)];
         }
+        int from = 0;
+        while (from < idx.length) {
+            int to = Math.min(idx.length, from + 255);
+            int n = x.writeMsrs(Arrays.copyOfRange(idx, from, to), Arrays.copyOfRange(val, from, to));
+            from += n;
+            if (from < to) {
+                skipUnchanged(x, idx[from], val[from]);
+                from++;
+            }
+        }
+    }
+
+    /**
+     * A refused MSR write loses nothing when the vCPU already holds the value: KVM refuses some host writes of
+     * an MSR's reset value in a VM without the feature behind it (MSR_KVM_ASYNC_PF_INT needs an in-kernel LAPIC
+     * even to write 0: arch/x86/kvm/x86.c, {@code kvm_pv_enable_async_pf_int}). Any other refusal is an error.
+     */
+    private void skipUnchanged(X86Vcpu x, int index, long value) throws ErrnoException {
+        long[] current = new long[1];
+        if (x.readMsrs(new int[] {index}, current) == 1 && current[0] == value) {
+            return;
+        }
+        throw new ErrnoException("KVM_SET_MSRS", Errno.EINVAL, kvm_h.KVM_SET_MSRS(), "restoring vcpu " + vcpuId
+                + ": the destination refused MSR 0x" + Integer.toHexString(index) + " = 0x" + Long.toHexString(value));
     }
 
     // ---- what the record holds ----
