@@ -100,13 +100,33 @@ class MachineSnapshotTest {
         assertTrue(Files.size(file) >= MEM, "the file holds all of RAM's address range");
 
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), SnapshotResume.class.getName(), file.toString()))
+        Process p = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
+                SnapshotResume.class.getName(), file.toString()))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         byte[] rest = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         assertEquals(GUEST_STATUS, p.exitValue(), "the restored run's status");
         assertEquals(expected, first + new String(rest, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The second JVM's class path: where this JVM loaded the runtime's modules and this test from (a launcher such
+     * as the lane's console launcher names them in an option, not in {@code java.class.path}), then the rest.
+     */
+    static String classPath() {
+        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+        for (Class<?> c : List.of(SnapshotResume.class, Machine.class, dev.panavirt.kvm.Kvm.class,
+                dev.panavirt.sys.Ioctl.class, dev.panavirt.base.Errno.class, dev.panavirt.bindings.kvm.kvm_h.class,
+                dev.panavirt.vhost.VdpaDevice.class, dev.panavirt.vfio.VfioDevice.class,
+                dev.panavirt.models.vdpa.VdpaSim.class)) {
+            try {
+                entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+            } catch (java.net.URISyntaxException e) {
+                throw new AssertionError(e);
+            }
+        }
+        entries.addAll(List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     @Test

@@ -15,6 +15,7 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_xsave;
 import dev.panavirt.kvm.Cap;
 import dev.panavirt.kvm.Cpuid;
 import dev.panavirt.kvm.Vcpu;
+import dev.panavirt.kvm.VcpuExit;
 import dev.panavirt.kvm.Vm;
 import dev.panavirt.kvm.X86Kvm;
 import dev.panavirt.kvm.X86Vcpu;
@@ -37,7 +38,9 @@ import java.util.Map;
  *
  * <h2>Capture</h2>
  * {@link #capture(Vcpu)} reads a vCPU that is not inside {@code KVM_RUN} (any thread may call it; pause the
- * vCPUs first). The MSRs are those of {@code KVM_GET_MSR_INDEX_LIST} (KVM's {@code msrs_to_save} and
+ * vCPUs first). It first completes the instruction of a pending port I/O or MMIO exit with one {@code KVM_RUN}
+ * that has {@code immediate_exit} set, as KVM's API asks before reading state (the OUT of a ucall is otherwise
+ * executed again after a restore on kvm_amd). The MSRs are those of {@code KVM_GET_MSR_INDEX_LIST} (KVM's {@code msrs_to_save} and
  * {@code emulated_msrs}, arch/x86/kvm/x86.c) that this vCPU's {@code KVM_GET_MSRS} reads: the list names MSRs of
  * features the guest's CPUID may lack, and those the kernel refuses to read are left out, as QEMU and Firecracker
  * do; IA32_TSC (0x10) is among them, so the guest's TSC travels as a value.
@@ -157,6 +160,7 @@ public final class X86VcpuState {
         if (vcpu.isRunning()) {
             throw new UnsavedStateException("vcpu " + vcpu.id() + " is inside KVM_RUN: pause it before a capture");
         }
+        completePendingExit(vcpu);
         X86Vcpu x = X86Vcpu.of(vcpu);
         Vm vm = vcpu.vm();
         Arena arena = Arena.ofAuto();
@@ -195,6 +199,23 @@ public final class X86VcpuState {
         long khz = vm.checkExtension(Cap.GET_TSC_KHZ) > 0 ? x.getTscKhz() : 0;
         return new X86VcpuState(vcpu.id(), cpuid, regs, sregs, sregs2, xsave, fpu, xcrs, save, values, lapic,
                 events, mp, debug, khz);
+    }
+
+    /**
+     * Finishes the instruction of a port I/O or MMIO exit, which KVM completes only on the next {@code KVM_RUN}:
+     * until then RIP still points at an OUT and an IN's value is not in its register (arch/x86/kvm/x86.c,
+     * {@code kvm_arch_vcpu_ioctl_run} runs {@code complete_userspace_io}, e.g. {@code complete_fast_pio_out}, before
+     * it honours {@code immediate_exit}; Documentation/virt/kvm/api.rst, {@code KVM_RUN}). One {@code KVM_RUN} with
+     * {@code immediate_exit} set does that and enters no guest code; after a kick it changes nothing.
+     */
+    private static void completePendingExit(Vcpu vcpu) throws ErrnoException {
+        vcpu.setImmediateExit(true);
+        VcpuExit e = vcpu.run();
+        if (!(e instanceof VcpuExit.Interrupted)) {
+            vcpu.setImmediateExit(false);
+            throw new UnsavedStateException("vcpu " + vcpu.id() + " stopped inside an instruction KVM continues in"
+                    + " user space (" + e + "): let it run on to a kick before a capture");
+        }
     }
 
     /**
