@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.panavirt.kvm.state.UnsavedStateException;
-import dev.panavirt.testsupport.Guests;
+import dev.panavirt.testsupport.CounterGuest;
 import dev.panavirt.testsupport.KvmTest;
 import dev.panavirt.vmm.BusDevice;
 import java.io.ByteArrayOutputStream;
@@ -36,41 +36,15 @@ class MachineSnapshotTest {
     static final long MEM = 16L << 20;
     static final Duration LIMIT = Duration.ofSeconds(60);
     /** The status the guest leaves with: debug exit 0x21, so (0x21 << 1) | 1. */
-    static final int GUEST_STATUS = 67;
+    static final int GUEST_STATUS = CounterGuest.STATUS;
 
-    /**
-     * 150 lines, each after stirring a 512 KiB table and waiting 10 million TSC cycles (2.5 ms at 4 GHz): at least
-     * 375 ms on any host, so a snapshot at 200 ms falls mid-run (about 1.5 s on the paravirtual KVM, whose guest
-     * is slower at the table). Each line shows the running hash, so lost or repeated work shows.
-     */
-    static final GuestImage COUNTER = Guests.c("""
-            static u64 table[1 << 16];
-            static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
-            static void say(const char *s) { while (*s) outb(0x3f8, *s++); }
-            int main(void) {
-                u64 h = 7;
-                char buf[24];
-                for (u32 i = 0; i < 150; i++) {
-                    for (u32 j = 0; j < 256; j++) {
-                        u64 *p = &table[(h >> 7) & ((1 << 16) - 1)];
-                        *p += h;
-                        h = h * 6364136223846793005ull + 1442695040888963407ull + *p;
-                    }
-                    say("line "); say(pv_hex(buf, i)); say(" hash "); say(pv_hex(buf, h)); say("\\n");
-                    u64 t = rdtsc();
-                    while (rdtsc() - t < 10000000ull) cpu_relax();
-                }
-                outl(0xf4, 0x21);
-                return 0;
-            }
-            """);
 
     @TempDir
     Path dir;
 
     static Machine machine(boolean irqchip, OutputStream console) throws Exception {
         Machine m = new Machine(new Machine.Config(MEM, 1, irqchip, LIMIT), console);
-        m.load(COUNTER, Machine.Mode.LONG);
+        m.load(CounterGuest.IMAGE, Machine.Mode.LONG);
         return m;
     }
 
