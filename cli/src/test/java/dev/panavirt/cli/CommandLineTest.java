@@ -55,6 +55,26 @@ class CommandLineTest {
     }
 
     @Test
+    void snapshotThenRestoreGivesTheUninterruptedOutputAndStatus() throws Exception {
+        Path guest = dir.resolve("counter.bin");
+        Files.write(guest, dev.panavirt.testsupport.CounterGuest.IMAGE.bytes());
+        Outcome whole = run("run", guest.toString(), "--irqchip", "--timeout", "60");
+        assertEquals(67, whole.status(), whole.err());
+        Path snap = dir.resolve("counter.snap");
+        Outcome first = run("run", guest.toString(), "--irqchip", "--timeout", "60", "--snapshot", snap.toString(),
+                "--snapshot-after", "200ms");
+        assertEquals(Machine.EXIT_SNAPSHOT, first.status(), first.err());
+        assertTrue(first.err().contains("saved a snapshot to " + snap), first.err());
+        Outcome rest = run("run", "--restore", snap.toString());
+        assertEquals(67, rest.status(), rest.err());
+        assertEquals(whole.out(), first.out() + rest.out());
+        Files.write(snap, new byte[] {'n', 'o', 'p', 'e'});
+        Outcome bad = run("run", "--restore", snap.toString());
+        assertEquals(Main.EXIT_BAD_INPUT, bad.status(), bad.err());
+        assertTrue(bad.err().contains("shorter than the 64-byte header"), bad.err());
+    }
+
+    @Test
     void demoGuestPrintsItsGreetingAndExitsZero() {
         Outcome o = run("run");
         assertEquals(0, o.status(), o.err());

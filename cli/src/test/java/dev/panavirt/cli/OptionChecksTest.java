@@ -53,6 +53,17 @@ class OptionChecksTest {
     }
 
     @Test
+    void snapshotOptionsAreCheckedBeforeKvm() {
+        usage("--snapshot FILE and --snapshot-after DURATION go together", "run", "--snapshot", "f.snap");
+        usage("--snapshot FILE and --snapshot-after DURATION go together", "run", "--snapshot-after", "1s");
+        usage("--snapshot-after: not a duration: soon", "run", "--snapshot", "f", "--snapshot-after", "soon");
+        usage("--snapshot-after: must be positive", "run", "--snapshot", "f", "--snapshot-after", "0ms");
+        usage("--mem does not go with --restore", "run", "--restore", "f.snap", "--mem", "64M");
+        usage("--timeout does not go with --restore", "run", "--restore", "f.snap", "--timeout", "5");
+        usage("give either GUEST or --restore FILE, not both", "run", "--restore", "f.snap", "guest.bin");
+    }
+
+    @Test
     void timeoutAndVcpusOutOfRangeAreUsageErrors() {
         usage("--timeout must be at least 1 second, not 0", "run", "--timeout", "0");
         usage("--timeout must be at least 1 second, not -1", "run", "--timeout", "-1");
