@@ -11,4 +11,5 @@ module dev.panavirt.kvm {
     requires transitive dev.panavirt.sys;
 
     exports dev.panavirt.kvm;
+    exports dev.panavirt.kvm.state;
 }

@@ -6,6 +6,7 @@ import dev.panavirt.machine.BzImage;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.machine.GuestLoader;
 import dev.panavirt.machine.Machine;
+import dev.panavirt.machine.MachineSnapshot;
 import dev.panavirt.machine.Multiboot;
 import dev.panavirt.machine.MultibootInfo;
 import dev.panavirt.vhost.ModelVdpa;
@@ -63,8 +64,9 @@ import picocli.CommandLine.Spec;
                 "  124            the time limit passed",
                 "  125            triple fault (KVM_EXIT_SHUTDOWN)",
                 "  126            KVM internal error, failed entry or unhandled exit",
+                "  75             --snapshot wrote the machine to its file (resume it with --restore FILE)",
                 "  2              a usage error (options that do not fit together or are out of range)",
-                "  65             the guest file is unreadable or malformed",
+                "  65             the guest file (or the --restore file) is unreadable or malformed",
                 "  69             /dev/kvm is missing or not usable",
                 "  70             an internal error of panavirt"})
 final class RunCommand implements Callable<Integer> {
@@ -136,12 +138,28 @@ final class RunCommand implements Callable<Integer> {
             + "ECX bit 31) and no KVM leaves 0x40000000/0x40000001, like QEMU's -cpu ...,kvm=off,-hypervisor.")
     boolean noKvmCpuid;
 
+    @Option(names = "--snapshot", paramLabel = "FILE", description = "With --snapshot-after: pause the vCPUs at "
+            + "that time, write the whole machine to FILE (RAM as a sparse file) and exit with status 75.")
+    Path snapshot;
+
+    @Option(names = "--snapshot-after", paramLabel = "DURATION", description = "When --snapshot saves, measured from "
+            + "the start of the run: e.g. 500ms, 2s, 1m.")
+    String snapshotAfter;
+
+    @Option(names = "--restore", paramLabel = "FILE", description = "Resume the machine a --snapshot wrote to FILE "
+            + "(its RAM, vCPUs, devices and time limit); takes no guest and no machine options.")
+    Path restore;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        Duration snapshotDelay = checkSnapshotOptions();
+        if (restore != null) {
+            return resume(err, snapshotDelay);
+        }
         long mem = checkOptions();
         // Files are read and parsed before KVM is looked at: a bad file is status 65 on any host.
         Guest parsed = parseGuest(err);
@@ -202,6 +220,9 @@ final class RunCommand implements Callable<Integer> {
                 err.flush();
                 return Main.EXIT_BAD_INPUT;
             }
+            if (snapshot != null && !snapshotRefused(m, err, snapshotDelay)) {
+                return Main.EXIT_USAGE;
+            }
             Machine.Result r = m.run();
             System.out.flush();
             err.printf(Locale.ROOT, "panavirt: %s (exit status %d) after %d exits in %d ms%n", r.message(),
@@ -220,6 +241,114 @@ final class RunCommand implements Callable<Integer> {
             err.println("panavirt: " + e.getMessage());
             err.flush();
             return Machine.EXIT_KVM_ERROR;
+        }
+    }
+
+    /**
+     * Checks --snapshot, --snapshot-after and --restore against the other options; returns the snapshot delay, or
+     * null without --snapshot.
+     */
+    private Duration checkSnapshotOptions() {
+        var parsed = spec.commandLine().getParseResult();
+        if ((snapshot == null) != (snapshotAfter == null)) {
+            throw new ParameterException(spec.commandLine(), "--snapshot FILE and --snapshot-after DURATION go together");
+        }
+        if (restore != null) {
+            for (String o : new String[] {"--kernel", "--append", "--initrd", "--disk", "--net", "--mem", "--vcpus",
+                    "--mode", "--load-address", "--timeout", "--irqchip", "--no-kvm-cpuid"}) {
+                if (parsed.hasMatchedOption(o)) {
+                    throw new ParameterException(spec.commandLine(), o + " does not go with --restore: the machine, "
+                            + "its guest and its time limit come from the snapshot");
+                }
+            }
+            if (guest != null) {
+                throw new ParameterException(spec.commandLine(), "give either GUEST or --restore FILE, not both");
+            }
+        }
+        if (snapshotAfter == null) {
+            return null;
+        }
+        try {
+            return parseDuration(snapshotAfter);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--snapshot-after: " + e.getMessage());
+        }
+    }
+
+    /** "500ms", "2s", "1m" (a bare number is seconds) to a positive duration. */
+    static Duration parseDuration(String s) {
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        long unitNanos = 1_000_000_000L;
+        if (t.endsWith("ms")) {
+            unitNanos = 1_000_000L;
+            t = t.substring(0, t.length() - 2);
+        } else if (t.endsWith("s")) {
+            t = t.substring(0, t.length() - 1);
+        } else if (t.endsWith("m")) {
+            unitNanos = 60_000_000_000L;
+            t = t.substring(0, t.length() - 1);
+        }
+        long n;
+        try {
+            n = Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a duration: " + s + " (use e.g. 500ms, 2s or 1m)");
+        }
+        if (n <= 0 || n > Long.MAX_VALUE / unitNanos) {
+            throw new IllegalArgumentException("must be positive and below 292 years, not " + s);
+        }
+        return Duration.ofNanos(n * unitNanos);
+    }
+
+    /** Arms the snapshot; false (said on err) when the machine has devices a snapshot cannot hold. */
+    private boolean snapshotRefused(Machine m, PrintWriter err, Duration delay) {
+        try {
+            m.snapshotAfter(delay, snapshot);
+            return true;
+        } catch (IllegalStateException e) {
+            err.println("panavirt: --snapshot: " + e.getMessage());
+            err.flush();
+            return false;
+        }
+    }
+
+    /** {@code run --restore FILE}: the machine from the file, run to its end (or to the next snapshot). */
+    private int resume(PrintWriter err, Duration snapshotDelay) throws Exception {
+        if (!Kvm.available()) {
+            err.println("panavirt: " + Kvm.DEVICE + " is not usable here; cannot restore a guest");
+            err.flush();
+            return Main.EXIT_NO_KVM;
+        }
+        MachineSnapshot.Restored restored;
+        try {
+            restored = MachineSnapshot.restore(restore, new StreamingOut(System.out));
+        } catch (MachineSnapshot.FormatException e) {
+            err.println("panavirt: --restore: " + e.getMessage());
+            err.flush();
+            return Main.EXIT_BAD_INPUT;
+        } catch (ErrnoException e) {
+            err.println("panavirt: --restore: " + e.getMessage());
+            err.flush();
+            return Machine.EXIT_KVM_ERROR;
+        } catch (java.io.IOException e) {
+            err.println("panavirt: --restore: cannot read " + restore + ": " + e.getMessage());
+            err.flush();
+            return Main.EXIT_BAD_INPUT;
+        }
+        try (Machine m = restored.machine()) {
+            if (m.serialInterrupts()) {
+                startInput(m);
+            }
+            if (snapshot != null && !snapshotRefused(m, err, snapshotDelay)) {
+                return Main.EXIT_USAGE;
+            }
+            Machine.Result r = m.run();
+            System.out.flush();
+            err.printf(Locale.ROOT, "panavirt: %s (exit status %d) after %d exits in %d ms, restored from %s in %d ms%n",
+                    r.message(), r.exitStatus(), r.exits(), r.elapsed().toMillis(), restore,
+                    restored.took().toMillis());
+            err.flush();
+            return r.exitStatus();
         }
     }
 

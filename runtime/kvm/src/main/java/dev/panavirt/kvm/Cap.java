@@ -7,7 +7,8 @@ import dev.panavirt.bindings.kvm.kvm_h;
  * {@link Kvm#checkExtension(Cap)} and {@link Vm#checkExtension(Cap)}.
  *
  * <p>The numbers come from the arch-neutral {@code linux/kvm.h} bindings, apart from the x86-only ones that
- * {@code linux/kvm.h} defines only under x86's {@code __KVM_HAVE_*} (PIT2, VCPU_EVENTS, XSAVE, XCRS).
+ * {@code linux/kvm.h} defines only under x86's {@code __KVM_HAVE_*} (PIT2, VCPU_EVENTS, XSAVE, XCRS,
+ * DEBUGREGS, PIT_STATE2).
  */
 public enum Cap {
     IRQCHIP(kvm_h.KVM_CAP_IRQCHIP()),
@@ -49,7 +50,14 @@ public enum Cap {
     GET_MSR_FEATURES(kvm_h.KVM_CAP_GET_MSR_FEATURES()),
     INTERNAL_ERROR_DATA(kvm_h.KVM_CAP_INTERNAL_ERROR_DATA()),
     SYSTEM_EVENT_DATA(kvm_h.KVM_CAP_SYSTEM_EVENT_DATA()),
-    SYNC_REGS(kvm_h.KVM_CAP_SYNC_REGS());
+    SYNC_REGS(kvm_h.KVM_CAP_SYNC_REGS()),
+    /** {@code KVM_GET_XSAVE2}; the extension's value is the size of the XSAVE buffer in bytes. */
+    XSAVE2(kvm_h.KVM_CAP_XSAVE2()),
+    SREGS2(kvm_h.KVM_CAP_SREGS2()),
+    DEBUGREGS(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_CAP_DEBUGREGS()),
+    GET_TSC_KHZ(kvm_h.KVM_CAP_GET_TSC_KHZ()),
+    TSC_CONTROL(kvm_h.KVM_CAP_TSC_CONTROL()),
+    PIT_STATE2(dev.panavirt.bindings.kvm.x86_64.kvm_h.KVM_CAP_PIT_STATE2());
 
     private final int number;
 

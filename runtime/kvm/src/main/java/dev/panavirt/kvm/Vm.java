@@ -59,6 +59,8 @@ public final class Vm implements AutoCloseable {
     private final Fd fd;
     /** The x86 view, made on first use (see {@link X86Vm#of}). */
     X86Vm x86;
+    /** Which in-kernel interrupt controllers this VM asked for: none, the full set, or the local APICs alone. */
+    private volatile boolean fullIrqchip, splitIrqchip;
     private final Arena arena = Arena.ofShared();
     /** The arena of each slot {@link #addMemory} mapped, by slot: closing one unmaps that slot's memory. */
     private final java.util.Map<Integer, Arena> slotArenas = new java.util.HashMap<>();
@@ -342,6 +344,20 @@ public final class Vm implements AutoCloseable {
      */
     public void createIrqchip() throws ErrnoException {
         Ioctl.call(fd, "KVM_CREATE_IRQCHIP", kvm_h.KVM_CREATE_IRQCHIP());
+        fullIrqchip = true;
+    }
+
+    /** {@return whether {@link #createIrqchip()} succeeded: the PICs, IOAPIC and local APICs are the kernel's} */
+    public boolean hasKernelIrqchip() {
+        return fullIrqchip;
+    }
+
+    /**
+     * {@return whether the local APICs are the kernel's: after {@link #createIrqchip()} or enabling
+     * {@link Cap#SPLIT_IRQCHIP}}
+     */
+    public boolean hasKernelLapic() {
+        return fullIrqchip || splitIrqchip;
     }
 
     /**
@@ -541,6 +557,9 @@ public final class Vm implements AutoCloseable {
      */
     public void enableCap(Cap cap, long... args) throws ErrnoException {
         EnableCap.call(fd, cap, args, "");
+        if (cap == Cap.SPLIT_IRQCHIP) {
+            splitIrqchip = true;
+        }
     }
 
     // ---- dirty tracking ----

@@ -3,6 +3,7 @@ package dev.panavirt.kvm;
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.x86_64.kvm_cpuid2;
+import dev.panavirt.bindings.kvm.x86_64.kvm_debugregs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_fpu;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
 import dev.panavirt.bindings.kvm.x86_64.kvm_lapic_state;
@@ -10,14 +11,17 @@ import dev.panavirt.bindings.kvm.x86_64.kvm_msr_entry;
 import dev.panavirt.bindings.kvm.x86_64.kvm_msrs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_regs;
 import dev.panavirt.bindings.kvm.x86_64.kvm_sregs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_sregs2;
 import dev.panavirt.bindings.kvm.x86_64.kvm_vcpu_events;
+import dev.panavirt.bindings.kvm.x86_64.kvm_xcrs;
+import dev.panavirt.bindings.kvm.x86_64.kvm_xsave;
 import dev.panavirt.sys.Ioctl;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The x86 ioctls of a {@link Vcpu}: general-purpose, special, FPU and local-APIC registers, pending events,
- * MSRs and CPUID. One view per vCPU ({@link #of(Vcpu)}), on the same descriptor.
+ * The x86 ioctls of a {@link Vcpu}: general-purpose, special, FPU/XSAVE, XCR, debug and local-APIC registers,
+ * pending events, MSRs, CPUID and the TSC rate. One view per vCPU ({@link #of(Vcpu)}), on the same descriptor.
  *
  * <p>One buffer convention for register state: every {@code get} fills a buffer this view owns and returns
  * it (read it with the generated accessors, e.g. {@code kvm_regs.rip(seg)}; it is overwritten by the next
@@ -38,6 +42,9 @@ public final class X86Vcpu {
     private final MemorySegment fpu;
     private final MemorySegment lapic;
     private final MemorySegment events;
+    private final MemorySegment sregs2;
+    private final MemorySegment xcrs;
+    private final MemorySegment debugregs;
 
     private X86Vcpu(Vcpu vcpu) {
         this.vcpu = vcpu;
@@ -48,6 +55,9 @@ public final class X86Vcpu {
         this.fpu = kvm_fpu.allocate(buffers);
         this.lapic = kvm_lapic_state.allocate(buffers);
         this.events = kvm_vcpu_events.allocate(buffers);
+        this.sregs2 = kvm_sregs2.allocate(buffers);
+        this.xcrs = kvm_xcrs.allocate(buffers);
+        this.debugregs = kvm_debugregs.allocate(buffers);
     }
 
     /** The x86 view of {@code vcpu}: the same object on every call. */
@@ -198,6 +208,161 @@ public final class X86Vcpu {
         set(EVENTS, kvmVcpuEvents);
     }
 
+    // ---- the rest of the state a save and restore needs: sregs2, XSAVE, XCRs, debug registers, TSC rate ----
+
+    /**
+     * Wraps {@code KVM_GET_SREGS2} ({@link Cap#SREGS2}) into this view's {@code kvm_sregs2} buffer: the special
+     * registers as {@code KVM_GET_SREGS} gives them, without the pending-interrupt bitmap (that travels with the
+     * vCPU events) and with the four PAE page-directory pointers when {@code flags} has
+     * {@code KVM_SREGS2_FLAGS_PDPTRS_VALID}.
+     *
+     * @throws ErrnoException EINVAL on a kernel without the ioctl or with protected register state
+     *         (arch/x86/kvm/x86.c, {@code kvm_arch_vcpu_ioctl}, {@code __get_sregs2})
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public MemorySegment getSregs2() throws ErrnoException {
+        return get(SREGS2, sregs2);
+    }
+
+    /**
+     * Wraps {@code KVM_SET_SREGS2}.
+     *
+     * @throws ErrnoException EINVAL as {@link #setSregs}, and for flags other than
+     *         {@code KVM_SREGS2_FLAGS_PDPTRS_VALID} or PDPTRs given outside PAE paging ({@code __set_sregs2})
+     * @throws IllegalArgumentException when the segment is smaller than {@code kvm_sregs2}
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public void setSregs2(MemorySegment kvmSregs2) throws ErrnoException {
+        set(SREGS2, kvmSregs2);
+    }
+
+    /**
+     * The size of this vCPU's XSAVE buffer in bytes: the value of {@link Cap#XSAVE2} on the VM (at least the
+     * 4096 bytes of {@code struct kvm_xsave}, more when the process was granted larger dynamic features such as
+     * AMX), {@code kvm_xsave}'s 4096 without that capability but with {@link Cap#XSAVE}, and 0 without either (then
+     * only {@link #getFpu()} holds the FPU state).
+     *
+     * @throws ErrnoException as {@link Vm#checkExtension(Cap)}
+     */
+    public int xsaveSize() throws ErrnoException {
+        int size = vcpu.vm().checkExtension(Cap.XSAVE2);
+        if (size > 0) {
+            return Math.max(size, (int) kvm_xsave.sizeof());
+        }
+        return vcpu.vm().checkExtension(Cap.XSAVE) > 0 ? (int) kvm_xsave.sizeof() : 0;
+    }
+
+    /**
+     * Wraps {@code KVM_GET_XSAVE2} (or {@code KVM_GET_XSAVE} without {@link Cap#XSAVE2}) into {@code out}: the
+     * guest's FPU, SSE, AVX and other XSAVE-managed state in the XSAVE standard format.
+     *
+     * @throws ErrnoException EINVAL when the guest's FPU state is protected; ENOMEM (arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_vcpu_ioctl}, {@code kvm_vcpu_ioctl_x86_get_xsave2})
+     * @throws IllegalArgumentException when {@code out} is smaller than {@link #xsaveSize()} or that is 0
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public void getXsave(MemorySegment out) throws ErrnoException {
+        int size = checkXsave(out);
+        if (size > kvm_xsave.sizeof() || vcpu.vm().checkExtension(Cap.XSAVE2) > 0) {
+            vcpu.vcpuIoctl("KVM_GET_XSAVE2", kvm_h.KVM_GET_XSAVE2(), out, size + " bytes");
+        } else {
+            vcpu.vcpuIoctl("KVM_GET_XSAVE", kvm_h.KVM_GET_XSAVE(), out);
+        }
+    }
+
+    /**
+     * Wraps {@code KVM_SET_XSAVE}, which reads as many bytes as the vCPU's XSAVE buffer has ({@link #xsaveSize()}).
+     *
+     * @throws ErrnoException EINVAL for features in XSTATE_BV the guest's CPUID does not offer (so CPUID must be
+     *         set first), reserved bits or an MXCSR with reserved bits; EINVAL for protected FPU state
+     *         (arch/x86/kernel/fpu/core.c, {@code fpu_copy_uabi_to_guest_fpstate})
+     * @throws IllegalArgumentException when {@code xsave} is smaller than {@link #xsaveSize()} or that is 0
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public void setXsave(MemorySegment xsave) throws ErrnoException {
+        int size = checkXsave(xsave);
+        vcpu.vcpuIoctl("KVM_SET_XSAVE", kvm_h.KVM_SET_XSAVE(), xsave, size + " bytes");
+    }
+
+    private int checkXsave(MemorySegment s) throws ErrnoException {
+        int size = xsaveSize();
+        if (size == 0) {
+            throw new IllegalArgumentException("KVM offers no XSAVE state (neither KVM_CAP_XSAVE2 nor KVM_CAP_XSAVE)");
+        }
+        Vcpu.checkSize(s, size, "kvm_xsave");
+        return size;
+    }
+
+    /**
+     * Wraps {@code KVM_GET_XCRS} ({@link Cap#XCRS}) into this view's {@code kvm_xcrs} buffer: XCR0.
+     *
+     * @throws ErrnoException EINVAL without XSAVE on the host or with protected state (arch/x86/kvm/x86.c,
+     *         {@code kvm_vcpu_ioctl_x86_get_xcrs})
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public MemorySegment getXcrs() throws ErrnoException {
+        return get(XCRS, xcrs);
+    }
+
+    /**
+     * Wraps {@code KVM_SET_XCRS}.
+     *
+     * @throws ErrnoException EINVAL for more than {@code KVM_MAX_XCRS} entries, flags, or an XCR0 the guest's
+     *         CPUID does not allow ({@code kvm_vcpu_ioctl_x86_set_xcrs}, {@code __kvm_set_xcr})
+     * @throws IllegalArgumentException when the segment is smaller than {@code kvm_xcrs}
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public void setXcrs(MemorySegment kvmXcrs) throws ErrnoException {
+        set(XCRS, kvmXcrs);
+    }
+
+    /**
+     * Wraps {@code KVM_GET_DEBUGREGS} ({@link Cap#DEBUGREGS}) into this view's {@code kvm_debugregs} buffer:
+     * DR0-DR3, DR6 and DR7.
+     *
+     * @throws ErrnoException EINVAL with protected state ({@code kvm_vcpu_ioctl_x86_get_debugregs})
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public MemorySegment getDebugRegs() throws ErrnoException {
+        return get(DEBUGREGS, debugregs);
+    }
+
+    /**
+     * Wraps {@code KVM_SET_DEBUGREGS}.
+     *
+     * @throws ErrnoException EINVAL for flags, or DR6/DR7 with bits set in their upper half
+     *         ({@code kvm_vcpu_ioctl_x86_set_debugregs})
+     * @throws IllegalArgumentException when the segment is smaller than {@code kvm_debugregs}
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public void setDebugRegs(MemorySegment kvmDebugregs) throws ErrnoException {
+        set(DEBUGREGS, kvmDebugregs);
+    }
+
+    /**
+     * Wraps {@code KVM_GET_TSC_KHZ} ({@link Cap#GET_TSC_KHZ}): the guest's TSC frequency in kHz.
+     *
+     * @throws ErrnoException only the EIO common to vCPU ioctls
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public long getTscKhz() throws ErrnoException {
+        return Ioctl.call(vcpu.fd(), "KVM_GET_TSC_KHZ", kvm_h.KVM_GET_TSC_KHZ(), 0L, "vcpu " + vcpu.id());
+    }
+
+    /**
+     * Wraps {@code KVM_SET_TSC_KHZ}: the guest's TSC frequency. Set it before IA32_TSC, whose host-initiated write
+     * computes the TSC offset with the scaling ratio this sets (arch/x86/kvm/x86.c, {@code kvm_set_tsc_khz},
+     * {@code kvm_synchronize_tsc}).
+     *
+     * @throws ErrnoException EINVAL for a rate at or above the host's maximum with TSC scaling
+     *         ({@link Cap#TSC_CONTROL}), or without scaling one that is lower than the host's beyond KVM's
+     *         tolerance ({@code kvm_arch_vcpu_ioctl}, {@code set_tsc_khz})
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public void setTscKhz(long khz) throws ErrnoException {
+        Ioctl.call(vcpu.fd(), "KVM_SET_TSC_KHZ", kvm_h.KVM_SET_TSC_KHZ(), khz, khz + " kHz on vcpu " + vcpu.id());
+    }
+
     /** One register-state struct: its name, size and get/set ioctls. */
     private record StateIoctls(String struct, long size, String getName, long get, String setName, long set) {
     }
@@ -212,6 +377,13 @@ public final class X86Vcpu {
             "KVM_GET_LAPIC", kvm_h.KVM_GET_LAPIC(), "KVM_SET_LAPIC", kvm_h.KVM_SET_LAPIC());
     private static final StateIoctls EVENTS = new StateIoctls("kvm_vcpu_events", kvm_vcpu_events.sizeof(),
             "KVM_GET_VCPU_EVENTS", kvm_h.KVM_GET_VCPU_EVENTS(), "KVM_SET_VCPU_EVENTS", kvm_h.KVM_SET_VCPU_EVENTS());
+
+    private static final StateIoctls SREGS2 = new StateIoctls("kvm_sregs2", kvm_sregs2.sizeof(),
+            "KVM_GET_SREGS2", kvm_h.KVM_GET_SREGS2(), "KVM_SET_SREGS2", kvm_h.KVM_SET_SREGS2());
+    private static final StateIoctls XCRS = new StateIoctls("kvm_xcrs", kvm_xcrs.sizeof(),
+            "KVM_GET_XCRS", kvm_h.KVM_GET_XCRS(), "KVM_SET_XCRS", kvm_h.KVM_SET_XCRS());
+    private static final StateIoctls DEBUGREGS = new StateIoctls("kvm_debugregs", kvm_debugregs.sizeof(),
+            "KVM_GET_DEBUGREGS", kvm_h.KVM_GET_DEBUGREGS(), "KVM_SET_DEBUGREGS", kvm_h.KVM_SET_DEBUGREGS());
 
     private MemorySegment get(StateIoctls s, MemorySegment buffer) throws ErrnoException {
         vcpu.vcpuIoctl(s.getName(), s.get(), buffer);
@@ -247,6 +419,48 @@ public final class X86Vcpu {
                 out[i] = kvm_msr_entry.data(kvm_msrs.entries(m, i));
             }
             return out;
+        }
+    }
+
+    /**
+     * Wraps {@code KVM_GET_MSRS} as the kernel answers it: reads {@code indices} in order into {@code values} and
+     * stops at the first MSR it cannot read, returning how many it read (arch/x86/kvm/x86.c, {@code __msr_io}).
+     * This is how a caller finds which MSRs of a list a vCPU accepts, as a save does with
+     * {@link X86Kvm#msrIndexList()}.
+     *
+     * @throws ErrnoException E2BIG for 256 or more indices ({@code msr_io}); ENOMEM
+     * @throws IllegalArgumentException when {@code values} is shorter than {@code indices}
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public int readMsrs(int[] indices, long[] values) throws ErrnoException {
+        if (values.length < indices.length) {
+            throw new IllegalArgumentException("values has room for " + values.length + " of " + indices.length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = msrs(a, indices, null);
+            int n = Ioctl.call(vcpu.fd(), "KVM_GET_MSRS", kvm_h.KVM_GET_MSRS(), m, msrText(indices));
+            for (int i = 0; i < n; i++) {
+                values[i] = kvm_msr_entry.data(kvm_msrs.entries(m, i));
+            }
+            return n;
+        }
+    }
+
+    /**
+     * Wraps {@code KVM_SET_MSRS} as the kernel answers it: writes {@code indices} in order and stops at the first
+     * MSR it refuses, returning how many it wrote ({@code __msr_io}).
+     *
+     * @throws ErrnoException E2BIG for 256 or more MSRs ({@code msr_io}); ENOMEM
+     * @throws IllegalArgumentException when {@code indices} and {@code values} differ in length
+     * @throws IllegalStateException after the vCPU closed
+     */
+    public int writeMsrs(int[] indices, long[] values) throws ErrnoException {
+        if (indices.length != values.length) {
+            throw new IllegalArgumentException("indices and values differ in length");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            return Ioctl.call(vcpu.fd(), "KVM_SET_MSRS", kvm_h.KVM_SET_MSRS(), msrs(a, indices, values),
+                    msrText(indices));
         }
     }
 

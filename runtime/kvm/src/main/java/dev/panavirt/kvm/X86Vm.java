@@ -3,17 +3,20 @@ package dev.panavirt.kvm;
 import dev.panavirt.base.ErrnoException;
 import dev.panavirt.bindings.kvm.x86_64.kvm_clock_data;
 import dev.panavirt.bindings.kvm.x86_64.kvm_h;
+import dev.panavirt.bindings.kvm.x86_64.kvm_irqchip;
 import dev.panavirt.bindings.kvm.x86_64.kvm_pit_config;
+import dev.panavirt.bindings.kvm.x86_64.kvm_pit_state2;
 import dev.panavirt.sys.Ioctl;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The x86 ioctls of a {@link Vm}: the in-kernel PIT, the TSS address Intel hosts need, and the kvmclock. One
- * view per VM ({@link #of(Vm)}), on the same descriptor.
+ * The x86 ioctls of a {@link Vm}: the in-kernel PIT and its state, the state of the in-kernel PICs and IOAPIC,
+ * the TSS address Intel hosts need, and the kvmclock. One view per VM ({@link #of(Vm)}), on the same descriptor.
  */
 public final class X86Vm {
     private final Vm vm;
+    private volatile boolean pit;
 
     private X86Vm(Vm vm) {
         this.vm = vm;
@@ -43,6 +46,12 @@ public final class X86Vm {
             kvm_pit_config.flags(c, flags);
             Ioctl.call(vm.fd(), "KVM_CREATE_PIT2", kvm_h.KVM_CREATE_PIT2(), c, "flags " + flags);
         }
+        pit = true;
+    }
+
+    /** {@return whether {@link #createPit2} succeeded: the VM has the kernel's PIT} */
+    public boolean hasPit() {
+        return pit;
     }
 
     /**
@@ -84,6 +93,70 @@ public final class X86Vm {
             MemorySegment c = kvm_clock_data.allocate(a);
             kvm_clock_data.clock(c, nanos);
             Ioctl.call(vm.fd(), "KVM_SET_CLOCK", kvm_h.KVM_SET_CLOCK(), c, "clock " + nanos);
+        }
+    }
+    /**
+     * Wraps {@code KVM_GET_IRQCHIP}: the state of one in-kernel interrupt controller into {@code out}, a
+     * {@code kvm_irqchip} whose {@code chip_id} this method sets to {@code chipId}
+     * ({@code KVM_IRQCHIP_PIC_MASTER}, {@code KVM_IRQCHIP_PIC_SLAVE} or {@code KVM_IRQCHIP_IOAPIC}).
+     *
+     * @throws ErrnoException ENXIO without the full in-kernel irqchip ({@link Vm#createIrqchip()}; a split irqchip
+     *         has no PIC or IOAPIC in the kernel); EINVAL for another chip id (arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_vm_ioctl}, {@code kvm_vm_ioctl_get_irqchip})
+     * @throws IllegalArgumentException when {@code out} is smaller than {@code kvm_irqchip}
+     * @throws IllegalStateException after {@link Vm#close}
+     */
+    public void getIrqchip(int chipId, MemorySegment out) throws ErrnoException {
+        checkSize(out, kvm_irqchip.sizeof(), "kvm_irqchip");
+        kvm_irqchip.chip_id(out, chipId);
+        Ioctl.call(vm.fd(), "KVM_GET_IRQCHIP", kvm_h.KVM_GET_IRQCHIP(), out, "chip " + chipId);
+    }
+
+    /**
+     * Wraps {@code KVM_SET_IRQCHIP}: one in-kernel interrupt controller's state, chosen by the {@code chip_id} of
+     * {@code kvmIrqchip}.
+     *
+     * @throws ErrnoException ENXIO without the full in-kernel irqchip; EINVAL for an unknown chip id
+     *         ({@code kvm_vm_ioctl_set_irqchip})
+     * @throws IllegalArgumentException when the segment is smaller than {@code kvm_irqchip}
+     * @throws IllegalStateException after {@link Vm#close}
+     */
+    public void setIrqchip(MemorySegment kvmIrqchip) throws ErrnoException {
+        checkSize(kvmIrqchip, kvm_irqchip.sizeof(), "kvm_irqchip");
+        Ioctl.call(vm.fd(), "KVM_SET_IRQCHIP", kvm_h.KVM_SET_IRQCHIP(), kvmIrqchip,
+                "chip " + kvm_irqchip.chip_id(kvmIrqchip));
+    }
+
+    /**
+     * Wraps {@code KVM_GET_PIT2} ({@link Cap#PIT_STATE2}): the in-kernel PIT's three channels and flags into
+     * {@code out}.
+     *
+     * @throws ErrnoException ENXIO without an in-kernel PIT ({@link #createPit2}) (arch/x86/kvm/x86.c,
+     *         {@code kvm_arch_vm_ioctl}, {@code kvm_vm_ioctl_get_pit2})
+     * @throws IllegalArgumentException when {@code out} is smaller than {@code kvm_pit_state2}
+     * @throws IllegalStateException after {@link Vm#close}
+     */
+    public void getPit2(MemorySegment out) throws ErrnoException {
+        checkSize(out, kvm_pit_state2.sizeof(), "kvm_pit_state2");
+        Ioctl.call(vm.fd(), "KVM_GET_PIT2", kvm_h.KVM_GET_PIT2(), out);
+    }
+
+    /**
+     * Wraps {@code KVM_SET_PIT2}: reloads each channel's count as the state says ({@code kvm_vm_ioctl_set_pit2},
+     * {@code kvm_pit_load_count}).
+     *
+     * @throws ErrnoException ENXIO without an in-kernel PIT
+     * @throws IllegalArgumentException when the segment is smaller than {@code kvm_pit_state2}
+     * @throws IllegalStateException after {@link Vm#close}
+     */
+    public void setPit2(MemorySegment kvmPitState2) throws ErrnoException {
+        checkSize(kvmPitState2, kvm_pit_state2.sizeof(), "kvm_pit_state2");
+        Ioctl.call(vm.fd(), "KVM_SET_PIT2", kvm_h.KVM_SET_PIT2(), kvmPitState2);
+    }
+
+    private static void checkSize(MemorySegment s, long size, String what) {
+        if (s.byteSize() < size) {
+            throw new IllegalArgumentException(what + " needs " + size + " bytes, segment has " + s.byteSize());
         }
     }
 }

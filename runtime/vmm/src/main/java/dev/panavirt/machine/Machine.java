@@ -14,11 +14,13 @@ import dev.panavirt.kvm.Vm;
 import dev.panavirt.kvm.X86Kvm;
 import dev.panavirt.kvm.X86Vcpu;
 import dev.panavirt.kvm.X86Vm;
+import dev.panavirt.kvm.state.UnsavedStateException;
 import dev.panavirt.machine.acpi.AcpiTables;
 import dev.panavirt.machine.acpi.VirtioMmioSlot;
 import dev.panavirt.vhost.VdpaDevice;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
 import dev.panavirt.vmm.ExitDispatcher;
 import dev.panavirt.vmm.VcpuRunner;
 import dev.panavirt.vmm.legacy.DebugExit;
@@ -91,6 +93,11 @@ public final class Machine implements AutoCloseable {
      * EX_SOFTWARE, as the command line's internal errors). Not 126: KVM did nothing wrong.
      */
     public static final int EXIT_INTERNAL = 70;
+    /**
+     * Exit status when the run ended because {@link #snapshotAfter} wrote a snapshot (sysexits EX_TEMPFAIL: the
+     * guest is not done; {@link MachineSnapshot#restore} resumes it).
+     */
+    public static final int EXIT_SNAPSHOT = 75;
     /** How often the main thread flushes the console and, with the in-kernel irqchip, checks for idle vCPUs. */
     public static final long IDLE_POLL_MS = 25;
     /** How long an idle check waits for the vCPU threads to park before giving up on that check. */
@@ -104,7 +111,11 @@ public final class Machine implements AutoCloseable {
     public enum Outcome { DEBUG_EXIT, DONE, HALTED, ASSERT_FAILED, TRIPLE_FAULT, INTERNAL_ERROR, FAIL_ENTRY,
         MEMORY_FAULT, UNKNOWN_EXIT, SYSTEM_EVENT, TIMEOUT, ERROR, RESET,
         /** A device model or exit handler of panavirt threw: a bug, reported with {@link #EXIT_INTERNAL}. */
-        PANAVIRT_ERROR }
+        PANAVIRT_ERROR,
+        /** {@link #snapshotAfter} saved the machine to its file and stopped it ({@link #EXIT_SNAPSHOT}). */
+        SNAPSHOT,
+        /** {@link #snapshotAfter} could not save the machine ({@link #EXIT_INTERNAL}); the message says why. */
+        SNAPSHOT_FAILED }
 
     /** Where {@code pci-testdev}'s BARs are placed (as firmware would): 4 KiB of MMIO and 256 I/O ports. */
     public static final long PCI_TESTDEV_MEM_BAR = 0xfe00_0000L, PCI_TESTDEV_IO_BAR = 0xc000;
@@ -179,8 +190,19 @@ public final class Machine implements AutoCloseable {
     /** Whether the UART's interrupt condition pulses GSI {@link Serial16550#COM1_IRQ} (set by {@link #bootLinux}). */
     private volatile boolean serialInterrupts;
     private final PcTestdev pcTestdev;
+    /** pc-testdev's data window on port 0xe0, which a multiboot kernel gets instead of the ucall port. */
+    private final BusDevice pcTestdevWord;
     private final PciHostBridge pciHost = new PciHostBridge();
     private final PciTestdev pciTestdev = new PciTestdev();
+    /** The two PIC stand-ins, without the in-kernel irqchip; null with it. */
+    private final PicMask picMaster, picSlave;
+    /** The bus devices the machine itself put there, by identity: their state is in {@link #ownDevices()}. */
+    private final java.util.Set<BusDevice> builtIn = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** When {@link #run()} saves a snapshot, after its start; null for never. */
+    private volatile Duration snapshotAfter;
+    private volatile java.nio.file.Path snapshotFile;
+    /** How long the guest had run before this machine restored it from a snapshot: counts against the time limit. */
+    private Duration elapsedBefore = Duration.ZERO;
     private final List<VirtioMmioSlot> virtioSlots = new ArrayList<>();
     private final List<VirtioMmioVdpa> virtioDevices = new ArrayList<>();
     private final List<VdpaDevice> vdpaDevices = new ArrayList<>();
@@ -232,9 +254,12 @@ public final class Machine implements AutoCloseable {
         pio.insert(fwCfg, FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT);
         if (config.irqchip()) {
             fwCfg.putInt(FwCfg.IRQ0_OVERRIDE, 1);
+            picMaster = picSlave = null;
         } else {
-            pio.insert(new PicMask(), PicMask.MASTER_PORT, PicMask.PORT_COUNT);
-            pio.insert(new PicMask(), PicMask.SLAVE_PORT, PicMask.PORT_COUNT);
+            picMaster = new PicMask();
+            picSlave = new PicMask();
+            pio.insert(picMaster, PicMask.MASTER_PORT, PicMask.PORT_COUNT);
+            pio.insert(picSlave, PicMask.SLAVE_PORT, PicMask.PORT_COUNT);
         }
         // QEMU's -no-reboot: a reset ends the run (there is no firmware to run the reset vector).
         this.port92 = new Port92(() -> finish(Outcome.RESET, 0, "the guest reset the machine (port 0x92 bit 0)"));
@@ -248,6 +273,12 @@ public final class Machine implements AutoCloseable {
         pciHost.add(PCI_TESTDEV_SLOT, 0, pciTestdev);
         pciHost.attach(pio);
         pciTestdev.attach(pio, mmio, PCI_TESTDEV_MEM_BAR, PCI_TESTDEV_IO_BAR);
+        // pc-testdev's data window for port 0xe0 goes there only for a multiboot kernel: built in, too.
+        this.pcTestdevWord = pcTestdev.dataDevice();
+        builtIn.add(pcTestdevWord);
+        for (Bus b : List.of(pio, mmio)) {
+            b.ranges().forEach(r -> builtIn.add(b.deviceAt(r.base()).orElseThrow()));
+        }
     }
 
     private void setIrqLine(int line, boolean level) throws ErrnoException {
@@ -349,7 +380,7 @@ public final class Machine implements AutoCloseable {
         MultibootInfo.Layout layout = MultibootInfo.plan(kernel, config.memorySize(), cmdline, modules);
         if (pio.deviceAt(Ucall.PORT).orElse(null) instanceof UcallPort) {
             pio.remove(Ucall.PORT);
-            pio.insert(pcTestdev.dataDevice(), PcTestdev.DATA_PORT, 4);
+            pio.insert(pcTestdevWord, PcTestdev.DATA_PORT, 4);
         }
         Vcpu bsp = vcpus.getFirst();
         // The entry state's GDT first: a kernel loaded over it wins, since only the cached descriptors matter.
@@ -561,6 +592,158 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    // ---- snapshots ----
+
+    /**
+     * Makes {@link #run()} save the machine to {@code file} once it has run for {@code after} (measured from
+     * {@link #run()}'s start): it parks every vCPU outside {@code KVM_RUN}, writes the snapshot
+     * ({@link MachineSnapshot#save}), and ends the run with {@link Outcome#SNAPSHOT} and {@link #EXIT_SNAPSHOT}, or
+     * with {@link Outcome#SNAPSHOT_FAILED} and {@link #EXIT_INTERNAL} when the save fails. A guest that finishes
+     * first ends the run as usual and no file is written. Call before {@link #run()}.
+     *
+     * @throws UnsavedStateException when the machine has devices a snapshot cannot hold (see
+     *         {@link #snapshotRefusals()}), so the refusal comes before the guest runs
+     */
+    public void snapshotAfter(Duration after, java.nio.file.Path file) {
+        List<String> refused = snapshotRefusals();
+        if (!refused.isEmpty()) {
+            throw new UnsavedStateException("cannot snapshot this machine: " + String.join("; ", refused));
+        }
+        this.snapshotFile = java.util.Objects.requireNonNull(file, "file");
+        this.snapshotAfter = after;
+    }
+
+    /**
+     * What keeps this machine from being saved, one line per device: the virtio-mmio devices (their queues live
+     * in a vDPA device, the kernel's or a model, whose ring state is not saved) and any device a caller put on the
+     * buses that does not implement {@link DeviceState}. Empty when a snapshot can be taken.
+     */
+    public List<String> snapshotRefusals() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < virtioDevices.size(); i++) {
+            out.add("virtio-mmio device " + i + " at 0x" + Long.toHexString(virtioSlots.get(i).base()) + " served by "
+                    + vdpaDevices.get(i) + ": its virtqueue and device state are not saved");
+        }
+        for (Bus b : List.of(pio, mmio)) {
+            for (var r : b.ranges()) {
+                BusDevice d = b.deviceAt(r.base()).orElseThrow();
+                if (!builtIn.contains(d) && !(d instanceof DeviceState) && !isVirtioWindow(b, r.base())) {
+                    out.add(b.name() + " device at 0x" + Long.toHexString(r.base()) + " (" + d.getClass().getName()
+                            + ") does not implement DeviceState");
+                }
+            }
+        }
+        return out;
+    }
+
+    private boolean isVirtioWindow(Bus b, long base) {
+        return b == mmio && virtioSlots.stream().anyMatch(s -> s.base() == base);
+    }
+
+    /** Parks the vCPUs, saves, and ends the run; a pause that does not succeed now is tried again at the next poll. */
+    private void saveSnapshot() throws InterruptedException {
+        try {
+            if (!pause.pauseAll(PARK_TIMEOUT_MS)) {
+                return;
+            }
+            serial.flush();
+            try {
+                MachineSnapshot.save(this, snapshotFile, elapsedBefore.plusNanos(System.nanoTime() - startNanos));
+                stopRunners();      // before the pause ends: no vCPU may run guest code after the save
+                finish(Outcome.SNAPSHOT, EXIT_SNAPSHOT, "saved a snapshot to " + snapshotFile);
+            } catch (java.io.IOException | IllegalStateException e) {
+                stopRunners();
+                finish(Outcome.SNAPSHOT_FAILED, EXIT_INTERNAL, "the snapshot to " + snapshotFile + " failed: "
+                        + e.getMessage());
+            }
+        } finally {
+            pause.resume();
+        }
+    }
+
+    private void stopRunners() {
+        for (VcpuRunner r : runners) {
+            r.stop();
+        }
+    }
+
+    Config config() {
+        return config;
+    }
+
+    /** The device models whose state is the machine's, by the name a snapshot stores them under, in a fixed order. */
+    LinkedHashMap<String, DeviceState> ownDevices() {
+        LinkedHashMap<String, DeviceState> d = new LinkedHashMap<>();
+        d.put("serial", serial);
+        d.put("port92", port92);
+        d.put("i8042", i8042);
+        if (picMaster != null) {
+            d.put("pic-master", picMaster);
+            d.put("pic-slave", picSlave);
+        }
+        d.put("fw_cfg", fwCfg);
+        d.put("pc-testdev", pcTestdev);
+        d.put("pci-host", pciHost);
+        d.put("pci-testdev", pciTestdev);
+        return d;
+    }
+
+    /** Devices a caller added that carry their own state ({@link DeviceState}), by bus and address. */
+    LinkedHashMap<String, DeviceState> addedDevices() {
+        LinkedHashMap<String, DeviceState> d = new LinkedHashMap<>();
+        for (Bus b : List.of(pio, mmio)) {
+            for (var r : b.ranges()) {
+                if (b.deviceAt(r.base()).orElseThrow() instanceof DeviceState s && !builtIn.contains(s)) {
+                    d.putIfAbsent(b.name() + "@0x" + Long.toHexString(r.base()), s);
+                }
+            }
+        }
+        return d;
+    }
+
+    /**
+     * How the boot changed the machine, as bits: 1 the UART's interrupt is on ({@link #bootLinux}), 2 port 0xe0 is
+     * the ucall port, 4 port 0xe0 is pc-testdev's data window ({@link #bootMultiboot}), 8 the PCI configuration ports
+     * are there.
+     */
+    int bootChanges() {
+        BusDevice e0 = pio.deviceAt(Ucall.PORT).orElse(null);
+        return (serialInterrupts ? 1 : 0) | (e0 instanceof UcallPort ? 2 : 0) | (e0 == pcTestdevWord ? 4 : 0)
+                | (pio.deviceAt(PciHostBridge.ADDRESS_PORT).isPresent() ? 8 : 0);
+    }
+
+    /** Makes a freshly built machine's ports what {@link #bootChanges()} says of the saved one. */
+    void applyBootChanges(int bits) {
+        serialInterrupts = (bits & 1) != 0;
+        if ((bits & 2) == 0 && pio.deviceAt(Ucall.PORT).orElse(null) instanceof UcallPort) {
+            pio.remove(Ucall.PORT);
+        }
+        if ((bits & 4) != 0 && pio.deviceAt(Ucall.PORT).isEmpty()) {
+            pio.insert(pcTestdevWord, PcTestdev.DATA_PORT, 4);
+        }
+        if ((bits & 8) == 0) {
+            for (int port : new int[] {PciHostBridge.ADDRESS_PORT, PciHostBridge.DATA_PORT}) {
+                if (pio.deviceAt(port).isPresent()) {
+                    pio.remove(port);
+                }
+            }
+        }
+    }
+
+    /** Whether a vCPU left its run for good (a HLT without the in-kernel irqchip): a snapshot cannot resume it. */
+    int haltedVcpus() {
+        return halted.get();
+    }
+
+    void setElapsedBefore(Duration d) {
+        elapsedBefore = d;
+    }
+
+    /** {@return whether the UART's interrupt is on, as after {@link #bootLinux}: a console that takes input} */
+    public boolean serialInterrupts() {
+        return serialInterrupts;
+    }
+
     /** Runs every vCPU on its own platform thread until the guest finishes or the time limit passes. */
     public Result run() throws InterruptedException {
         startNanos = System.nanoTime();
@@ -569,13 +752,20 @@ public final class Machine implements AutoCloseable {
         for (VcpuRunner r : runners) {
             threads.add(Thread.ofPlatform().name("vcpu-" + r.vcpu().id()).start(() -> loop(r)));
         }
-        long deadline = startNanos + config.timeout().toNanos();
+        long deadline = startNanos + config.timeout().minus(elapsedBefore).toNanos();
+        Duration snapshotDelay = snapshotAfter;
+        long snapshotAt = snapshotDelay == null ? 0 : startNanos + snapshotDelay.toNanos();
         int idleChecks = 0;
         while (!finished.await(IDLE_POLL_MS, TimeUnit.MILLISECONDS)) {
             serial.flush();
+            if (snapshotDelay != null && System.nanoTime() - snapshotAt >= 0) {
+                saveSnapshot();
+                continue;
+            }
             if (System.nanoTime() - deadline >= 0) {
                 finish(Outcome.TIMEOUT, EXIT_TIMEOUT, "the guest ran past its time limit of "
-                        + config.timeout().toSeconds() + " s");
+                        + config.timeout().toSeconds() + " s" + (elapsedBefore.isZero() ? ""
+                                : " (" + elapsedBefore.toMillis() + " ms of it before the snapshot it resumed from)"));
                 break;
             }
             if (config.irqchip()) {

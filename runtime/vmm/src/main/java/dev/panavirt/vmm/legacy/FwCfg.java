@@ -2,6 +2,10 @@ package dev.panavirt.vmm.legacy;
 
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -32,7 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>The selection and read position are shared by all vCPUs, as on the real device (guests serialise access
  * with a lock); accesses are synchronised so the state stays consistent.
  */
-public final class FwCfg implements BusDevice {
+public final class FwCfg implements BusDevice, DeviceState {
     /** The selector port; also the base the device is inserted at. */
     public static final int SELECTOR_PORT = 0x510;
     /** The data port. */
@@ -47,6 +51,9 @@ public final class FwCfg implements BusDevice {
     public static final int IRQ0_OVERRIDE = 0x8002;
     /** The ID item's bit for the traditional (port) interface. */
     public static final int ID_TRADITIONAL = 1;
+
+    /** The largest item a saved state may hold: 64 MiB. */
+    static final int MAX_ITEM = 64 << 20;
 
     private final Map<Integer, byte[]> items = new ConcurrentHashMap<>();
     private int selected = -1;
@@ -121,5 +128,35 @@ public final class FwCfg implements BusDevice {
             }
             data.set(ValueLayout.JAVA_BYTE, i, b);
         }
+    }
+
+    /** Saves the selected item, the read position in it, and every item (they are the guest's to read). */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeInt(selected);
+        out.writeInt(position);
+        out.writeInt(items.size());
+        for (var e : new java.util.TreeMap<>(items).entrySet()) {
+            out.writeShort(e.getKey());
+            out.writeInt(e.getValue().length);
+            out.write(e.getValue());
+        }
+    }
+
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        int sel = in.readInt(), pos = DeviceState.checked("fw_cfg position", in.readInt(), 0, Integer.MAX_VALUE);
+        int n = DeviceState.checked("fw_cfg item count", in.readInt(), 0, 0x1_0000);
+        Map<Integer, byte[]> loaded = new java.util.HashMap<>();
+        for (int i = 0; i < n; i++) {
+            int key = in.readUnsignedShort();
+            byte[] b = new byte[DeviceState.checked("fw_cfg item length", in.readInt(), 0, MAX_ITEM)];
+            in.readFully(b);
+            loaded.put(key, b);
+        }
+        items.clear();
+        items.putAll(loaded);
+        selected = sel;
+        position = pos;
     }
 }

@@ -3,6 +3,10 @@ package dev.panavirt.vmm.legacy;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -18,7 +22,7 @@ import java.lang.foreign.MemorySegment;
  * as QEMU's hw/input/pckbd.c does; every other command is accepted and ignored. The input buffer is never full,
  * so a driver polling for it to drain never waits.
  */
-public final class I8042 implements BusDevice {
+public final class I8042 implements BusDevice, DeviceState {
     /** The data port. */
     public static final int DATA_PORT = 0x60;
     /** The status (read) and command (write) port. */
@@ -95,5 +99,25 @@ public final class I8042 implements BusDevice {
         if (reset) {
             resetRequest.run();
         }
+    }
+
+    /** Saves the status, the command byte, the pending output byte and whether a command byte is expected. */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeByte(status);
+        out.writeByte(config);
+        out.writeShort(output);
+        out.writeBoolean(configNext);
+    }
+
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        int s = in.readUnsignedByte(), c = in.readUnsignedByte();
+        int o = DeviceState.checked("i8042 output byte", in.readShort(), -1, 0xff);
+        boolean next = in.readBoolean();
+        status = s;
+        config = c;
+        output = o;
+        configNext = next;
     }
 }

@@ -4,6 +4,10 @@ import dev.panavirt.base.ErrnoException;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -30,7 +34,7 @@ import java.lang.foreign.ValueLayout;
  * {@code 0xe0}, for a machine that uses that port for something else (panavirt's own guests make their ucalls
  * there). Accesses allocate nothing.
  */
-public final class PcTestdev {
+public final class PcTestdev implements DeviceState {
     /** First IRQ-line port. */
     public static final int IRQ_PORT = 0x2000;
     /** Number of IRQ-line ports: one per ISA/IOAPIC line 0-23. */
@@ -174,5 +178,21 @@ public final class PcTestdev {
     /** {@return the IORAM byte at {@code offset}} */
     public byte ioramByte(int offset) {
         return ioram.get(ValueLayout.JAVA_BYTE, offset);
+    }
+
+    /** Saves the scratch register and the 64 KiB IORAM. */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeInt(data);
+        out.write(ioram.toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        int d = in.readInt();
+        byte[] ram = new byte[IORAM_SIZE];
+        in.readFully(ram);
+        data = d;
+        MemorySegment.copy(ram, 0, ioram, ValueLayout.JAVA_BYTE, 0, IORAM_SIZE);
     }
 }

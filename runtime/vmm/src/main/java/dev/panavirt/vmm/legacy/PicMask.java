@@ -2,6 +2,10 @@ package dev.panavirt.vmm.legacy;
 
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -14,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  * because nothing is wired to this PIC. Insert one at {@link #MASTER_PORT} and one at {@link #SLAVE_PORT}, each
  * {@link #PORT_COUNT} ports wide.
  */
-public final class PicMask implements BusDevice {
+public final class PicMask implements BusDevice, DeviceState {
     /** Ports of the master and slave PICs. */
     public static final int MASTER_PORT = 0x20, SLAVE_PORT = 0xa0;
     /** Ports per PIC. */
@@ -56,5 +60,19 @@ public final class PicMask implements BusDevice {
     /** The interrupt mask the guest last wrote (0xff: everything masked). */
     public synchronized int mask() {
         return mask;
+    }
+
+    /** Saves the mask and the initialisation words still expected. */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeByte(mask);
+        out.writeByte(pendingIcws);
+    }
+
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        int m = in.readUnsignedByte();
+        pendingIcws = DeviceState.checked("PIC initialisation words", in.readUnsignedByte(), 0, 7);
+        mask = m;
     }
 }

@@ -2,6 +2,10 @@ package dev.panavirt.vmm.legacy;
 
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -15,7 +19,7 @@ import java.lang.foreign.MemorySegment;
  * line is always enabled, which is what every 32- and 64-bit guest wants. Only byte accesses are meaningful;
  * wider ones act on the low byte, as the register is one byte wide.
  */
-public final class Port92 implements BusDevice {
+public final class Port92 implements BusDevice, DeviceState {
     /** The port. */
     public static final int PORT = 0x92;
     /** The fast A20 gate bit. */
@@ -62,5 +66,16 @@ public final class Port92 implements BusDevice {
     /** {@return the register's value} */
     public synchronized int value() {
         return value;
+    }
+
+    /** Saves the port's value (A20 and the reset bit). */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeByte(value);
+    }
+
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        value = in.readUnsignedByte();
     }
 }

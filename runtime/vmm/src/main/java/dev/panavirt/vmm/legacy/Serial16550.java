@@ -1,6 +1,9 @@
 package dev.panavirt.vmm.legacy;
 
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
@@ -35,7 +38,7 @@ import java.util.Objects;
  * Register accesses are serialised on the device, so several vCPUs and an input thread may use it at once. Output
  * errors are counted and logged once, never thrown at the guest.
  */
-public final class Serial16550 implements BusDevice {
+public final class Serial16550 implements BusDevice, DeviceState {
 
     /** Conventional port base of the first serial port. */
     public static final int COM1_BASE = 0x3F8;
@@ -419,6 +422,50 @@ public final class Serial16550 implements BusDevice {
     private void fire(boolean raise) {
         if (raise && interruptTrigger != null) {
             interruptTrigger.run();
+        }
+    }
+
+    /**
+     * Saves the registers, the divisor latch, the FIFO and THR-empty flags and the receive queue (the bytes the
+     * guest has not read, in order). Transmitted bytes are not state: they already went to the output stream.
+     */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeByte(ier);
+        out.writeByte(lcr);
+        out.writeByte(mcr);
+        out.writeByte(scr);
+        out.writeByte(dll);
+        out.writeByte(dlm);
+        out.writeBoolean(fifoEnabled);
+        out.writeBoolean(thrEmptyPending);
+        out.writeInt(rxCount);
+        for (int i = 0; i < rxCount; i++) {
+            out.writeByte(rx[(rxHead + i) % rx.length]);
+        }
+    }
+
+    /** Restores what {@link #saveState} wrote; more queued input than {@link #INPUT_CAPACITY} is refused. */
+    @Override
+    public void loadState(DataInput in) throws IOException {
+        int newIer = in.readUnsignedByte(), newLcr = in.readUnsignedByte(), newMcr = in.readUnsignedByte();
+        int newScr = in.readUnsignedByte(), newDll = in.readUnsignedByte(), newDlm = in.readUnsignedByte();
+        boolean fifo = in.readBoolean(), thr = in.readBoolean();
+        int count = DeviceState.checked("UART receive queue", in.readInt(), 0, INPUT_CAPACITY);
+        byte[] queued = new byte[count];
+        in.readFully(queued);
+        synchronized (this) {
+            ier = newIer & 0x0f;
+            lcr = newLcr;
+            mcr = newMcr & MCR_MASK;
+            scr = newScr;
+            dll = newDll;
+            dlm = newDlm;
+            fifoEnabled = fifo;
+            thrEmptyPending = thr;
+            System.arraycopy(queued, 0, rx, 0, count);
+            rxHead = 0;
+            rxCount = count;
         }
     }
 }

@@ -3,6 +3,10 @@ package dev.panavirt.vmm.pci;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusDevice;
 import dev.panavirt.vmm.BusException;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -18,7 +22,7 @@ import java.nio.ByteOrder;
  * and the BAR holds an address other than 0 and the all-ones sizing pattern; each change of those moves or removes
  * it. A placement that overlaps another device is refused and logged, and the BAR stays unmapped.
  */
-public class PciFunction {
+public class PciFunction implements DeviceState {
     private static final System.Logger LOG = System.getLogger(PciFunction.class.getName());
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Command register bits: I/O space, memory space, bus master. */
@@ -165,5 +169,27 @@ public class PciFunction {
 
     private void put(int reg, int v) {
         config.set(LE_INT, reg, v);
+    }
+
+    /** Saves the 256 bytes of configuration space (command register and BARs included). */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.write(config.toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    /**
+     * Restores the configuration space and places the BARs where it says, as the guest's writes had placed
+     * them; the read-only registers keep this function's identity.
+     */
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        byte[] b = new byte[256];
+        in.readFully(b);
+        MemorySegment saved = MemorySegment.ofArray(b);
+        for (int reg = 0; reg < 256; reg += 4) {
+            int writable = writableMask(reg);
+            put(reg, (get(reg) & ~writable) | (saved.get(LE_INT, reg) & writable));
+        }
+        remap();
     }
 }

@@ -3,6 +3,10 @@ package dev.panavirt.vmm.pci;
 import dev.panavirt.vmm.Bus;
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import dev.panavirt.vmm.DeviceState;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -18,7 +22,7 @@ import java.lang.foreign.MemorySegment;
  * functions that are not there, other buses, and accesses with the enable bit clear read all ones and ignore
  * writes.
  */
-public final class PciHostBridge {
+public final class PciHostBridge implements DeviceState {
     /** The configuration address register. */
     public static final int ADDRESS_PORT = 0xcf8;
     /** The configuration data window (4 ports). */
@@ -101,5 +105,20 @@ public final class PciHostBridge {
             return null;    // enable bit clear, or a bus other than 0
         }
         return functions[(address >>> 8) & 0xff];
+    }
+
+    /** Saves the configuration address register and the host bridge's own configuration space. */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        out.writeInt(address);
+        functions[0].saveState(out);
+    }
+
+    /** Restores the address register and the host bridge's configuration space; other functions restore their own. */
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        int a = in.readInt();
+        functions[0].loadState(in);
+        address = a;
     }
 }

@@ -2,6 +2,9 @@ package dev.panavirt.vmm.pci;
 
 import dev.panavirt.vmm.BusData;
 import dev.panavirt.vmm.BusDevice;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
@@ -34,6 +37,21 @@ public final class PciTestdev extends PciFunction {
     }
 
     /** One BAR's test state: {@code type} 0 for memory, 1 for I/O; tests' offsets start at {@code testBase}. */
+    /** Saves the configuration space and, per BAR, the selected test and each test's hit count. */
+    @Override
+    public synchronized void saveState(DataOutput out) throws IOException {
+        super.saveState(out);
+        mem.save(out);
+        io.save(out);
+    }
+
+    @Override
+    public synchronized void loadState(DataInput in) throws IOException {
+        super.loadState(in);
+        mem.load(in);
+        io.load(in);
+    }
+
     private static final class Region implements BusDevice {
         private final int type, testBase;
         private final byte[][] headers = new byte[TESTS.length][];
@@ -54,6 +72,26 @@ public final class PciTestdev extends PciFunction {
                 h[8] = (byte) (t == 1 ? NOMATCH : DATAMATCH);
                 System.arraycopy(nm, 0, h, HEADER, nm.length);
                 headers[t] = h;
+            }
+        }
+
+        synchronized void save(DataOutput out) throws IOException {
+            out.writeByte(current);
+            for (byte[] h : headers) {
+                out.write(h, 12, 4);
+            }
+        }
+
+        synchronized void load(DataInput in) throws IOException {
+            int c = in.readByte();
+            if (c < -1 || c >= TESTS.length) {
+                throw new IOException("pci-testdev: selected test " + c + " is outside -1.." + (TESTS.length - 1));
+            }
+            byte[] counts = new byte[4 * headers.length];
+            in.readFully(counts);
+            current = c;
+            for (int t = 0; t < headers.length; t++) {
+                System.arraycopy(counts, 4 * t, headers[t], 12, 4);
             }
         }
 
