@@ -1,16 +1,13 @@
 package dev.panavirt.migration;
 
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.kvm.X86Vcpu;
+import dev.panavirt.kvm.state.X86MachineState;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.testkit.TestGuest;
 import dev.panavirt.testkit.TestGuest.Options;
 import dev.panavirt.testkit.TestGuest.Stop;
 import dev.panavirt.testkit.TestGuest.StopKind;
 import dev.panavirt.testsupport.Guests;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -161,27 +158,19 @@ final class DirtyingGuest implements AutoCloseable {
         throw new AssertionError("guest did not finish: " + o);
     }
 
-    /**
-     * The vCPU state this guest needs to resume elsewhere (registers, system registers, FPU): a stand-in for
-     * the complete vCPU state records until they exist, enough for a flat long-mode guest with no interrupts.
-     */
-    Map<String, byte[]> vcpuState() throws ErrnoException {
-        X86Vcpu v = X86Vcpu.of(guest.vcpu(0));
+    /** The name of the state section with the machine's KVM state. */
+    static final String MACHINE_STATE = "x86.machine";
+
+    /** The VM's and vCPUs' KVM state ({@link X86MachineState}) as a state section; the vCPU must be paused. */
+    Map<String, byte[]> machineState() throws ErrnoException {
         Map<String, byte[]> m = new LinkedHashMap<>();
-        m.put("test.vcpu0.regs", v.getRegs().toArray(ValueLayout.JAVA_BYTE));
-        m.put("test.vcpu0.sregs", v.getSregs().toArray(ValueLayout.JAVA_BYTE));
-        m.put("test.vcpu0.fpu", v.getFpu().toArray(ValueLayout.JAVA_BYTE));
+        m.put(MACHINE_STATE, X86MachineState.capture(guest.vm(), guest.vm().vcpus()).encode());
         return m;
     }
 
-    /** Loads what {@link #vcpuState()} saved into this guest's vCPU. */
-    void restoreVcpuState(Map<String, byte[]> state) throws ErrnoException {
-        X86Vcpu v = X86Vcpu.of(guest.vcpu(0));
-        try (Arena a = Arena.ofConfined()) {
-            v.setSregs(a.allocateFrom(ValueLayout.JAVA_BYTE, state.get("test.vcpu0.sregs")));
-            v.setFpu(a.allocateFrom(ValueLayout.JAVA_BYTE, state.get("test.vcpu0.fpu")));
-            v.setRegs(a.allocateFrom(ValueLayout.JAVA_BYTE, state.get("test.vcpu0.regs")));
-        }
+    /** Restores what {@link #machineState()} saved into this guest's VM. */
+    void restoreMachineState(Map<String, byte[]> state) throws ErrnoException {
+        X86MachineState.decode(state.get(MACHINE_STATE)).restore(guest.vm(), guest.vm().vcpus());
     }
 
     @Override

@@ -178,7 +178,7 @@ class PrecopyMigrationTest {
 
                     @Override
                     public Map<String, byte[]> state() throws ErrnoException {
-                        return src.vcpuState();
+                        return src.machineState();
                     }
                 });
             }
@@ -201,7 +201,7 @@ class PrecopyMigrationTest {
                 System.out.printf("[precopy] differs: 0x%x seq source %d destination %d%n", gpa,
                         src.guest().memory().readLong(gpa), dst.guest().memory().readLong(gpa));
             }
-            dst.restoreVcpuState(in.state());
+            dst.restoreMachineState(in.state());
             dst.start();
             Object resumed;
             try {
