@@ -14,11 +14,22 @@ import dev.panavirt.vfio.EduModelDevice;
 import dev.panavirt.vfio.Iommu;
 import dev.panavirt.vfio.ModelIommu;
 import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import java.io.BufferedOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.Pipe;
+import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,6 +115,15 @@ class PrecopyMigrationTest {
         assertTrue(String.valueOf(e.getCause()).contains("guest assertion failed"), e.getCause().toString());
     }
 
+    @Test
+    void twoProcessesOverLoopbackTcpLoseNoPage() throws Exception {
+        try (TwoProcesses dst = new TwoProcesses()) {
+            Outcome o = migrate(RING, src -> new DirtyRingSource(src.vm(), src.memory().regions()), null, dst);
+            assertEquals(List.of(), o.differing, "pages that differ at the stop point");
+            assertEquals(expected(), o.resumed, "the migrated guest's result against the unmigrated run's");
+        }
+    }
+
     /** Which page a harvest drops, given the source guest and whether it is stopped; -1 for none. */
     interface Dropper {
         long page(boolean paused, DirtyPages pending);
@@ -121,8 +141,143 @@ class PrecopyMigrationTest {
      */
     private Outcome migrate(int ring, Function<dev.panavirt.testkit.TestGuest, DirtySource> kvmSource, Dropper dropper)
             throws Exception {
+        try (InProcess dst = new InProcess()) {
+            return migrate(ring, kvmSource, dropper, dst);
+        }
+    }
+
+    /** Where the stream goes, and what came of it there. */
+    interface Destination extends AutoCloseable {
+        /** The stream to the destination, opened once. */
+        OutputStream stream() throws Exception;
+
+        /** After the END record: what arrived, and the destination's RAM at the stop point (before it resumes). */
+        Arrived arrived() throws Exception;
+
+        /** Resumes the guest at the destination: its result (a Long) or what it failed with. */
+        Object resume() throws Exception;
+    }
+
+    record Arrived(long pages, int rounds, List<MemoryRegion> ram) {}
+
+    /** A second VM in this JVM, fed through a pipe. */
+    static final class InProcess implements Destination {
+        final DirtyingGuest dst = new DirtyingGuest(IMAGE, RAM, 0, WRITES);
+        final Pipe pipe = Pipe.open();
+        final CompletableFuture<PrecopyDestination.Incoming> incoming = CompletableFuture.supplyAsync(() -> {
+            try (InputStream in = new BufferedInputStream(Channels.newInputStream(pipe.source()), 1 << 16)) {
+                return new PrecopyDestination(dst.guest().memory().regions()).receive(in);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+
+        InProcess() throws Exception {
+        }
+
+        @Override
+        public OutputStream stream() {
+            return new BufferedOutputStream(Channels.newOutputStream(pipe.sink()), 1 << 16);
+        }
+
+        @Override
+        public Arrived arrived() throws Exception {
+            PrecopyDestination.Incoming in = incoming.get();
+            return new Arrived(in.pages(), in.rounds(), dst.guest().memory().regions());
+        }
+
+        @Override
+        public Object resume() throws Exception {
+            dst.restoreMachineState(incoming.get().state());
+            dst.start();
+            try {
+                return dst.await();
+            } catch (AssertionError e) {
+                return e;
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            dst.close();
+        }
+    }
+
+    /** A destination JVM ({@link TcpDestinationMain}) reached over a loopback TCP socket. */
+    static final class TwoProcesses implements Destination {
+        final Path dump = Files.createTempFile("precopy-destination", ".ram");
+        final Process process;
+        final BufferedReader lines;
+        final Socket socket;
+
+        TwoProcesses() throws Exception {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            process = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", classPath(),
+                    TcpDestinationMain.class.getName(), dump.toString()))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            int port = Integer.parseInt(expectLine("port ").trim());
+            socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        }
+
+        private String expectLine(String prefix) throws IOException {
+            String line = lines.readLine();
+            assertTrue(line != null && line.startsWith(prefix), "destination said " + line + ", expected " + prefix);
+            return line.substring(prefix.length());
+        }
+
+        @Override
+        public OutputStream stream() throws IOException {
+            return new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
+        }
+
+        @Override
+        public Arrived arrived() throws Exception {
+            String[] got = expectLine("received ").split(" ");
+            MemorySegment ram = MemorySegment.ofArray(Files.readAllBytes(dump));
+            return new Arrived(Long.parseLong(got[0]), Integer.parseInt(got[1]),
+                    List.of(new MemoryRegion(0, 0, ram.byteSize(), 0, ram)));
+        }
+
+        @Override
+        public Object resume() throws Exception {
+            String line = lines.readLine();
+            assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the destination process ended");
+            assertEquals(0, process.exitValue(), "the destination's status");
+            if (line != null && line.startsWith("result ")) {
+                return Long.parseLong(line.substring(7));
+            }
+            return new AssertionError("destination: " + line);
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            Files.deleteIfExists(dump);
+        }
+
+        /** The second JVM's class path: where this JVM loaded the runtime's modules and this test from, then the rest. */
+        static String classPath() throws Exception {
+            java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+            for (Class<?> c : List.of(TcpDestinationMain.class, dev.panavirt.testkit.TestGuest.class,
+                    dev.panavirt.machine.Machine.class, dev.panavirt.kvm.Kvm.class, dev.panavirt.sys.Ioctl.class,
+                    dev.panavirt.base.Errno.class, dev.panavirt.bindings.kvm.kvm_h.class, dev.panavirt.vhost.VdpaDevice.class,
+                    dev.panavirt.vfio.VfioDevice.class, dev.panavirt.models.vdpa.VdpaSim.class)) {
+                entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+            }
+            entries.addAll(List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+            return String.join(java.io.File.pathSeparator, entries);
+        }
+    }
+
+    /**
+     * Migrates a running guest with an edu device writing its memory to {@code destination}, compares the RAM at
+     * the stop point, and runs the moved guest to its end. {@code dropper}: null for a faithful harvest.
+     */
+    static Outcome migrate(int ring, Function<dev.panavirt.testkit.TestGuest, DirtySource> kvmSource, Dropper dropper,
+            Destination destination) throws Exception {
         try (DirtyingGuest src = new DirtyingGuest(IMAGE, RAM, ring, WRITES);
-                DirtyingGuest dst = new DirtyingGuest(IMAGE, RAM, 0, WRITES);
                 ModelIommu iommu = ModelIommu.open();
                 EduModelDevice edu = EduModelDevice.create(iommu, true, EduDevice.Timing.IMMEDIATE)) {
             List<MemoryRegion> ram = src.guest().memory().regions();
@@ -156,20 +311,18 @@ class PrecopyMigrationTest {
                 Thread.sleep(1);
             }
 
-            Pipe pipe = Pipe.open();
-            CompletableFuture<PrecopyDestination.Incoming> incoming = CompletableFuture.supplyAsync(() -> {
-                try (InputStream in = new BufferedInputStream(Channels.newInputStream(pipe.source()), 1 << 16)) {
-                    return new PrecopyDestination(dst.guest().memory().regions()).receive(in);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
             List<RoundReport> log = new ArrayList<>();
             MigrationReport report;
-            try (OutputStream out = new BufferedOutputStream(Channels.newOutputStream(pipe.sink()), 1 << 16)) {
+            try (OutputStream out = destination.stream()) {
                 report = new PrecopySource(ram, sources, POLICY, log::add).migrate(out, new PrecopySource.Switchover() {
                     @Override
                     public void pause() throws InterruptedException {
+                        // a few more guest writes after the last harvest, so the stop always has data pages to copy
+                        long seen = src.progress();
+                        for (long end = System.nanoTime() + 10_000_000_000L; src.progress() < seen + 3
+                                && System.nanoTime() - end < 0; ) {
+                            Thread.sleep(0, 100_000);
+                        }
                         dmaStop.set(true);
                         dma.join();
                         src.pause();
@@ -182,7 +335,7 @@ class PrecopyMigrationTest {
                     }
                 });
             }
-            PrecopyDestination.Incoming in = incoming.get();
+            Arrived in = destination.arrived();
             for (DirtySource s : sources) {
                 s.close();
             }
@@ -196,20 +349,13 @@ class PrecopyMigrationTest {
             assertEquals(report.rounds().size(), in.rounds());
 
             List<Long> differing = new ArrayList<>();
-            RamCompare.differingPages(ram, dst.guest().memory().regions(), differing::add);
+            RamCompare.differingPages(ram, in.ram(), differing::add);
             for (long gpa : differing.subList(0, Math.min(differing.size(), 8))) {
                 System.out.printf("[precopy] differs: 0x%x seq source %d destination %d%n", gpa,
-                        src.guest().memory().readLong(gpa), dst.guest().memory().readLong(gpa));
+                        src.guest().memory().readLong(gpa),
+                        in.ram().getFirst().memory().get(ValueLayout.JAVA_LONG_UNALIGNED, gpa));
             }
-            dst.restoreMachineState(in.state());
-            dst.start();
-            Object resumed;
-            try {
-                resumed = dst.await();
-            } catch (AssertionError e) {
-                resumed = e;
-            }
-            return new Outcome(differing, resumed, report, transfers.get());
+            return new Outcome(differing, destination.resume(), report, transfers.get());
         }
     }
 
