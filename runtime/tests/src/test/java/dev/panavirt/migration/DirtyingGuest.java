@@ -32,11 +32,17 @@ final class DirtyingGuest implements AutoCloseable {
     static final long DATA = 0x1000000;
 
     static String source(int pages, long writes) {
+        return source(pages, writes, 0);
+    }
+
+    /** The guest with {@code delay} empty loop iterations after each write (a lower dirty rate). */
+    static String source(int pages, long writes, int delay) {
         return """
                 #define DATA 0x%xull
                 #define NPAGES %dull
                 #define WRITES %dull
                 #define PROGRESS ((volatile u64 *)0x%xull)
+                #define DELAY %du
                 static u64 fold(u64 c, u64 seq, u64 p) { return c * 31 + (seq ^ (p << 20)); }
                 static u64 value(u64 seq, u64 p) { return (seq * 0x9e3779b97f4a7c15ull) ^ p; }
                 int main(void) {
@@ -52,6 +58,7 @@ final class DirtyingGuest implements AutoCloseable {
                         pg[3 + seq %% 509] = value(seq, p);
                         sum = sum * 0x100000001b3ull + (seq ^ p);
                         *PROGRESS = i + 1;
+                        for (volatile u32 d = 0; d < DELAY; d++) { }
                     }
                     u64 total = 0;
                     for (u64 p = 0; p < NPAGES; p++) {
@@ -68,7 +75,7 @@ final class DirtyingGuest implements AutoCloseable {
                     GUEST_DONE(sum);
                     return 0;
                 }
-                """.formatted(DATA, pages, writes, PROGRESS);
+                """.formatted(DATA, pages, writes, PROGRESS, delay);
     }
 
     static GuestImage image(int pages, long writes) {
