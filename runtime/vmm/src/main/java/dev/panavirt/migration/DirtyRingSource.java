@@ -26,6 +26,9 @@ import java.util.List;
 public final class DirtyRingSource implements DirtySource {
     private final Vm vm;
     private final List<MemoryRegion> ram;
+    /** The vCPUs and their rings, taken at {@link #start()}: a harvest then allocates nothing. */
+    private Vcpu[] vcpus = new Vcpu[0];
+    private DirtyRing[] rings = new DirtyRing[0];
 
     /** Tracks {@code ram} (regions of {@code vm}) through the rings of {@code vm}'s vCPUs. */
     public DirtyRingSource(Vm vm, List<MemoryRegion> ram) {
@@ -46,10 +49,12 @@ public final class DirtyRingSource implements DirtySource {
      */
     @Override
     public void start() throws ErrnoException {
-        for (Vcpu v : vm.vcpus()) {
-            if (v.dirtyRing().isEmpty()) {
-                throw new IllegalStateException("vcpu " + v.id() + " has no dirty ring: enable it before creating vCPUs");
-            }
+        vcpus = vm.vcpus().toArray(new Vcpu[0]);
+        rings = new DirtyRing[vcpus.length];
+        for (int i = 0; i < vcpus.length; i++) {
+            Vcpu v = vcpus[i];
+            rings[i] = v.dirtyRing().orElseThrow(() -> new IllegalStateException("vcpu " + v.id()
+                    + " has no dirty ring: enable it before creating vCPUs"));
         }
         int log = (int) kvm_h.KVM_MEM_LOG_DIRTY_PAGES();
         for (MemoryRegion r : ram) {
@@ -58,21 +63,22 @@ public final class DirtyRingSource implements DirtySource {
                 vm.setMemoryFlags(r.slot(), flags | log);
             }
         }
-        for (Vcpu v : vm.vcpus()) {
-            v.dirtyRing().orElseThrow().harvest((slot, page) -> { });
+        for (DirtyRing ring : rings) {
+            ring.harvest((slot, page) -> { });
         }
         vm.resetDirtyRings();
     }
 
+    /** Harvests every ring taken at {@link #start()} (vCPUs created later are not tracked), then resets them. */
     @Override
     public long harvest(DirtyPages into) throws ErrnoException {
         long n = 0;
-        for (Vcpu v : vm.vcpus()) {
-            DirtyRing ring = v.dirtyRing().orElseThrow();
+        for (int i = 0; i < rings.length; i++) {
+            DirtyRing ring = rings[i];
             int taken = ring.harvest(into);
             if (taken == ring.capacity()) {
                 vm.resetDirtyRings();
-                throw new DirtyPagesLostException(name(), "the ring of vcpu " + v.id() + " was full ("
+                throw new DirtyPagesLostException(name(), "the ring of vcpu " + vcpus[i].id() + " was full ("
                         + taken + " entries): KVM went past its soft limit and may have overwritten entries");
             }
             n += taken;
