@@ -17,37 +17,39 @@ import java.util.concurrent.atomic.AtomicReference;
  * A guest that keeps dirtying memory in a pattern it verifies, and the thread that runs it so a migration
  * can stop it at any point.
  *
- * <p>The guest makes {@code writes} writes, each to a pseudo-random page of a data area: it bumps the
+ * <p>The guest makes as many writes as the word at {@link #LIMIT} says, each to a pseudo-random page of a data area: it bumps the
  * page's sequence number (word 0), stores its index (word 1), folds the sequence into the page's running
  * checksum (word 2) and writes a value derived from page and sequence into one word chosen by the sequence.
  * At the end it checks every page against its sequence number (the checksum recomputed from 1..seq, the
- * last word written) and the sum of the sequence numbers against {@code writes}, then reports a checksum of
+ * last word written) and the sum of the sequence numbers against the limit, then reports a checksum of
  * the whole run. A page restored stale or torn fails those checks or changes the result. The write counter
  * lives at {@link #PROGRESS}, a page written on every step.
  */
 final class DirtyingGuest implements AutoCloseable {
     /** Guest-physical address of the write counter. */
     static final long PROGRESS = 0xf00000;
+    /** Guest-physical address of the number of writes to make, which the guest reads before each one. */
+    static final long LIMIT = 0xf01000;
     /** Guest-physical base of the data area. */
     static final long DATA = 0x1000000;
 
-    static String source(int pages, long writes) {
-        return source(pages, writes, 0);
+    static String source(int pages) {
+        return source(pages, 0);
     }
 
     /** The guest with {@code delay} empty loop iterations after each write (a lower dirty rate). */
-    static String source(int pages, long writes, int delay) {
+    static String source(int pages, int delay) {
         return """
                 #define DATA 0x%xull
                 #define NPAGES %dull
-                #define WRITES %dull
+                #define LIMIT ((volatile u64 *)0x%xull)
                 #define PROGRESS ((volatile u64 *)0x%xull)
                 #define DELAY %du
                 static u64 fold(u64 c, u64 seq, u64 p) { return c * 31 + (seq ^ (p << 20)); }
                 static u64 value(u64 seq, u64 p) { return (seq * 0x9e3779b97f4a7c15ull) ^ p; }
                 int main(void) {
                     u64 x = 0x2545f4914f6cdd1dull, sum = 0;
-                    for (u64 i = *PROGRESS; i < WRITES; i++) {
+                    for (u64 i = 0; i < *LIMIT; i++) {
                         x = x * 6364136223846793005ull + 1442695040888963407ull;
                         u64 p = (x >> 33) %% NPAGES;
                         volatile u64 *pg = (volatile u64 *)(DATA + p * 4096);
@@ -71,25 +73,25 @@ final class DirtyingGuest implements AutoCloseable {
                         GUEST_ASSERT_EQ(pg[2], c);
                         GUEST_ASSERT_EQ(pg[3 + seq %% 509], value(seq, p));
                     }
-                    GUEST_ASSERT_EQ(total, WRITES);
+                    GUEST_ASSERT_EQ(total, *LIMIT);
                     GUEST_DONE(sum);
                     return 0;
                 }
-                """.formatted(DATA, pages, writes, PROGRESS, delay);
+                """.formatted(DATA, pages, LIMIT, PROGRESS, delay);
     }
 
-    static GuestImage image(int pages, long writes) {
-        return Guests.c(source(pages, writes));
+    static GuestImage image(int pages) {
+        return Guests.c(source(pages));
     }
 
     private final TestGuest guest;
-    private final long writes;
     private volatile boolean pauseRequested;
     private final AtomicReference<Object> outcome = new AtomicReference<>();
     private Thread runner;
 
     /**
-     * A VM for the guest with {@code ram} bytes; {@code dirtyRingBytes} > 0 gives each vCPU a dirty ring.
+     * A VM for the guest with {@code ram} bytes, to make {@code writes} writes; {@code dirtyRingBytes} > 0 gives
+     * each vCPU a dirty ring.
      */
     DirtyingGuest(GuestImage image, long ram, int dirtyRingBytes, long writes) throws ErrnoException {
         Options o = Options.defaults().withRam(ram);
@@ -97,15 +99,16 @@ final class DirtyingGuest implements AutoCloseable {
             o = o.withDirtyRing(dirtyRingBytes);
         }
         this.guest = TestGuest.create(image, true, o);
-        this.writes = writes;
+        setLimit(writes);
+    }
+
+    /** Sets the number of writes the guest makes in all (it reads the limit before each write). */
+    void setLimit(long writes) {
+        guest.memory().writeLong(LIMIT, writes);
     }
 
     TestGuest guest() {
         return guest;
-    }
-
-    long writes() {
-        return writes;
     }
 
     /** Writes made so far. */

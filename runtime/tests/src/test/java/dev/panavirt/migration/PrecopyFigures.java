@@ -43,7 +43,7 @@ public final class PrecopyFigures {
     }
 
     static void run(int delay, boolean ring) throws Exception {
-        var image = Guests.c(DirtyingGuest.source(PAGES, WRITES, delay));
+        var image = Guests.c(DirtyingGuest.source(PAGES, delay));
         try (DirtyingGuest src = new DirtyingGuest(image, RAM, ring ? 1 << 18 : 0, WRITES);
                 DirtyingGuest dst = new DirtyingGuest(image, RAM, 0, WRITES)) {
             List<MemoryRegion> ram = src.guest().memory().regions();

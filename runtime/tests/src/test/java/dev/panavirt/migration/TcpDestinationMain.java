@@ -13,7 +13,7 @@ import java.nio.file.StandardOpenOption;
  * The destination process of {@link PrecopyMigrationTest}'s two-process migration: listens on a loopback TCP
  * port (printed as {@code port N}), receives one stream into a VM of the test's layout, writes that RAM at the
  * stop point to the file named by its argument ({@code received PAGES ROUNDS}), restores the machine state and
- * runs the guest to its end ({@code result VALUE}, or {@code failed WHY}).
+ * runs the guest on for {@link PrecopyMigrationTest#MORE} writes ({@code result VALUE}, or {@code failed WHY}).
  */
 final class TcpDestinationMain {
     private TcpDestinationMain() {
@@ -22,8 +22,7 @@ final class TcpDestinationMain {
     public static void main(String[] args) throws Exception {
         Path dump = Path.of(args[0]);
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-                DirtyingGuest dst = new DirtyingGuest(PrecopyMigrationTest.IMAGE, PrecopyMigrationTest.RAM, 0,
-                        PrecopyMigrationTest.WRITES)) {
+                DirtyingGuest dst = new DirtyingGuest(PrecopyMigrationTest.IMAGE, PrecopyMigrationTest.RAM, 0, 0)) {
             System.out.println("port " + server.getLocalPort());
             System.out.flush();
             try (Socket s = server.accept(); InputStream in = new BufferedInputStream(s.getInputStream(), 1 << 16)) {
@@ -38,6 +37,7 @@ final class TcpDestinationMain {
                 }
                 System.out.println("received " + got.pages() + " " + got.rounds());
                 System.out.flush();
+                dst.setLimit(dst.progress() + PrecopyMigrationTest.MORE);
                 dst.restoreMachineState(got.state());
                 dst.start();
                 try {
