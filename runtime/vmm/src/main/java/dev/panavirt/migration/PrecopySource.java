@@ -30,11 +30,15 @@ public final class PrecopySource {
         Map<String, byte[]> state() throws ErrnoException;
     }
 
+    /** While a round sends, the sources are also harvested every this many pages, so dirty rings do not fill. */
+    static final int HARVEST_EVERY = 2048;
+
     private final List<MemoryRegion> ram;
     private final List<DirtySource> sources;
     private final ConvergencePolicy policy;
     private final Consumer<RoundReport> log;
     private final DirtyPages dirty;
+    private long zeroPages;
 
     /**
      * A source for {@code ram}, tracked by {@code sources}, stopping by {@code policy}, logging each round to
@@ -113,9 +117,6 @@ public final class PrecopySource {
                 Duration.ofNanos(paused - stop), Duration.ofNanos(end - stop), Duration.ofNanos(end - start));
     }
 
-    private long zeroPages;
-    /** While a round sends, the sources are also harvested every this many pages, so dirty rings do not fill. */
-    static final int HARVEST_EVERY = 2048;
 
     private void harvest() throws ErrnoException {
         for (DirtySource s : sources) {
