@@ -19,4 +19,5 @@ module dev.panavirt.vmm {
     exports dev.panavirt.vmm.virtio;
     exports dev.panavirt.machine;
     exports dev.panavirt.machine.acpi;
+    exports dev.panavirt.migration;
 }

@@ -659,16 +659,38 @@ public final class Vm implements AutoCloseable {
      */
     public void clearDirtyLog(int slot, long firstPage, int numPages, long[] bitmap) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment bits = a.allocateFrom(ValueLayout.JAVA_LONG, bitmap);
-            MemorySegment c = kvm_clear_dirty_log.allocate(a);
-            kvm_clear_dirty_log.slot(c, slot);
-            kvm_clear_dirty_log.num_pages(c, numPages);
-            kvm_clear_dirty_log.first_page(c, firstPage);
-            kvm_clear_dirty_log.dirty_bitmap(c, bits);
-            Ioctl.call(fd, "KVM_CLEAR_DIRTY_LOG", kvm_h.KVM_CLEAR_DIRTY_LOG(), c,
+            clearDirtyLog(slot, firstPage, numPages, a.allocateFrom(ValueLayout.JAVA_LONG, bitmap));
+        }
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG} with a caller-owned native bitmap of at least {@code numPages} bits; allocates
+     * nothing on success, for dirty-tracking loops (a migration clears what {@link #getDirtyLog(int, MemorySegment)}
+     * reported, page for page).
+     *
+     * @throws ErrnoException as {@link #clearDirtyLog(int, long, int, long[])}
+     * @throws IllegalArgumentException when {@code bitmap} holds fewer than {@code numPages} bits
+     * @throws IllegalStateException after {@link #close}
+     */
+    public void clearDirtyLog(int slot, long firstPage, int numPages, MemorySegment bitmap) throws ErrnoException {
+        if (numPages < 0 || bitmap.byteSize() * 8 < numPages) {
+            throw new IllegalArgumentException("dirty bitmap of " + bitmap.byteSize() + " bytes cannot hold " + numPages
+                    + " pages");
+        }
+        MemorySegment c = Scratch.current().buffer();
+        kvm_clear_dirty_log.slot(c, slot);
+        kvm_clear_dirty_log.num_pages(c, numPages);
+        kvm_clear_dirty_log.first_page(c, firstPage);
+        kvm_clear_dirty_log.dirty_bitmap(c, bitmap);
+        int rc = Ioctl.raw(Scratch.capture(), fd, CLEAR_DIRTY_LOG, c);
+        java.lang.ref.Reference.reachabilityFence(bitmap);
+        if (rc < 0) {
+            throw Ioctl.failure(fd, "KVM_CLEAR_DIRTY_LOG", -rc, CLEAR_DIRTY_LOG,
                     "slot " + slot + " pages " + firstPage + "+" + numPages);
         }
     }
+
+    private static final long CLEAR_DIRTY_LOG = kvm_h.KVM_CLEAR_DIRTY_LOG();
 
     /**
      * Enables the per-vCPU dirty ring with {@code bytes} per ring (a power of two, at most
