@@ -30,11 +30,16 @@ public final class KernelAgent {
 
     /** Runs the agent on standard input and output. */
     public static void main(String[] args) throws Exception {
+        long t0 = System.nanoTime();
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+        long opened = 0;
+        long facts = 0;
         try (Kvm kvm = Kvm.open()) {
+            opened = System.nanoTime();
             if (System.getProperty("os.arch").equals("riscv64")) {
                 riscvFacts(kvm, out);
             }
+            facts = System.nanoTime();
             new CallAnswerer(n -> {
                 try {
                     return OneRegSessionTarget.open(kvm, n);
@@ -48,6 +53,13 @@ public final class KernelAgent {
             System.exit(2);
         }
         out.flush();
+        // where the time goes under emulation: the JVM's start, then the calls (standard error, not the transcript)
+        long started = ProcessHandle.current().info().startInstant()
+                .map(i -> java.time.Duration.between(i, java.time.Instant.now()).toMillis()).orElse(-1L);
+        long end = System.nanoTime();
+        System.err.printf("kernel agent: %d ms since the process started; in main %d ms: /dev/kvm open %d, host facts %d,"
+                + " calls %d%n", started, (end - t0) / 1_000_000, (opened - t0) / 1_000_000, (facts - opened) / 1_000_000,
+                (end - facts) / 1_000_000);
     }
 
     private static void riscvFacts(Kvm kvm, PrintStream out) throws ErrnoException {
