@@ -19,6 +19,7 @@ lane_arch_check() {  # lane_arch_check ARCH: dies unless ARCH is one the lane kn
 #   A_QEMU A_QEMU_PKG     the emulator and its bookworm package
 #   A_CC A_CC_PKGS        the cross compiler and the packages that give it a static libc
 #   A_MODULES  modules the guest loads (with their dependencies); empty when KVM is built in
+#   A_JRE_DEBS A_JAVA     the pinned JRE packages (PACKAGE=VERSION=SHA256) and its java, for --java
 lane_arch_vars() {
   source "$LANE_DIR/arch.pin"
   case $1 in
@@ -28,14 +29,14 @@ lane_arch_vars() {
       A_BBVER=$ARM64_BUSYBOX_VERSION A_BBSHA=$ARM64_BUSYBOX_SHA256
       A_QEMU=qemu-system-aarch64 A_QEMU_PKG=qemu-system-arm
       A_CC=aarch64-linux-gnu-gcc A_CC_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-      A_MODULES= ;;
+      A_MODULES= A_JRE_DEBS= A_JAVA= ;;
     riscv64)
       A_DEB=riscv64 A_SUITES=$RISCV64_SUITES
       A_ABI=$RISCV64_KERNEL_ABI A_KVER=$RISCV64_KERNEL_VERSION A_KSHA=$RISCV64_KERNEL_SHA256
       A_BBVER=$RISCV64_BUSYBOX_VERSION A_BBSHA=$RISCV64_BUSYBOX_SHA256
       A_QEMU=qemu-system-riscv64 A_QEMU_PKG=qemu-system-misc
       A_CC=riscv64-linux-gnu-gcc A_CC_PKGS="gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
-      A_MODULES=kvm ;;
+      A_MODULES=kvm A_JRE_DEBS=$RISCV64_JRE_DEBS A_JAVA=$RISCV64_JAVA ;;
     *) lane_die "no cross settings for $1" ;;
   esac
 }
@@ -163,6 +164,42 @@ EOT
   lane_log "prepare: done ($arch $A_ABI) in $(lane_since "$t0") s"
 }
 
+# prepare_cross_jre ARCH: the JRE for lane/run --java, as an initramfs part of its own
+# (lane/cache/<arch>/<abi>/jre.cpio, appended to the run's): the pinned .debs of <ARCH>_JRE_DEBS
+# (lane/arch.pin) fetched through the lane's apt, checked and unpacked at the root, so the launcher's
+# interpreter (/lib/ld-linux-*) and libraries sit where the guest's ld.so looks. Docs and man pages stay out.
+prepare_cross_jre() {
+  local arch=$1 t; t=$(lane_now)
+  lane_arch_vars "$arch"
+  local C=$LANE_CACHE/$arch/$A_ABI AA=$LANE_CACHE/$arch/apt RECIPE=1
+  [ -n "$A_JRE_DEBS" ] || lane_die "no JRE pinned for $arch (lane/arch.pin)"
+  [ "$(cat "$C/jre.ready" 2>/dev/null)" = "$RECIPE $A_JRE_DEBS" ] && [ -f "$C/jre.cpio" ] && return 0
+  rm -f "$C/jre.ready"
+  local opts; mapfile -t opts < <(lane_arch_apt_opts "$AA")
+  local S tmp e p v sum got
+  S=$(mktemp -d "$C/.jre.XXXXXX"); tmp=$S/debs; mkdir -p "$tmp" "$S/root"
+  for e in $A_JRE_DEBS; do
+    p=${e%%=*}; sum=${e##*=}; v=${e#*=}; v=${v%=*}
+    if ! apt-cache "${opts[@]}" show "$p=$v" >/dev/null 2>&1; then
+      apt-get "${opts[@]}" update -qq >&2
+      apt-cache "${opts[@]}" show "$p=$v" >/dev/null 2>&1 \
+        || { rm -rf "$S"; lane_die "Debian no longer offers $p $v ($arch); bump lane/arch.pin"; }
+    fi
+    (cd "$tmp" && apt-get "${opts[@]}" download -qq "$p=$v" >&2)
+    got=$(sha256sum "$tmp"/"${p}"_*.deb | cut -d' ' -f1)
+    [ "$got" = "$sum" ] || { rm -rf "$S"; lane_die "$p $v: SHA256 $got, lane/arch.pin pins $sum"; }
+    dpkg -x "$tmp"/"${p}"_*.deb "$S/root"
+  done
+  rm -rf "$S/root/usr/share" "$S/root/usr/lib/debug" "$S/root"/usr/lib/jvm/*/{legal,man,docs}
+  # the base initramfs has /lib as a directory (its modules): the interpreter's name there
+  local ld; ld=$(cd "$S/root/usr/lib" && ls ld-linux-* | head -1)
+  mkdir -p "$S/root/lib" && ln -s "/usr/lib/$ld" "$S/root/lib/$ld"
+  (cd "$S/root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) > "$C/jre.cpio"
+  rm -rf "$S"
+  echo "$RECIPE $A_JRE_DEBS" > "$C/jre.ready"
+  lane_log "JRE for $arch ($(du -m "$C/jre.cpio" | cut -f1) MB initramfs part) in $(lane_since "$t") s"
+}
+
 # run_cross_diff (from lane/run, with ARCH, BUILD, SCRIPTS, PINS, RUN set): the differential test of the
 # architecture's model against its KVM. Exit status: 0 every difference pinned, 1 a difference or stale
 # pin, 2 usage or prepare error, 3 the nested host failed.
@@ -179,9 +216,10 @@ run_cross_diff() {
   local T_PREP; T_PREP=$(lane_since "$T0")
   lane_arch_vars "$ARCH"
   [ -f "$LANE_DIR/agent/$ARCH.c" ] || lane_die "no kernel agent for $ARCH yet (lane/agent/$ARCH.c)"
+  local mods=runtime/models; [ "${JAVA_AGENT:-0}" = 1 ] && mods=runtime/models,runtime/kvm
   if [ "$BUILD" = 1 ]; then
-    (cd "$LANE_REPO" && mvn -q -B -o -Dstyle.color=never compile -pl runtime/models -am >&2) \
-      || (cd "$LANE_REPO" && mvn -q -B -Dstyle.color=never compile -pl runtime/models -am >&2) \
+    (cd "$LANE_REPO" && mvn -q -B -o -Dstyle.color=never compile -pl "$mods" -am >&2) \
+      || (cd "$LANE_REPO" && mvn -q -B -Dstyle.color=never compile -pl "$mods" -am >&2) \
       || lane_die "mvn compile failed"
   fi
   local cp=$LANE_REPO/runtime/models/target/classes:$LANE_REPO/runtime/base/target/classes:$LANE_REPO/bindings/target/classes
@@ -203,6 +241,23 @@ run_cross_diff() {
   # the calls: each script run on the model here, every call written down (KernelDiff calls)
   "$JAVA_HOME/bin/java" -cp "$cp" dev.panavirt.replay.remote.KernelDiff calls --device "$device" \
     --out "$S/lane/calls" "${SCRIPTS[@]}" || lane_die "KernelDiff calls failed"
+  if [ "${JAVA_AGENT:-0}" = 1 ]; then
+    # the Java agent (dev.panavirt.kvm.session.KernelAgent): the project's classes as they are, on the
+    # guest's own JRE; --enable-native-access as on the x86 lane
+    [ -n "$A_JAVA" ] || lane_die "no JRE for $ARCH (lane/arch.pin)"
+    [ -d "$LANE_REPO/runtime/kvm/target/classes/dev/panavirt/kvm/session" ] || lane_die "kvm not compiled: pass --build"
+    prepare_cross_jre "$ARCH"
+    local m gcp=
+    for m in bindings runtime/base runtime/sys runtime/models runtime/kvm; do
+      mkdir -p "$S/lane/cp/${m##*/}" && cp -r "$LANE_REPO/$m/target/classes/." "$S/lane/cp/${m##*/}/"
+      gcp=$gcp${gcp:+:}/lane/cp/${m##*/}
+    done
+    echo "set -- /bin/sh -c '$A_JAVA -XX:TieredStopAtLevel=1 --enable-native-access=ALL-UNNAMED -cp $gcp dev.panavirt.kvm.session.KernelAgent < calls'" > "$S/lane/job"
+    export LANE_MEM=${LANE_MEM:-2G}
+    # HotSpot refuses QEMU's default Sv57 on riscv64 ("Unsupported satp mode"): the kernel stays at Sv48
+    [ "$ARCH" = riscv64 ] && export LANE_APPEND="no5lvl ${LANE_APPEND:-}"
+    lane_log "Java agent staged; $(grep -c '^session ' "$S/lane/calls") sessions, $(grep -vc '^session ' "$S/lane/calls") calls"
+  else
   # the agent, static, for the guest's architecture; its guest code needs the vector extension on riscv64
   t=$(lane_now)
   local objs=() src
@@ -216,7 +271,9 @@ run_cross_diff() {
   rm -f "${objs[@]}"
   lane_log "agent built in $(lane_since "$t") s; $(grep -c '^session ' "$S/lane/calls") sessions, $(grep -vc '^session ' "$S/lane/calls") calls"
   echo 'set -- /bin/sh -c "./agent < calls"' > "$S/lane/job"
+  fi
   (cd "$S" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) > "$RUN/run.cpio"
+  [ "${JAVA_AGENT:-0}" = 1 ] && cat "$LANE_CACHE/$ARCH/$A_ABI/jre.cpio" >> "$RUN/run.cpio"
   cp "$S/lane/calls" "$RUN/calls"
   rm -rf "$S"
   local T_STAGE; T_STAGE=$(lane_since "$T0")

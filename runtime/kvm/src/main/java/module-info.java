@@ -9,7 +9,9 @@ module dev.panavirt.kvm {
     requires transitive dev.panavirt.base;
     requires transitive dev.panavirt.bindings;
     requires transitive dev.panavirt.sys;
+    requires dev.panavirt.models;
 
     exports dev.panavirt.kvm;
+    exports dev.panavirt.kvm.session;
     exports dev.panavirt.kvm.state;
 }
