@@ -52,15 +52,21 @@ public final class PrecopyFigures {
                         run(ram, delay, ring);
                     } catch (DirtyPagesLostException e) {
                         // counted, not hidden: on a host whose rings overflow this is how often a migration stops
-                        System.out.printf("%d MiB, %s, %s dirty rate: stopped, %s%n", ram >> 20, ring ? "dirty-ring"
-                                : "dirty-log", delay == 0 ? "high" : "low", e.getMessage());
+                        System.out.printf("%d MiB, %s, %s dirty rate: stopped after %d harvests (at most %d pages in one,"
+                                + " at most %.1f ms between two), %s%n", ram >> 20, ring ? "dirty-ring" : "dirty-log",
+                                delay == 0 ? "high" : "low", HARVESTS[0], HARVESTS[1], HARVESTS[2] / 1e6, e.getMessage());
                     }
                 }
             }
         }
     }
 
+    /** The last run's harvest calls, the most pages one call found, the longest time between two calls (ns). */
+    static final long[] HARVESTS = new long[3];
+
     static void run(long ramBytes, int delay, boolean ring) throws Exception {
+        java.util.Arrays.fill(HARVESTS, 0);
+        long[] lastHarvest = {System.nanoTime()};
         var image = Guests.c(DirtyingGuest.source(PAGES, delay));
         try (DirtyingGuest src = new DirtyingGuest(image, ramBytes, ring ? 1 << 18 : 0, WRITES);
                 DirtyingGuest dst = new DirtyingGuest(image, ramBytes, 0, WRITES)) {
@@ -92,7 +98,11 @@ public final class PrecopyFigures {
 
                 public long harvest(DirtyPages into) throws ErrnoException {
                     long t = System.nanoTime();
+                    HARVESTS[2] = Math.max(HARVESTS[2], t - lastHarvest[0]);
                     long n = source.harvest(into);
+                    lastHarvest[0] = System.nanoTime();
+                    HARVESTS[0]++;
+                    HARVESTS[1] = Math.max(HARVESTS[1], n);
                     harvestNanos[0] += System.nanoTime() - t;
                     harvestNanos[1]++;
                     return n;
