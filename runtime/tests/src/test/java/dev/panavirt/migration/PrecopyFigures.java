@@ -15,14 +15,18 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The migration's own figures (not a unit test): a 256 MiB guest dirtying 32 MiB of data pages at a high rate
+ * The migration's own figures (not a unit test): a 256 MiB guest (or {@code RAM_MIB}) dirtying 32 MiB of data pages at a high rate
  * (no delay between writes) and a low one, moved between two VMs in this JVM with the dirty ring and with the
  * dirty log; per round what {@link RoundReport} logs, then downtime (stop to the destination's vCPU state
  * restored, ready to run), total time and the harvest cost: the mean time of one harvest call (collect and
- * re-protect) scaled to one GiB of tracked RAM. Run with {@code java -cp ... dev.panavirt.migration.PrecopyFigures [ROUNDS]}.
+ * re-protect) scaled to one GiB of tracked RAM. Run with
+ * {@code java -cp ... dev.panavirt.migration.PrecopyFigures [ROUNDS [RAM_MIB [ring|log]]]}
+ * (without the third argument, both sources). A migration a source stops ({@link DirtyPagesLostException}) is
+ * reported and the next one runs.
  */
 public final class PrecopyFigures {
-    static final long RAM = 256L << 20;
+    /** The guest's RAM unless the second argument names it in MiB. */
+    static final long DEFAULT_RAM = 256L << 20;
     static final int PAGES = 8192;
     static final long WRITES = 400_000;
     /** A tight downtime target, so the rounds show how each rate converges (or does not). */
@@ -33,19 +37,39 @@ public final class PrecopyFigures {
 
     public static void main(String[] args) throws Exception {
         int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 1;
+        long ram = args.length > 1 ? Long.parseLong(args[1]) << 20 : DEFAULT_RAM;
+        if (ram < DirtyingGuest.DATA + ((long) PAGES << 12)) {
+            throw new IllegalArgumentException("RAM_MIB too small for the guest's data area: " + (ram >> 20));
+        }
+        String only = args.length > 2 ? args[2] : "";
         for (int r = 0; r < repeats; r++) {
             for (int delay : new int[] {0, 40}) {
                 for (boolean ring : new boolean[] {true, false}) {
-                    run(delay, ring);
+                    if (!only.isEmpty() && !only.equals(ring ? "ring" : "log")) {
+                        continue;
+                    }
+                    try {
+                        run(ram, delay, ring);
+                    } catch (DirtyPagesLostException e) {
+                        // counted, not hidden: on a host whose rings overflow this is how often a migration stops
+                        System.out.printf("%d MiB, %s, %s dirty rate: stopped after %d harvests (at most %d pages in one,"
+                                + " at most %.1f ms between two), %s%n", ram >> 20, ring ? "dirty-ring" : "dirty-log",
+                                delay == 0 ? "high" : "low", HARVESTS[0], HARVESTS[1], HARVESTS[2] / 1e6, e.getMessage());
+                    }
                 }
             }
         }
     }
 
-    static void run(int delay, boolean ring) throws Exception {
+    /** The last run's harvest calls, the most pages one call found, the longest time between two calls (ns). */
+    static final long[] HARVESTS = new long[3];
+
+    static void run(long ramBytes, int delay, boolean ring) throws Exception {
+        java.util.Arrays.fill(HARVESTS, 0);
+        long[] lastHarvest = {System.nanoTime()};
         var image = Guests.c(DirtyingGuest.source(PAGES, delay));
-        try (DirtyingGuest src = new DirtyingGuest(image, RAM, ring ? 1 << 18 : 0, WRITES);
-                DirtyingGuest dst = new DirtyingGuest(image, RAM, 0, WRITES)) {
+        try (DirtyingGuest src = new DirtyingGuest(image, ramBytes, ring ? 1 << 18 : 0, WRITES);
+                DirtyingGuest dst = new DirtyingGuest(image, ramBytes, 0, WRITES)) {
             List<MemoryRegion> ram = src.guest().memory().regions();
             DirtySource source = ring ? new DirtyRingSource(src.guest().vm(), ram) : new DirtyLogSource(src.guest().vm(), ram);
             src.start();
@@ -74,7 +98,11 @@ public final class PrecopyFigures {
 
                 public long harvest(DirtyPages into) throws ErrnoException {
                     long t = System.nanoTime();
+                    HARVESTS[2] = Math.max(HARVESTS[2], t - lastHarvest[0]);
                     long n = source.harvest(into);
+                    lastHarvest[0] = System.nanoTime();
+                    HARVESTS[0]++;
+                    HARVESTS[1] = Math.max(HARVESTS[1], n);
                     harvestNanos[0] += System.nanoTime() - t;
                     harvestNanos[1]++;
                     return n;
@@ -98,10 +126,10 @@ public final class PrecopyFigures {
             long resumed = System.nanoTime();
             source.close();
             long differing = RamCompare.differingPages(ram, dst.guest().memory().regions(), gpa -> { });
-            double perGib = harvestNanos[0] / 1e6 / harvestNanos[1] * ((1L << 30) / (double) RAM);
-            System.out.printf("%s, %s dirty rate (%d writes/s): %s%n  downtime %.2f ms (stop to state restored),"
+            double perGib = harvestNanos[0] / 1e6 / harvestNanos[1] * ((1L << 30) / (double) ramBytes);
+            System.out.printf("%d MiB, %s, %s dirty rate (%d writes/s): %s%n  downtime %.2f ms (stop to state restored),"
                             + " %d pages differ; harvest %.3f ms per call per GiB tracked (%d calls)%n",
-                    source.name(), delay == 0 ? "high" : "low", rate, report, (resumed - stop[0]) / 1e6, differing,
+                    ramBytes >> 20, source.name(), delay == 0 ? "high" : "low", rate, report, (resumed - stop[0]) / 1e6, differing,
                     perGib, harvestNanos[1]);
         }
     }
