@@ -99,7 +99,8 @@ final class LinuxGuestBoot {
 
     /**
      * The console: keeps the text and the time a marker first appeared, echoes it (null: not), and runs an action
-     * the first time a cue appears (from the vCPU thread that wrote it: the action must not block).
+     * at the end of the line where a cue first appears (from the vCPU thread that wrote it: the action must not
+     * block).
      */
     static final class MarkerClock extends OutputStream {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -139,11 +140,15 @@ final class LinuxGuestBoot {
                 }
             }
             if (onCue != null) {
-                cueMatched = (byte) b == cue[cueMatched] ? cueMatched + 1 : ((byte) b == cue[0] ? 1 : 0);
                 if (cueMatched == cue.length) {
-                    Runnable action = onCue;
-                    onCue = null;
-                    action.run();
+                    // the cue's line is out only at its newline: input echoed before it would split the line
+                    if (b == '\n') {
+                        Runnable action = onCue;
+                        onCue = null;
+                        action.run();
+                    }
+                } else {
+                    cueMatched = (byte) b == cue[cueMatched] ? cueMatched + 1 : ((byte) b == cue[0] ? 1 : 0);
                 }
             }
         }
