@@ -4,7 +4,8 @@ import dev.panavirt.base.ErrnoException;
 
 /**
  * One place that learns which guest pages were written: the KVM dirty ring ({@link DirtyRingSource}), the
- * KVM dirty log ({@link DirtyLogSource}), a VFIO container's DMA dirty bitmap ({@link IommuDirtySource}).
+ * KVM dirty log ({@link DirtyLogSource}), a VFIO container's DMA dirty bitmap ({@link IommuDirtySource}), the
+ * vDPA model's queue writes ({@link VdpaWriteTracker}).
  * A migration asks every source in turn; the union is what it copies.
  *
  * <p>Contract: after {@link #start()}, every write to a tracked page is reported by some later

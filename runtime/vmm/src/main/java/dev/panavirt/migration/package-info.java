@@ -1,7 +1,8 @@
 /**
  * Precopy live migration of a VM's RAM between two VMs, in one process or over a socket: dirty-page
  * tracking sources ({@link dev.panavirt.migration.DirtySource}: the KVM dirty ring, the KVM dirty log with
- * manual protection, the VFIO type1 DMA dirty bitmap), the stream format ({@link dev.panavirt.migration.MigrationStream}),
+ * manual protection, the VFIO type1 DMA dirty bitmap, the vDPA model's writes), device-model state sections
+ * ({@link dev.panavirt.migration.DeviceSection}, {@link dev.panavirt.migration.VdpaModelState}), the stream format ({@link dev.panavirt.migration.MigrationStream}),
  * the source and destination ends ({@link dev.panavirt.migration.PrecopySource},
  * {@link dev.panavirt.migration.PrecopyDestination}) and the convergence policy that decides when to stop the
  * guest ({@link dev.panavirt.migration.ConvergencePolicy}).

@@ -491,6 +491,21 @@ public final class VdpaSim {
         vqs[index].callback = callback;
     }
 
+    /** The queue size vhost-vdpa holds for queue {@code index}, as {@link #setVringNum} set it (0 before). */
+    public synchronized int vringNum(int index) throws ErrnoException {
+        vring("VHOST_SET_VRING_NUM", index);
+        return vhostNum[index];
+    }
+
+    /**
+     * The ring addresses vhost-vdpa holds for queue {@code index}, as {@link #setVringAddr} set them: descriptor
+     * table, driver (avail) and device (used) areas. The kernel has no GET for them; a VMM keeps them itself.
+     */
+    public synchronized long[] vringAddr(int index) throws ErrnoException {
+        vring("VHOST_SET_VRING_ADDR", index);
+        return new long[] {vhostAddr[index][0], vhostAddr[index][1], vhostAddr[index][2]};
+    }
+
     /** {@code VHOST_VDPA_SET_VRING_ENABLE}: allowed at any time (ENABLE_AFTER_DRIVER_OK). */
     public synchronized void setVringEnable(int index, boolean enable) throws ErrnoException {
         vring("VHOST_VDPA_SET_VRING_ENABLE", index);

@@ -425,6 +425,94 @@ public final class EduDevice implements RegisterDevice {
         bar0 = 0;
     }
 
+    // ------------------------------------------------------------------------------------- migration
+
+    /** The first word of {@link #saveState}'s record: "EDU" and the record's version, 1. */
+    public static final int STATE_MAGIC = 0x45445501;
+
+    /**
+     * Writes what the guest can observe and what the device has started: BAR0's registers, the DMA engine
+     * (addresses, count, command, a transfer or factorial started and not yet finished), the interrupt status,
+     * the INTx level and mask, MSI on or off, the DMA buffer, config space and BAR0's address. The DMA mask is a
+     * property of the device as built and the interrupt routing (vfio-pci's eventfds) the destination's own, so
+     * neither is written. Call it with the device quiesced (no vCPU and no driver thread touching it), as vfio's
+     * migration protocol reads device state only in the STOP_COPY state ({@code include/uapi/linux/vfio.h},
+     * {@code enum vfio_device_mig_state}).
+     */
+    public synchronized void saveState(java.io.DataOutput out) throws java.io.IOException {
+        out.writeInt(STATE_MAGIC);
+        out.writeInt(addr4);
+        out.writeInt(fact);
+        out.writeInt(status);
+        out.writeInt(irqStatus);
+        out.writeLong(dmaSrc);
+        out.writeLong(dmaDst);
+        out.writeLong(dmaCount);
+        out.writeLong(dmaCmd);
+        out.writeBoolean(factPending);
+        out.writeBoolean(dmaPending);
+        out.writeBoolean(intxLevel);
+        out.writeBoolean(intxMasked);
+        out.writeBoolean(msiEnabled);
+        out.writeInt(bar0);
+        out.write(buffer);
+        out.write(config);
+    }
+
+    /**
+     * Replaces the device's state with one {@link #saveState} wrote. The record is read and checked whole before
+     * anything changes: a wrong magic or version, a pending operation whose busy bit is clear, or a short record is
+     * an {@link java.io.IOException} and leaves the device as it was. An operation started on the source continues
+     * here under this device's {@link Timing} (under {@code IMMEDIATE} it finishes now); an interrupt the source had
+     * raised and not yet delivered (INTx high and unmasked) fires now if INTx is on, so it is not lost.
+     */
+    public void loadState(java.io.DataInput in) throws java.io.IOException {
+        int magic = in.readInt();
+        if (magic != STATE_MAGIC) {
+            throw new java.io.IOException(String.format("edu state: magic/version 0x%08x, expected 0x%08x",
+                    magic, STATE_MAGIC));
+        }
+        int nAddr4 = in.readInt(), nFact = in.readInt(), nStatus = in.readInt(), nIrq = in.readInt();
+        long nSrc = in.readLong(), nDst = in.readLong(), nCount = in.readLong(), nCmd = in.readLong();
+        boolean nFactPending = in.readBoolean(), nDmaPending = in.readBoolean();
+        boolean nLevel = in.readBoolean(), nMasked = in.readBoolean(), nMsi = in.readBoolean();
+        int nBar0 = in.readInt();
+        byte[] nBuffer = new byte[buffer.length];
+        in.readFully(nBuffer);
+        byte[] nConfig = new byte[config.length];
+        in.readFully(nConfig);
+        if (nFactPending != ((nStatus & STATUS_COMPUTING) != 0)) {
+            throw new java.io.IOException("edu state: factorial pending " + nFactPending + " but status 0x"
+                    + Integer.toHexString(nStatus));
+        }
+        if (nDmaPending != ((nCmd & DMA_RUN) != 0)) {
+            throw new java.io.IOException("edu state: DMA pending " + nDmaPending + " but command 0x"
+                    + Long.toHexString(nCmd));
+        }
+        synchronized (this) {
+            addr4 = nAddr4;
+            fact = nFact;
+            status = nStatus & (STATUS_COMPUTING | STATUS_IRQFACT);
+            irqStatus = nIrq;
+            dmaSrc = nSrc;
+            dmaDst = nDst;
+            dmaCount = nCount;
+            dmaCmd = nCmd;
+            factPending = nFactPending;
+            dmaPending = nDmaPending;
+            intxLevel = nLevel;
+            intxMasked = nMasked;
+            msiEnabled = nMsi;
+            bar0 = nBar0 & (int) ~(BAR0_SIZE - 1) & ~0xf;
+            System.arraycopy(nBuffer, 0, buffer, 0, buffer.length);
+            System.arraycopy(nConfig, 0, config, 0, config.length);
+            if (timing == Timing.IMMEDIATE) {
+                step();
+            }
+            deliverIntx();
+        }
+    }
+
     private static void put(byte[] b, int at, int width, int v) {
         for (int i = 0; i < width; i++) {
             b[at + i] = (byte) (v >>> (8 * i));
