@@ -10,6 +10,7 @@ import dev.panavirt.kvm.KvmFlavour;
 import dev.panavirt.kvm.MemoryRegion;
 import dev.panavirt.machine.GuestImage;
 import dev.panavirt.models.vfio.EduDevice;
+import dev.panavirt.testsupport.EduModelDma;
 import dev.panavirt.testsupport.KvmHwTest;
 import dev.panavirt.testsupport.KvmTest;
 import dev.panavirt.vfio.EduModelDevice;
@@ -318,8 +319,8 @@ class PrecopyMigrationTest {
                 try {
                     for (long k = 0; !dmaStop.get(); k++) {
                         // guest data page -> the device's buffer -> a page of the device window
-                        runDma(edu, DirtyingGuest.DATA + (k * 7 % PAGES) * 4096, EduDevice.DMA_BUFFER, 4096, 0);
-                        runDma(edu, EduDevice.DMA_BUFFER, DEVICE + (k % (DEVICE_SIZE / 4096)) * 4096, 4096,
+                        EduModelDma.run(edu, DirtyingGuest.DATA + (k * 7 % PAGES) * 4096, EduDevice.DMA_BUFFER, 4096, 0);
+                        EduModelDma.run(edu, EduDevice.DMA_BUFFER, DEVICE + (k % (DEVICE_SIZE / 4096)) * 4096, 4096,
                                 EduDevice.DMA_TO_RAM);
                         transfers.incrementAndGet();
                     }
@@ -414,16 +415,6 @@ class PrecopyMigrationTest {
         @Override
         public void close() throws ErrnoException {
             real.close();
-        }
-    }
-
-    private static void runDma(EduModelDevice edu, long src, long dst, long count, long cmd) throws ErrnoException {
-        edu.write(0, EduDevice.DMA_SRC, 8, src);
-        edu.write(0, EduDevice.DMA_DST, 8, dst);
-        edu.write(0, EduDevice.DMA_COUNT, 8, count);
-        edu.write(0, EduDevice.DMA_CMD, 8, cmd | EduDevice.DMA_RUN);
-        while ((edu.read(0, EduDevice.DMA_CMD, 8) & EduDevice.DMA_RUN) != 0) {
-            Thread.onSpinWait();
         }
     }
 }

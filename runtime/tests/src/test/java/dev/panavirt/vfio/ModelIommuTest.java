@@ -13,6 +13,7 @@ import dev.panavirt.models.vfio.KernelProfile;
 import dev.panavirt.models.vfio.Type1Iommu;
 import dev.panavirt.sys.Libc;
 import dev.panavirt.testsupport.Allocations;
+import dev.panavirt.testsupport.EduModelDma;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -83,15 +84,15 @@ class ModelIommuTest {
             iommu.startDirtyTracking();
             buf.setString(PG, "hello edu");
             edu.enableIrqs(EduModelDevice.MSI, 0, msi);
-            runDma(edu, IOVA + PG, EduDevice.DMA_BUFFER, 16, 0);
-            runDma(edu, EduDevice.DMA_BUFFER, IOVA + 5 * PG, 16, EduDevice.DMA_TO_RAM | EduDevice.DMA_IRQ);
+            EduModelDma.run(edu, IOVA + PG, EduDevice.DMA_BUFFER, 16, 0);
+            EduModelDma.run(edu, EduDevice.DMA_BUFFER, IOVA + 5 * PG, 16, EduDevice.DMA_TO_RAM | EduDevice.DMA_IRQ);
             assertEquals("hello edu", buf.getString(5 * PG));
             assertEquals(1, msi.read());
             MemorySegment bitmap = arena.allocate(8, 8);
             iommu.readDirty(IOVA, 8 * PG, PG, bitmap);
             assertEquals(1L << 5, bitmap.get(ValueLayout.JAVA_LONG, 0));
             bitmap.set(ValueLayout.JAVA_LONG, 0, 0);
-            runDma(edu, EduDevice.DMA_BUFFER, IOVA + 7 * PG, 16, EduDevice.DMA_TO_RAM);
+            EduModelDma.run(edu, EduDevice.DMA_BUFFER, IOVA + 7 * PG, 16, EduDevice.DMA_TO_RAM);
             assertEquals(8 * PG, iommu.unmapAndReadDirty(IOVA, 8 * PG, PG, bitmap));
             assertEquals(1L << 7, bitmap.get(ValueLayout.JAVA_LONG, 0));
             assertEquals(0, iommu.model().mappingCount());
@@ -104,7 +105,7 @@ class ModelIommuTest {
             MemorySegment buf = arena.allocate(PG, PG);
             iommu.map(IOVA, buf, Iommu.READ | Iommu.WRITE);
             iommu.unmap(IOVA, PG);
-            runDma(edu, EduDevice.DMA_BUFFER, IOVA, 16, EduDevice.DMA_TO_RAM);
+            EduModelDma.run(edu, EduDevice.DMA_BUFFER, IOVA, 16, EduDevice.DMA_TO_RAM);
             assertEquals(1, edu.model().dmaFaults());
         }
     }
@@ -244,16 +245,6 @@ class ModelIommuTest {
                     assertEquals(0, bytes, kind + ": bytes allocated by 20 reports");
                 }
             }
-        }
-    }
-
-    private static void runDma(EduModelDevice edu, long src, long dst, long count, long cmd) throws ErrnoException {
-        edu.write(0, EduDevice.DMA_SRC, 8, src);
-        edu.write(0, EduDevice.DMA_DST, 8, dst);
-        edu.write(0, EduDevice.DMA_COUNT, 8, count);
-        edu.write(0, EduDevice.DMA_CMD, 8, cmd | EduDevice.DMA_RUN);
-        while ((edu.read(0, EduDevice.DMA_CMD, 8) & EduDevice.DMA_RUN) != 0) {
-            Thread.onSpinWait();
         }
     }
 }
