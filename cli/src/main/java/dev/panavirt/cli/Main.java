@@ -15,9 +15,9 @@ import picocli.CommandLine.Command;
                 "the nested host (lane/README.md). Choose with PANAVIRT_KVM=local|nested|auto",
                 "or ./panavirt --kvm local|nested|auto COMMAND.",
                 "", "Exit statuses common to every command: 2 a usage error, 65 an unreadable or malformed input",
-                "file (guest, kernel, initrd, session script), 70 an internal error of panavirt. run and replay",
+                "file (guest, kernel, initrd, session script), 70 an internal error of panavirt. run, migrate and replay",
                 "list their own (see their --help)."},
-        subcommands = {ProbeCommand.class, RunCommand.class, ReplayCommand.class, BenchCommand.class,
+        subcommands = {ProbeCommand.class, RunCommand.class, MigrateCommand.class, ReplayCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit status for usage errors (picocli's default). */

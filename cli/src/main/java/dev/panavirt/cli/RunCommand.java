@@ -153,6 +153,18 @@ final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** How a booted machine runs and what status the command ends with: {@code migrate}'s, instead of run's. */
+    interface Runner {
+        int run(Machine machine, PrintWriter err) throws Exception;
+    }
+
+    /** Set by {@code migrate}: runs the machine in its place (null: run it here). */
+    Runner runner;
+    /** Set by {@code migrate}: adjusts the machine's settings (its dirty ring). */
+    java.util.function.UnaryOperator<Machine.Config> configure = c -> c;
+    /** Set by {@code migrate}: the guest to load when no file is given (null: the greeting demo). */
+    GuestImage demo;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -180,9 +192,9 @@ final class RunCommand implements Callable<Integer> {
             err.flush();
             return Main.EXIT_NO_KVM;
         }
-        Machine.Config config = new Machine.Config(mem, vcpus, irqchip || kernel != null,
+        Machine.Config config = configure.apply(new Machine.Config(mem, vcpus, irqchip || kernel != null,
                 Duration.ofSeconds(timeoutSeconds), !noKvmCpuid)
-                .withSharedMemory(nets.stream().anyMatch(n -> n.startsWith("vdpa:")));
+                .withSharedMemory(nets.stream().anyMatch(n -> n.startsWith("vdpa:"))));
         AtomicLong demoWrite = new AtomicLong(-1);
         try (Machine m = new Machine(config, new StreamingOut(System.out))) {
             try {
@@ -199,6 +211,7 @@ final class RunCommand implements Callable<Integer> {
                     }
                     case Guest.Elf e -> m.load(e.elf());
                     case Guest.Flat f -> m.load(f.image(), f.mode());
+                    case Guest.Demo d when demo != null -> m.load(demo, Machine.Mode.LONG);
                     case Guest.Demo d -> {
                         m.mmio().insert(new BusDevice() {
                             @Override
@@ -222,6 +235,9 @@ final class RunCommand implements Callable<Integer> {
             }
             if (snapshot != null && !snapshotRefused(m, err, snapshotDelay)) {
                 return Main.EXIT_USAGE;
+            }
+            if (runner != null) {
+                return runner.run(m, err);
             }
             Machine.Result r = m.run();
             System.out.flush();

@@ -75,6 +75,26 @@ class CommandLineTest {
     }
 
     @Test
+    void migrateMovesTheRunningGuestIntoASecondProcessThatEndsItAsAnUnmovedRun() {
+        String expected = dev.panavirt.machine.MigrationDemoGuest.expectedOutput(16L << 20, 200);
+        Outcome stays = run("migrate", "--mem", "16M", "--rounds", "200", "--after", "60m", "--timeout", "120");
+        assertEquals(0, stays.status(), stays.err());
+        assertEquals(expected, stays.out());
+        assertTrue(stays.err().contains("before the migration could move it"), stays.err());
+
+        Outcome moved = run("migrate", "--mem", "16M", "--rounds", "200", "--after", "300ms", "--timeout", "120");
+        assertEquals(0, moved.status(), moved.err());
+        assertEquals(expected, moved.out(), "the console across both processes");
+        assertTrue(moved.err().contains("migrate: round 1: sent 4096 pages"), moved.err());
+        assertTrue(moved.err().contains("destination: received"), moved.err());
+        assertTrue(moved.err().contains("destination: all vCPUs halted (exit status 0)"), moved.err());
+
+        Outcome refused = run("migrate", "--snapshot", "x.snap");
+        assertEquals(Main.EXIT_USAGE, refused.status());
+        assertTrue(refused.err().contains("--snapshot does not go with migrate"), refused.err());
+    }
+
+    @Test
     void demoGuestPrintsItsGreetingAndExitsZero() {
         Outcome o = run("run");
         assertEquals(0, o.status(), o.err());

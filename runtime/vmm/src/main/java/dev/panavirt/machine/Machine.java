@@ -103,6 +103,8 @@ public final class Machine implements AutoCloseable {
     /** How long an idle check waits for the vCPU threads to park before giving up on that check. */
     private static final long PARK_TIMEOUT_MS = 1000;
     private static final long RFLAGS_IF = 1 << 9;
+    /** How long a vCPU whose dirty ring is full waits before it tries KVM_RUN again. */
+    private static final long RING_FULL_WAIT_NANOS = 50_000;
 
     /** The CPU mode a guest starts in. */
     public enum Mode { REAL, PROTECTED, LONG }
@@ -115,7 +117,12 @@ public final class Machine implements AutoCloseable {
         /** {@link #snapshotAfter} saved the machine to its file and stopped it ({@link #EXIT_SNAPSHOT}). */
         SNAPSHOT,
         /** {@link #snapshotAfter} could not save the machine ({@link #EXIT_INTERNAL}); the message says why. */
-        SNAPSHOT_FAILED }
+        SNAPSHOT_FAILED,
+        /**
+         * A migration ({@link MachineMigration}) moved the guest to another machine, which runs it on; this run ends
+         * with {@link #EXIT_SNAPSHOT} (the guest is not done here).
+         */
+        MIGRATED }
 
     /** Where {@code pci-testdev}'s BARs are placed (as firmware would): 4 KiB of MMIO and 256 I/O ports. */
     public static final long PCI_TESTDEV_MEM_BAR = 0xfe00_0000L, PCI_TESTDEV_IO_BAR = 0xc000;
@@ -146,9 +153,12 @@ public final class Machine implements AutoCloseable {
      *                   and 0x40000001, as QEMU does); false hides them, as on bare metal
      * @param sharedMemory RAM in a memfd mapped shared ({@link dev.panavirt.fd.SharedMemory}) instead of anonymous
      *                   memory: a kernel vDPA device (vdpa_sim with {@code use_va}) can only map RAM that has a file
+     * @param dirtyRingBytes a dirty ring of this many bytes per vCPU ({@code KVM_CAP_DIRTY_LOG_RING}), which a
+     *                   migration's {@link dev.panavirt.migration.DirtyRingSource} harvests; 0 for none. A vCPU whose
+     *                   ring is full waits for the harvest. Not saved in snapshots: it is the source's choice.
      */
     public record Config(long memorySize, int vcpus, boolean irqchip, Duration timeout, boolean hypervisorCpuid,
-            boolean sharedMemory) {
+            boolean sharedMemory, int dirtyRingBytes) {
         public Config {
             if (memorySize < 1 << 20 || (memorySize & 0xfff) != 0) {
                 throw new IllegalArgumentException("memory must be at least 1 MiB and page-aligned: " + memorySize);
@@ -156,6 +166,15 @@ public final class Machine implements AutoCloseable {
             if (vcpus < 1) {
                 throw new IllegalArgumentException("at least one vCPU");
             }
+            if (dirtyRingBytes < 0) {
+                throw new IllegalArgumentException("a negative dirty ring size: " + dirtyRingBytes);
+            }
+        }
+
+        /** Settings without a dirty ring. */
+        public Config(long memorySize, int vcpus, boolean irqchip, Duration timeout, boolean hypervisorCpuid,
+                boolean sharedMemory) {
+            this(memorySize, vcpus, irqchip, timeout, hypervisorCpuid, sharedMemory, 0);
         }
 
         /** Settings with the hypervisor's CPUID leaves presented. */
@@ -170,7 +189,12 @@ public final class Machine implements AutoCloseable {
 
         /** These settings with the RAM in a shared memfd (or not). */
         public Config withSharedMemory(boolean shared) {
-            return new Config(memorySize, vcpus, irqchip, timeout, hypervisorCpuid, shared);
+            return new Config(memorySize, vcpus, irqchip, timeout, hypervisorCpuid, shared, dirtyRingBytes);
+        }
+
+        /** These settings with a dirty ring of {@code bytes} per vCPU (0: none). */
+        public Config withDirtyRing(int bytes) {
+            return new Config(memorySize, vcpus, irqchip, timeout, hypervisorCpuid, sharedMemory, bytes);
         }
     }
 
@@ -212,7 +236,12 @@ public final class Machine implements AutoCloseable {
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final AtomicInteger halted = new AtomicInteger();
     private final VcpuPause pause = new VcpuPause(vcpus);
-    private long startNanos;
+    /**
+     * Held by whoever stops the world for longer than a check: the idle check, a snapshot, a migration's
+     * switchover. The main thread's checks only try it, so a switchover on another thread never waits for them.
+     */
+    private final java.util.concurrent.locks.ReentrantLock world = new java.util.concurrent.locks.ReentrantLock();
+    private volatile long startNanos;
 
     /** Creates the VM, RAM, devices and vCPUs (not yet started). */
     public Machine(Config config, OutputStream consoleOut) throws ErrnoException {
@@ -230,6 +259,9 @@ public final class Machine implements AutoCloseable {
                 v.setGsiRouting(PcPlatform.interruptRouting());
             }
             v.addMemory(0, 0, config.memorySize(), 0, config.sharedMemory());
+            if (config.dirtyRingBytes() > 0) {
+                v.enableDirtyRing(config.dirtyRingBytes());     // before the vCPUs: each maps its ring at creation
+            }
             Cpuid cpuid = PcPlatform.withHypervisorLeaves(X86Kvm.of(kvm).supportedCpuid(), config.hypervisorCpuid());
             for (int i = 0; i < config.vcpus(); i++) {
                 Vcpu c = v.createVcpu(i);
@@ -642,13 +674,16 @@ public final class Machine implements AutoCloseable {
 
     /** Parks the vCPUs, saves, and ends the run; a pause that does not succeed now is tried again at the next poll. */
     private void saveSnapshot() throws InterruptedException {
+        if (!world.tryLock()) {
+            return;
+        }
         try {
             if (!pause.pauseAll(PARK_TIMEOUT_MS)) {
                 return;
             }
             serial.flush();
             try {
-                MachineSnapshot.save(this, snapshotFile, elapsedBefore.plusNanos(System.nanoTime() - startNanos));
+                MachineSnapshot.save(this, snapshotFile, guestTime());
                 stopRunners();      // before the pause ends: no vCPU may run guest code after the save
                 finish(Outcome.SNAPSHOT, EXIT_SNAPSHOT, "saved a snapshot to " + snapshotFile);
             } catch (java.io.IOException | IllegalStateException e) {
@@ -658,7 +693,63 @@ public final class Machine implements AutoCloseable {
             }
         } finally {
             pause.resume();
+            world.unlock();
         }
+    }
+
+    // ---- migration (MachineMigration drives these from its own thread while run() goes on) ----
+
+    /**
+     * Parks every vCPU outside {@code KVM_RUN} and keeps them there, for a migration's switchover; on true the
+     * caller must end with {@link #endMoved} or {@link #resumeAfterFailedMove}, on the same thread.
+     *
+     * @return false when the vCPUs did not park within {@code timeoutMs} or the run is ending (nothing held)
+     */
+    boolean parkForSwitchover(long timeoutMs) throws InterruptedException {
+        if (!running()) {
+            return false;
+        }
+        world.lockInterruptibly();
+        boolean parked = false;
+        try {
+            parked = pause.pauseAll(timeoutMs);
+            if (parked) {
+                serial.flush();
+            }
+            return parked;
+        } finally {
+            if (!parked) {
+                pause.resume();
+                world.unlock();
+            }
+        }
+    }
+
+    /** After a switchover that moved the guest: this run ends ({@link Outcome#MIGRATED}); no vCPU runs again. */
+    void endMoved(String message) {
+        try {
+            stopRunners();      // before the pause ends: no vCPU may run guest code once its state has left
+            finish(Outcome.MIGRATED, EXIT_SNAPSHOT, message);
+        } finally {
+            pause.resume();
+            world.unlock();
+        }
+    }
+
+    /** After a switchover that failed before the destination took over: the guest runs on here. */
+    void resumeAfterFailedMove() {
+        pause.resume();
+        world.unlock();
+    }
+
+    /** Whether {@link #run()} has started its vCPUs and not yet ended. */
+    boolean running() {
+        return startNanos != 0 && finished.getCount() > 0;
+    }
+
+    /** How long the guest has run, snapshots it resumed from included (the time limit's measure). */
+    Duration guestTime() {
+        return elapsedBefore.plusNanos(System.nanoTime() - startNanos);
     }
 
     private void stopRunners() {
@@ -667,7 +758,8 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    Config config() {
+    /** {@return the settings this machine was built with} */
+    public Config config() {
         return config;
     }
 
@@ -755,7 +847,7 @@ public final class Machine implements AutoCloseable {
      * most {@link #STOP_WAIT} after that, even if a device model keeps a vCPU thread.
      */
     public Result run() throws InterruptedException {
-        startNanos = System.nanoTime();
+        startNanos = System.nanoTime() | 1;     // never 0: 0 means not started (running())
         pause.started(runners.size());
         List<Thread> threads = new ArrayList<>();
         for (VcpuRunner r : runners) {
@@ -835,6 +927,9 @@ public final class Machine implements AutoCloseable {
                 return VcpuRunner.Step.CONTINUE;
             }
             case VcpuExit.DirtyRingFull f -> {
+                // KVM re-enters only once the harvest has reset the ring (KVM_RESET_DIRTY_RINGS): wait for it
+                // briefly rather than spin on KVM_RUN; a pause or the end of the run is seen at the next exit.
+                java.util.concurrent.locks.LockSupport.parkNanos(RING_FULL_WAIT_NANOS);
                 return VcpuRunner.Step.CONTINUE;
             }
             case VcpuExit.Hlt h -> {
@@ -879,6 +974,9 @@ public final class Machine implements AutoCloseable {
      * threads for the duration of the check, so the states read belong together.
      */
     private boolean allIdle() throws InterruptedException {
+        if (!world.tryLock()) {
+            return false;       // a switchover holds the vCPUs: they are not idle, they are moving
+        }
         try {
             if (!pause.pauseAll(PARK_TIMEOUT_MS)) {
                 return false;
@@ -898,6 +996,7 @@ public final class Machine implements AutoCloseable {
             return false;
         } finally {
             pause.resume();
+            world.unlock();
         }
     }
 

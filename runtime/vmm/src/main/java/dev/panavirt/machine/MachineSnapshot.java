@@ -112,26 +112,18 @@ public final class MachineSnapshot {
         Machine.Config c = machine.config();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream d = new DataOutputStream(bytes);
-        d.writeLong(c.memorySize());
-        d.writeInt(c.vcpus());
-        d.writeBoolean(c.irqchip());
-        d.writeBoolean(c.hypervisorCpuid());
-        d.writeBoolean(c.sharedMemory());
-        d.writeLong(c.timeout().toNanos());
+        writeConfig(d, c);
         d.writeLong(elapsed.toNanos());
         d.writeInt(machine.bootChanges());
         byte[] k = kvmState.encode();
         d.writeInt(k.length);
         d.write(k);
-        Map<String, DeviceState> devices = new LinkedHashMap<>(machine.ownDevices());
-        devices.putAll(machine.addedDevices());
+        Map<String, byte[]> devices = deviceStates(machine);
         d.writeInt(devices.size());
         for (var e : devices.entrySet()) {
-            ByteArrayOutputStream one = new ByteArrayOutputStream();
-            e.getValue().saveState(new DataOutputStream(one));
             d.writeUTF(e.getKey());
-            d.writeInt(one.size());
-            one.writeTo(d);
+            d.writeInt(e.getValue().length);
+            d.write(e.getValue());
         }
         d.flush();
         byte[] description = bytes.toByteArray();
@@ -162,6 +154,51 @@ public final class MachineSnapshot {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return new Saved(file, Files.size(file), c.memorySize(), written,
                 Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /** Writes the settings a restored machine is built with (the time limit in ns; not the dirty ring). */
+    static void writeConfig(DataOutputStream d, Machine.Config c) throws IOException {
+        d.writeLong(c.memorySize());
+        d.writeInt(c.vcpus());
+        d.writeBoolean(c.irqchip());
+        d.writeBoolean(c.hypervisorCpuid());
+        d.writeBoolean(c.sharedMemory());
+        d.writeLong(c.timeout().toNanos());
+    }
+
+    /**
+     * Reads what {@link #writeConfig} wrote, checked; {@code ramLength} is the RAM the container holds (-1: any).
+     *
+     * @throws FormatException naming {@code where} when the settings do not add up
+     */
+    static Machine.Config readConfig(DataInputStream d, long ramLength, String where) throws IOException {
+        long mem = d.readLong();
+        int vcpus = d.readInt();
+        boolean irqchip = d.readBoolean(), hv = d.readBoolean(), shared = d.readBoolean();
+        long timeout = d.readLong();
+        if ((ramLength >= 0 && mem != ramLength) || vcpus < 1 || vcpus > X86MachineState.MAX_VCPUS || timeout <= 0) {
+            throw new FormatException(where + ": the saved machine does not add up (RAM " + mem
+                    + (ramLength >= 0 ? " against " + ramLength + " in the file" : "") + ", " + vcpus
+                    + " vCPUs, time limit " + timeout + " ns)");
+        }
+        try {
+            return new Machine.Config(mem, vcpus, irqchip, Duration.ofNanos(timeout), hv, shared);
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(where + ": " + e.getMessage());
+        }
+    }
+
+    /** Every device model's state, by name: the machine's own, then those a caller added. */
+    static Map<String, byte[]> deviceStates(Machine machine) throws IOException {
+        Map<String, DeviceState> devices = new LinkedHashMap<>(machine.ownDevices());
+        devices.putAll(machine.addedDevices());
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (var e : devices.entrySet()) {
+            ByteArrayOutputStream one = new ByteArrayOutputStream();
+            e.getValue().saveState(new DataOutputStream(one));
+            out.put(e.getKey(), one.toByteArray());
+        }
+        return out;
     }
 
     /** Writes each run of pages that are not all zero at {@code base} + their address; returns the bytes written. */
@@ -247,29 +284,19 @@ public final class MachineSnapshot {
             }
             DataInputStream d = new DataInputStream(new ByteArrayInputStream(desc.array()));
             try {
-                long mem = d.readLong();
-                int vcpus = d.readInt();
-                boolean irqchip = d.readBoolean(), hv = d.readBoolean(), shared = d.readBoolean();
-                long timeout = d.readLong(), elapsed = d.readLong();
+                Machine.Config config = readConfig(d, ramLength, file.toString());
+                long timeout = config.timeout().toNanos(), elapsed = d.readLong();
                 int bootChanges = d.readInt();
-                if (mem != ramLength || vcpus < 1 || vcpus > X86MachineState.MAX_VCPUS || timeout <= 0 || elapsed < 0
-                        || (bootChanges & ~0xf) != 0) {
-                    throw new FormatException(file + ": the saved machine does not add up (RAM " + mem + " against "
-                            + ramLength + " in the file, " + vcpus + " vCPUs, time limit " + timeout + " ns, run "
-                            + elapsed + " ns, boot changes 0x" + Integer.toHexString(bootChanges) + ")");
+                if (elapsed < 0 || (bootChanges & ~0xf) != 0) {
+                    throw new FormatException(file + ": the saved machine does not add up (run " + elapsed
+                            + " ns, boot changes 0x" + Integer.toHexString(bootChanges) + ")");
                 }
-                byte[] k = new byte[checkedLength(d.readInt(), d.available(), "KVM state", file)];
+                byte[] k = new byte[checkedLength(d.readInt(), d.available(), "KVM state", file.toString())];
                 d.readFully(k);
                 X86MachineState kvmState = X86MachineState.decode(k);
-                if (kvmState.vcpus().size() != vcpus) {
-                    throw new FormatException(file + ": " + kvmState.vcpus().size() + " vCPU records for " + vcpus
-                            + " vCPUs");
-                }
-                Machine.Config config;
-                try {
-                    config = new Machine.Config(mem, vcpus, irqchip, Duration.ofNanos(timeout), hv, shared);
-                } catch (IllegalArgumentException e) {
-                    throw new FormatException(file + ": " + e.getMessage());
+                if (kvmState.vcpus().size() != config.vcpus()) {
+                    throw new FormatException(file + ": " + kvmState.vcpus().size() + " vCPU records for "
+                            + config.vcpus() + " vCPUs");
                 }
                 Map<String, byte[]> devices = new LinkedHashMap<>();
                 int n = d.readInt();
@@ -278,7 +305,7 @@ public final class MachineSnapshot {
                 }
                 for (int i = 0; i < n; i++) {
                     String name = d.readUTF();
-                    byte[] b = new byte[checkedLength(d.readInt(), d.available(), "device " + name, file)];
+                    byte[] b = new byte[checkedLength(d.readInt(), d.available(), "device " + name, file.toString())];
                     d.readFully(b);
                     devices.put(name, b);
                 }
@@ -290,7 +317,7 @@ public final class MachineSnapshot {
                 try {
                     m.applyBootChanges(bootChanges);
                     long copied = copyNonZeroPages(image, m.memory());
-                    loadDevices(m, devices, file);
+                    loadDevices(m, devices, file.toString());
                     kvmState.restore(m.vm(), m.vcpus());
                     m.setElapsedBefore(Duration.ofNanos(Math.min(elapsed, timeout - 1)));
                     return new Restored(m, copied, Duration.ofNanos(System.nanoTime() - t0));
@@ -306,7 +333,7 @@ public final class MachineSnapshot {
         }
     }
 
-    private static int checkedLength(int length, int available, String what, Path file) throws FormatException {
+    static int checkedLength(int length, int available, String what, String file) throws FormatException {
         if (length < 0 || length > available) {
             throw new FormatException(file + ": " + what + " claims " + length + " bytes, " + available + " are left");
         }
@@ -327,7 +354,8 @@ public final class MachineSnapshot {
         return copied;
     }
 
-    private static void loadDevices(Machine m, Map<String, byte[]> saved, Path file) throws IOException {
+    /** Loads every device model of {@code m} from {@code saved}, which must name exactly those ({@code file}: for messages). */
+    static void loadDevices(Machine m, Map<String, byte[]> saved, String file) throws IOException {
         Map<String, DeviceState> devices = new LinkedHashMap<>(m.ownDevices());
         devices.putAll(m.addedDevices());
         if (!devices.keySet().equals(saved.keySet())) {
