@@ -158,6 +158,24 @@ class EiointcMigrationStateTest {
     }
 
     @Test
+    void numCpuAndFeaturesComeFirstAndLoadFinishedLast() throws Exception {
+        DroppingAttributes[] seen = new DroppingAttributes[1];
+        migrate(new Vm().boot(), d -> seen[0] = DroppingAttributes.recording(d));
+        List<String> sets = seen[0].sets();
+        String ctrl = Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_GRP_CTRL()) + "/";
+        String regs = Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_GRP_REGS()) + "/";
+        assertEquals(2 + 98 + VCPUS * 8 + 2, sets.size());
+        assertEquals(List.of(ctrl + Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_CTRL_INIT_NUM_CPU()),
+                ctrl + Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_CTRL_INIT_FEATURE())), sets.subList(0, 2));
+        assertTrue(sets.subList(2, sets.size() - 2).stream().allMatch(s -> s.startsWith(regs)), sets.toString());
+        assertTrue(sets.contains(regs + "30400"), "the COREISR row of vCPU 3");
+        assertEquals(List.of(Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_GRP_SW_STATUS()) + "/"
+                + Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_SW_STATUS_STATE()),
+                ctrl + Integer.toHexString(kvm_h.KVM_DEV_LOONGARCH_EXTIOI_CTRL_LOAD_FINISHED())),
+                sets.subList(sets.size() - 2, sets.size()));
+    }
+
+    @Test
     void malformedSectionsAreRefused() throws Exception {
         byte[] good = EiointcMigrationState.capture(new Vm().boot().eiointc).encode();
         assertEquals(16 + 98 * 4 + VCPUS * 8 * 4, good.length, "header, shared registers, one COREISR row per vCPU");

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panavirt.base.DeviceAttributes;
 import dev.panavirt.base.Errno;
 import dev.panavirt.base.ErrnoException;
-import dev.panavirt.base.HeapGuestRam;
+import dev.panavirt.base.GuestRam;
 import dev.panavirt.bindings.kvm.arm64.kvm_h;
 import dev.panavirt.kvm.MemoryRegion;
 import dev.panavirt.models.gicv3.ItsCommand;
@@ -17,11 +17,15 @@ import dev.panavirt.models.gicv3.ItsDevice;
 import dev.panavirt.models.gicv3.ItsRegisters;
 import dev.panavirt.models.gicv3.Redistributors;
 import dev.panavirt.models.gicv3.Vgic;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -43,7 +47,7 @@ class ItsMigrationStateTest {
     static final long CBASER = ItsRegisters.VALID | 3L << 59 | QUEUE | 1L << 10 | 15;
     static final long PROPBASER = PROP_TABLE | 15;
     static final int LPI = 8192;
-    static final List<MemoryRegion> REGIONS = List.of(new MemoryRegion(0, RAM, RAM_SIZE, 0, MemorySegment.NULL));
+    static final String SECTION = "gicv3.its";
     /** (DeviceID, EventID) pairs the check signals: mapped ones, one in an unmapped collection, unmapped ones. */
     static final long[][] PROBES = {{1, 2}, {1, 3}, {6, 7}, {6, 0}, {6, 1}, {6, 3}, {2, 0}};
 
@@ -51,10 +55,11 @@ class ItsMigrationStateTest {
         return ITT_BASE + deviceId * 0x1000;
     }
 
-    /** A VM: heap guest RAM behind a write tracker, the VGIC model with one ITS, and a guest driver's steps. */
+    /** A VM: guest RAM (one region) behind a write tracker, the VGIC model with one ITS, and a guest driver's steps. */
     static final class Vm {
-        final HeapGuestRam ram = new HeapGuestRam(RAM, RAM_SIZE);
-        final ModelRamWriteTracker tracker = new ModelRamWriteTracker(ram, REGIONS);
+        final MemoryRegion region = new MemoryRegion(0, RAM, RAM_SIZE, 0, MemorySegment.ofArray(new byte[(int) RAM_SIZE]));
+        final RegionGuestRam ram = new RegionGuestRam(region);
+        final ModelRamWriteTracker tracker = new ModelRamWriteTracker(ram, List.of(region));
         final Vgic vgic;
         final ItsDevice its;
 
@@ -145,7 +150,7 @@ class ItsMigrationStateTest {
     static Moved migrate(Vm src, Order order, Function<ItsDevice, DeviceAttributes> wrap)
             throws Exception {
         Vm dst = new Vm(2);
-        DirtyPages dirty = new DirtyPages(REGIONS);
+        DirtyPages dirty = new DirtyPages(List.of(src.region));
         src.tracker.start();
         copy(src.ram, dst.ram, 0, RAM_SIZE); // round 1: the whole RAM, while the guest runs
         // The stop point: no vCPU runs. Switchover.pause():
@@ -168,7 +173,7 @@ class ItsMigrationStateTest {
         return new Moved(dst, section, pages);
     }
 
-    static void copy(HeapGuestRam from, HeapGuestRam to, long offset, long length) throws ErrnoException {
+    static void copy(GuestRam from, GuestRam to, long offset, long length) throws ErrnoException {
         byte[] buf = new byte[(int) length];
         from.read(RAM + offset, buf, 0, buf.length);
         to.write(RAM + offset, buf, 0, buf.length);
@@ -200,6 +205,53 @@ class ItsMigrationStateTest {
         assertEquals(src.observe(), dst.observe(), "after MOVI and MAPTI on both");
         assertArrayEquals(new long[] {8199}, dst.vgic.pendingLpis(0), "the LPI mapped after the move");
         assertArrayEquals(new long[] {8192, 8193, 8196}, dst.vgic.pendingLpis(1), "MOVI moved LPI 8192 to vCPU 1");
+    }
+
+    /**
+     * The whole path: {@link PrecopySource} with the model's write tracker as its dirty source, the stream, and
+     * {@link PrecopyDestination}; the tables are saved in the switchover's {@code pause()} or, wrongly, in its
+     * {@code state()}.
+     */
+    static Vm precopy(Vm src, boolean tablesInPause) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        MigrationReport report = new PrecopySource(List.of(src.region), List.of(src.tracker),
+                new ConvergencePolicy(4, Duration.ofSeconds(10), 1), r -> { }).migrate(out, new PrecopySource.Switchover() {
+                    @Override
+                    public void pause() throws ErrnoException {
+                        if (tablesInPause) {
+                            ItsMigrationState.saveTables(src.its);
+                        }
+                    }
+
+                    @Override
+                    public Map<String, byte[]> state() throws ErrnoException {
+                        if (!tablesInPause) {
+                            ItsMigrationState.saveTables(src.its);
+                        }
+                        return Map.of(SECTION, ItsMigrationState.capture(src.its, src.vgic.redistributors()).encode());
+                    }
+                });
+        assertEquals(tablesInPause ? 4 : 0, report.finalPages(), "pages sent after the stop");
+        Vm dst = new Vm(2);
+        PrecopyDestination.Incoming in = new PrecopyDestination(List.of(dst.region))
+                .receive(new ByteArrayInputStream(out.toByteArray()));
+        ItsMigrationState.decode(in.state().get(SECTION)).restore(dst.its, dst.vgic.redistributors());
+        return dst;
+    }
+
+    @Test
+    void throughPrecopyTheTablesSavedInPauseArrive() throws Exception {
+        Vm src = source();
+        Vm dst = precopy(src, true);
+        assertEquals(src.observe(), dst.observe());
+    }
+
+    @Test
+    void throughPrecopyTheTablesSavedWithTheStateAreLost() throws Exception {
+        Vm src = source();
+        Vm dst = precopy(src, false);
+        assertEquals(List.of(), dst.its.translations());
+        assertNotEquals(src.observe(), dst.observe());
     }
 
     @Test
@@ -247,6 +299,22 @@ class ItsMigrationStateTest {
         assertEquals(src.its.translations().size(), disabled.its.translations().size());
         e = assertThrows(ErrnoException.class, disabled::observe);
         assertEquals(Errno.EBUSY, e.errno(), e.getMessage());
+    }
+
+    /** The ITS restore sequence of {@code Documentation/virt/kvm/devices/arm-vgic-its.rst}, step d. */
+    @Test
+    void theRegistersAreRestoredInTheDocumentedOrder() throws Exception {
+        DroppingAttributes[] seen = new DroppingAttributes[1];
+        migrate(source(), Order.BEFORE_FINAL_PASS, its -> seen[0] = DroppingAttributes.recording(its));
+        String regs = Integer.toHexString(kvm_h.KVM_DEV_ARM_VGIC_GRP_ITS_REGS()) + "/";
+        List<String> expected = new ArrayList<>(List.of(regs + "4", regs + "80", regs + "90", regs + "88"));
+        for (int n = 0; n < 8; n++) {
+            expected.add(regs + Integer.toHexString(ItsRegisters.baser(n)));
+        }
+        expected.add(Integer.toHexString(kvm_h.KVM_DEV_ARM_VGIC_GRP_CTRL()) + "/"
+                + Long.toHexString(kvm_h.KVM_DEV_ARM_ITS_RESTORE_TABLES()));
+        expected.add(regs + "0");
+        assertEquals(expected, seen[0].sets(), "IIDR, CBASER, CREADR, CWRITER, BASER0-7, RESTORE_TABLES, CTLR");
     }
 
     @Test
