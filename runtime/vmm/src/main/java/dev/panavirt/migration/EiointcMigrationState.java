@@ -28,7 +28,9 @@ import java.util.Arrays;
  * (raw stores, no routing), then the status word through SW_STATUS (after INIT_FEATURE, which sets ENABLE when the
  * virt extension is absent), and {@code KVM_DEV_LOONGARCH_EXTIOI_CTRL_LOAD_FINISHED} last, which rebuilds the routing
  * shadows ({@code sw_coremap}, {@code sw_coreisr}) from what was loaded. QEMU restores in the same order
- * ({@code hw/intc/loongarch_extioi_kvm.c}).
+ * ({@code hw/intc/loongarch_extioi_kvm.c}, {@code kvm_extioi_put}); it sets num_cpu and features once when it creates
+ * the device, from the machine's configuration ({@code kvm_extioi_realize}), where this section carries them and
+ * sets them again, so a destination created with other values still ends up as the source was.
  *
  * <p>Not carried: the level of each vCPU's interrupt pins. LOAD_FINISHED rebuilds the shadows without raising any
  * vCPU line; with the kernel those levels are vCPU state (ESTAT), moved with the vCPU registers, not the device's.
