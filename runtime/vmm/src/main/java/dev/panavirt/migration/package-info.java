@@ -2,7 +2,11 @@
  * Precopy live migration of a VM's RAM between two VMs, in one process or over a socket: dirty-page
  * tracking sources ({@link dev.panavirt.migration.DirtySource}: the KVM dirty ring, the KVM dirty log with
  * manual protection, the VFIO type1 DMA dirty bitmap, the vDPA model's writes), device-model state sections
- * ({@link dev.panavirt.migration.DeviceSection}, {@link dev.panavirt.migration.VdpaModelState}), the stream format ({@link dev.panavirt.migration.MigrationStream}),
+ * ({@link dev.panavirt.migration.DeviceSection}, {@link dev.panavirt.migration.VdpaModelState}), the in-kernel
+ * interrupt controllers' sections taken through their device attributes
+ * ({@link dev.panavirt.migration.ItsMigrationState}, whose tables travel in guest RAM and must be saved before the
+ * final RAM pass, with {@link dev.panavirt.migration.ModelRamWriteTracker} reporting a model's writes;
+ * {@link dev.panavirt.migration.EiointcMigrationState}), the stream format ({@link dev.panavirt.migration.MigrationStream}),
  * the source and destination ends ({@link dev.panavirt.migration.PrecopySource},
  * {@link dev.panavirt.migration.PrecopyDestination}) and the convergence policy that decides when to stop the
  * guest ({@link dev.panavirt.migration.ConvergencePolicy}).
