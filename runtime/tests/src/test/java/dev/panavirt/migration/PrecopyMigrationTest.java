@@ -1,5 +1,6 @@
 package dev.panavirt.migration;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -46,7 +47,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Two VMs in one JVM: a guest that dirties memory, with the VFIO edu model writing guest memory by DMA at the
  * same time, moves from one to the other; at the stop point the RAM of both is compared page by page, and
- * the moved guest runs on to the result an unmigrated run gives. A harvest that drops one page is caught.
+ * the moved guest runs on to the result an unmigrated run gives; the edu model's state moves as a section, into
+ * a model of the destination's (in the second process too). A harvest that drops one page is caught.
  */
 @KvmTest
 class PrecopyMigrationTest {
@@ -101,6 +103,7 @@ class PrecopyMigrationTest {
     void dirtyLogMigrationLosesNoPage() throws Exception {
         Outcome o = migrate(0, src -> new DirtyLogSource(src.vm(), src.memory().regions()), null);
         assertEquals(List.of(), o.differing, "pages that differ at the stop point");
+        assertArrayEquals(o.deviceAtStop(), o.deviceAtDestination(), "the edu device's state, moved");
         assertEquals(unmigrated(o.stoppedAt + MORE), o.resumed, "the migrated guest's result against the unmigrated run's");
     }
 
@@ -141,6 +144,8 @@ class PrecopyMigrationTest {
         try (TwoProcesses dst = new TwoProcesses()) {
             Outcome o = migrate(trackedRing(), tracked(), null, dst);
             assertEquals(List.of(), o.differing, "pages that differ at the stop point");
+            assertArrayEquals(o.deviceAtStop(), o.deviceAtDestination(),
+                    "the edu device's state, loaded into the destination process's model and saved again");
             assertEquals(unmigrated(o.stoppedAt + MORE), o.resumed, "the migrated guest's result against the unmigrated run's");
         }
     }
@@ -154,8 +159,11 @@ class PrecopyMigrationTest {
      * @param differing the pages that differ at the stop point
      * @param resumed   the moved guest's result (a Long) or what it failed with
      * @param stoppedAt writes the guest had made at the stop
+     * @param deviceAtStop        the edu model's section as the source sent it
+     * @param deviceAtDestination the destination's edu model's state after it loaded that section, saved again
      */
-    record Outcome(List<Long> differing, Object resumed, long stoppedAt, MigrationReport report, long dmaTransfers) {}
+    record Outcome(List<Long> differing, Object resumed, long stoppedAt, MigrationReport report, long dmaTransfers,
+            byte[] deviceAtStop, byte[] deviceAtDestination) {}
 
     /**
      * Migrates a running guest with an edu device writing its memory, compares the RAM at the stop point,
@@ -180,7 +188,17 @@ class PrecopyMigrationTest {
         Object resume() throws Exception;
     }
 
-    record Arrived(long pages, int rounds, List<MemoryRegion> ram) {}
+    /** What arrived: pages, rounds, the destination's RAM at the stop point, its edu model's state as loaded. */
+    record Arrived(long pages, int rounds, List<MemoryRegion> ram, byte[] device) {}
+
+    /** A fresh edu model loaded from the stream's section, then saved again: what the destination's device holds. */
+    static byte[] loadEdu(Map<String, byte[]> state) throws Exception {
+        try (ModelIommu iommu = ModelIommu.open();
+                EduModelDevice edu = EduModelDevice.create(iommu, true, EduDevice.Timing.IMMEDIATE)) {
+            DeviceSection.load(state, EduStateMigrationTest.SECTION, EduStateMigrationTest.asDeviceState(edu.model()));
+            return DeviceSection.save(EduStateMigrationTest.asDeviceState(edu.model()));
+        }
+    }
 
     /** A second VM in this JVM, fed through a pipe. */
     static final class InProcess implements Destination {
@@ -205,7 +223,7 @@ class PrecopyMigrationTest {
         @Override
         public Arrived arrived() throws Exception {
             PrecopyDestination.Incoming in = incoming.get();
-            return new Arrived(in.pages(), in.rounds(), dst.guest().memory().regions());
+            return new Arrived(in.pages(), in.rounds(), dst.guest().memory().regions(), loadEdu(in.state()));
         }
 
         @Override
@@ -257,9 +275,10 @@ class PrecopyMigrationTest {
         @Override
         public Arrived arrived() throws Exception {
             String[] got = expectLine("received ").split(" ");
+            byte[] device = java.util.Base64.getDecoder().decode(expectLine("device "));
             MemorySegment ram = MemorySegment.ofArray(Files.readAllBytes(dump));
             return new Arrived(Long.parseLong(got[0]), Integer.parseInt(got[1]),
-                    List.of(new MemoryRegion(0, 0, ram.byteSize(), 0, ram)));
+                    List.of(new MemoryRegion(0, 0, ram.byteSize(), 0, ram)), device);
         }
 
         @Override
@@ -335,6 +354,7 @@ class PrecopyMigrationTest {
             }
 
             List<RoundReport> log = new ArrayList<>();
+            byte[][] deviceAtStop = {null};
             MigrationReport report;
             try (OutputStream out = destination.stream()) {
                 report = new PrecopySource(ram, sources, POLICY, log::add).migrate(out, new PrecopySource.Switchover() {
@@ -354,7 +374,14 @@ class PrecopyMigrationTest {
 
                     @Override
                     public Map<String, byte[]> state() throws ErrnoException {
-                        return src.machineState();
+                        Map<String, byte[]> state = new java.util.LinkedHashMap<>(src.machineState());
+                        try {
+                            deviceAtStop[0] = DeviceSection.save(EduStateMigrationTest.asDeviceState(edu.model()));
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        state.put(EduStateMigrationTest.SECTION, deviceAtStop[0]);
+                        return state;
                     }
                 });
             }
@@ -378,7 +405,8 @@ class PrecopyMigrationTest {
                         src.guest().memory().readLong(gpa),
                         in.ram().getFirst().memory().get(ValueLayout.JAVA_LONG_UNALIGNED, gpa));
             }
-            return new Outcome(differing, destination.resume(), src.progress(), report, transfers.get());
+            return new Outcome(differing, destination.resume(), src.progress(), report, transfers.get(), deviceAtStop[0],
+                    in.device());
         }
     }
 

@@ -12,7 +12,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * The destination process of {@link PrecopyMigrationTest}'s two-process migration: listens on a loopback TCP
  * port (printed as {@code port N}), receives one stream into a VM of the test's layout, writes that RAM at the
- * stop point to the file named by its argument ({@code received PAGES ROUNDS}), restores the machine state and
+ * stop point to the file named by its argument ({@code received PAGES ROUNDS}), loads the edu model's section into
+ * a model of its own and prints that model's state saved again ({@code device BASE64}), restores the machine state and
  * runs the guest on for {@link PrecopyMigrationTest#MORE} writes ({@code result VALUE}, or {@code failed WHY}).
  */
 final class TcpDestinationMain {
@@ -36,6 +37,8 @@ final class TcpDestinationMain {
                     }
                 }
                 System.out.println("received " + got.pages() + " " + got.rounds());
+                System.out.println("device " + java.util.Base64.getEncoder().encodeToString(
+                        PrecopyMigrationTest.loadEdu(got.state())));
                 System.out.flush();
                 dst.setLimit(dst.progress() + PrecopyMigrationTest.MORE);
                 dst.restoreMachineState(got.state());
