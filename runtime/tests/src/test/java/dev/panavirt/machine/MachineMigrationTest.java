@@ -45,6 +45,10 @@ class MachineMigrationTest {
      * emulation is several times slower than the next.)
      */
     static final long ROUNDS = KvmFlavour.detect() == KvmFlavour.PARAVIRTUAL ? 200 : 1000;
+    static final Duration LIMIT = Duration.ofSeconds(120);
+    static final ConvergencePolicy POLICY = new ConvergencePolicy(10, Duration.ofMillis(20), 3);
+    /** The dirty ring where this host's KVM keeps its limit, else the dirty log (see PrecopyMigrationTest). */
+    static final int RING = KvmFlavour.detect() == KvmFlavour.PARAVIRTUAL ? 0 : 1 << 16;
 
     static Machine machine(OutputStream console, int ring) throws Exception {
         Machine m = new Machine(new Machine.Config(MEM, 1, false, LIMIT).withDirtyRing(ring), console);
