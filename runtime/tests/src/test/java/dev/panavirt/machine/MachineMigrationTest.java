@@ -38,13 +38,13 @@ class MachineMigrationTest {
     /** 3,056 pages written per round: ~17 ms a round on the paravirtual KVM, where a page-strided write costs ~5 µs. */
     static final long MEM = 16L << 20;
     /**
-     * The guest's rounds, so that a move always lands mid-run: a round costs ~17 ms on the paravirtual KVM (~5 µs per
-     * page-strided write: 200 rounds run 3.4 s) and ~0.6 ms in the nested host (25,000 rounds: ~15 s), where the
-     * migration itself is slow instead (the JVM under emulation copies 3,000-5,000 pages/s, a move takes ~4 s): with
-     * 200 and then 1,000 rounds the guest ended there before the switchover could stop it. (Scaling a timed short run
-     * did not work: the first run in a JVM under emulation is several times slower than the next.)
+     * The guest's rounds, so that a move always lands mid-run. On the paravirtual KVM a round costs ~17 ms (~5 µs per
+     * page-strided write: 200 rounds run 3.4 s). In the nested host the guest is fast and the migration slow: 25,000
+     * unmoved rounds ran in 1.4 s (first writes of each page included), while a move took ~4 s (the JVM under
+     * emulation copies 3,000-5,000 pages/s) and only the tracking's faults kept the guest running that long; with 200
+     * and 1,000 rounds it ended before the switchover. 100,000 rounds leave a margin there.
      */
-    static final long ROUNDS = KvmFlavour.detect() == KvmFlavour.PARAVIRTUAL ? 200 : 25_000;
+    static final long ROUNDS = KvmFlavour.detect() == KvmFlavour.PARAVIRTUAL ? 200 : 100_000;
     static final Duration LIMIT = Duration.ofSeconds(120);
     static final ConvergencePolicy POLICY = new ConvergencePolicy(10, Duration.ofMillis(20), 3);
     /** The dirty ring where this host's KVM keeps its limit, else the dirty log (see PrecopyMigrationTest). */
