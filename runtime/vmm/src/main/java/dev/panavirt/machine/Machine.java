@@ -928,8 +928,13 @@ public final class Machine implements AutoCloseable {
             }
             case VcpuExit.DirtyRingFull f -> {
                 // KVM re-enters only once the harvest has reset the ring (KVM_RESET_DIRTY_RINGS): wait for it
-                // briefly rather than spin on KVM_RUN; a pause or the end of the run is seen at the next exit.
-                java.util.concurrent.locks.LockSupport.parkNanos(RING_FULL_WAIT_NANOS);
+                // briefly rather than spin on KVM_RUN. A pause must be honoured here too: a vCPU with a full ring
+                // exits with this reason again at every entry, never with the kick's KVM_EXIT_INTR.
+                if (pause.requested()) {
+                    pause.park();
+                } else {
+                    java.util.concurrent.locks.LockSupport.parkNanos(RING_FULL_WAIT_NANOS);
+                }
                 return VcpuRunner.Step.CONTINUE;
             }
             case VcpuExit.Hlt h -> {

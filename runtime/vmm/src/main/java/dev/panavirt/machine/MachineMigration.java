@@ -96,6 +96,8 @@ public final class MachineMigration {
      * @throws UnsavedStateException when the machine holds state a migration cannot carry (nothing sent then)
      * @throws RunEndedException when the run has not started, or ended before the switchover (the stream is then
      *         left incomplete)
+     * @throws IllegalStateException when the vCPUs do not stop within {@value #PARK_TIMEOUT_MS} ms at the switchover
+     *         (the guest runs on)
      * @throws IOException when the stream fails
      * @throws ErrnoException naming the ioctl of the dirty tracking or of the state capture that failed
      */
@@ -127,6 +129,11 @@ public final class MachineMigration {
                         public void pause() throws InterruptedException {
                             stopAt[0] = System.nanoTime();
                             if (!machine.parkForSwitchover(PARK_TIMEOUT_MS)) {
+                                if (machine.running()) {
+                                    throw new IllegalStateException("the vCPUs did not leave KVM_RUN within "
+                                            + PARK_TIMEOUT_MS + " ms (a device model that does not return?); the "
+                                            + "guest runs on here");
+                                }
                                 throw new RunEndedException("the run ended before the switchover could stop it");
                             }
                             parked[0] = true;
