@@ -191,8 +191,14 @@ class PrecopyMigrationTest {
     /** What arrived: pages, rounds, the destination's RAM at the stop point, its edu model's state as loaded. */
     record Arrived(long pages, int rounds, List<MemoryRegion> ram, byte[] device) {}
 
-    /** A fresh edu model loaded from the stream's section, then saved again: what the destination's device holds. */
+    /**
+     * A fresh edu model loaded from the stream's section, then saved again: what the destination's device holds; null
+     * for a stream without the section (the other migration tests use this destination for other devices).
+     */
     static byte[] loadEdu(Map<String, byte[]> state) throws Exception {
+        if (!state.containsKey(EduStateMigrationTest.SECTION)) {
+            return null;
+        }
         try (ModelIommu iommu = ModelIommu.open();
                 EduModelDevice edu = EduModelDevice.create(iommu, true, EduDevice.Timing.IMMEDIATE)) {
             DeviceSection.load(state, EduStateMigrationTest.SECTION, EduStateMigrationTest.asDeviceState(edu.model()));
@@ -275,7 +281,8 @@ class PrecopyMigrationTest {
         @Override
         public Arrived arrived() throws Exception {
             String[] got = expectLine("received ").split(" ");
-            byte[] device = java.util.Base64.getDecoder().decode(expectLine("device "));
+            String d = expectLine("device ");
+            byte[] device = d.equals("none") ? null : java.util.Base64.getDecoder().decode(d);
             MemorySegment ram = MemorySegment.ofArray(Files.readAllBytes(dump));
             return new Arrived(Long.parseLong(got[0]), Integer.parseInt(got[1]),
                     List.of(new MemoryRegion(0, 0, ram.byteSize(), 0, ram)), device);

@@ -37,8 +37,9 @@ final class TcpDestinationMain {
                     }
                 }
                 System.out.println("received " + got.pages() + " " + got.rounds());
-                System.out.println("device " + java.util.Base64.getEncoder().encodeToString(
-                        PrecopyMigrationTest.loadEdu(got.state())));
+                byte[] device = PrecopyMigrationTest.loadEdu(got.state());
+                System.out.println("device " + (device == null ? "none"
+                        : java.util.Base64.getEncoder().encodeToString(device)));
                 System.out.flush();
                 dst.setLimit(dst.progress() + PrecopyMigrationTest.MORE);
                 dst.restoreMachineState(got.state());
