@@ -45,6 +45,9 @@ import picocli.CommandLine.Unmatched;
  * resumes the guest, whose console goes on on stdout, and its status is the command's.
  */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
+        customSynopsis = {"panavirt migrate [GUEST] [run's machine options] [--after=DURATION]",
+                "                        [--dirty=ring|log|auto] [--downtime=DURATION]",
+                "                        [--max-rounds=N] [--rounds=N]"},
         description = {"Run a guest and move it, while it runs, into a second panavirt process started on this host "
                 + "(live migration over loopback TCP): RAM is copied in rounds while the guest writes to it, tracked "
                 + "by KVM's dirty ring or dirty log, then the vCPUs stop, the last pages, the KVM state and the device "
@@ -57,9 +60,12 @@ import picocli.CommandLine.Unmatched;
                         + "--timeout, --mode, --load-address, --no-kvm-cpuid, --kernel for a multiboot kernel); "
                         + "--disk, --net, --snapshot and --restore do not go with migrate."},
         footer = {"", "Exit status:",
-                "  the guest's    as for run, from the process the guest ended in (the destination once moved)",
-                "  76             the migration failed (the guest ran on at the source; its own status is in the message)",
-                "  2, 65, 69, 70  as for run: usage, unreadable guest file, no /dev/kvm, internal error"})
+                "  the guest's    as for run, from the process the guest ended in",
+                "                 (the destination once it moved)",
+                "  76             the migration failed: the guest ran on at the source",
+                "                 (its own status is in the message)",
+                "  2, 65, 69, 70  as for run: usage, unreadable guest file, no /dev/kvm,",
+                "                 internal error"})
 final class MigrateCommand implements Callable<Integer> {
     /** The migration failed and the guest stayed at the source (sysexits EX_PROTOCOL). */
     static final int EXIT_MIGRATION_FAILED = 76;
@@ -81,11 +87,11 @@ final class MigrateCommand implements Callable<Integer> {
             + "time the rounds aim for before the vCPUs stop (default: ${DEFAULT-VALUE}).")
     String downtime;
 
-    @Option(names = "--max-rounds", defaultValue = "10", description = "Copy rounds at most, the first full copy "
+    @Option(names = "--max-rounds", paramLabel = "N", defaultValue = "10", description = "Copy rounds at most, the first full copy "
             + "included, before the vCPUs stop anyway (default: ${DEFAULT-VALUE}).")
     int maxRounds;
 
-    @Option(names = "--rounds", defaultValue = "40", description = "The built-in guest's rounds over its RAM "
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "40", description = "The built-in guest's rounds over its RAM "
             + "(default: ${DEFAULT-VALUE}).")
     long rounds;
 
