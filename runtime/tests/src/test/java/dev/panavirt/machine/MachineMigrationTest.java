@@ -39,12 +39,12 @@ class MachineMigrationTest {
     static final long MEM = 16L << 20;
     /**
      * The guest's rounds, so that a move always lands mid-run. On the paravirtual KVM a round costs ~17 ms (~5 µs per
-     * page-strided write: 200 rounds run 3.4 s). In the nested host the guest is fast and the migration slow: 25,000
-     * unmoved rounds ran in 1.4 s (first writes of each page included), while a move took ~4 s (the JVM under
-     * emulation copies 3,000-5,000 pages/s) and only the tracking's faults kept the guest running that long; with 200
-     * and 1,000 rounds it ended before the switchover. 100,000 rounds leave a margin there.
+     * page-strided write: 200 rounds run 3.4 s). In the nested host guest code runs fast and the migration slowly (a
+     * move takes ~4 s there: the JVM under emulation copies 3,000-5,000 pages/s); the guest's exit per round paces it
+     * at ~0.9 ms a round (20,000 rounds ran 18.5 s), so 15,000 rounds run ~14 s. Without that pacing, 25,000 rounds
+     * ran in 1.4 s and guests ended before the switchover.
      */
-    static final long ROUNDS = KvmFlavour.detect() == KvmFlavour.PARAVIRTUAL ? 200 : 100_000;
+    static final long ROUNDS = KvmFlavour.detect() == KvmFlavour.PARAVIRTUAL ? 200 : 15_000;
     static final Duration LIMIT = Duration.ofSeconds(120);
     static final ConvergencePolicy POLICY = new ConvergencePolicy(10, Duration.ofMillis(20), 3);
     /** The dirty ring where this host's KVM keeps its limit, else the dirty log (see PrecopyMigrationTest). */

@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
  * in-kernel irqchip needed.
  *
  * <p>In each of {@code rounds} rounds it adds one to word 0 and stores the round number in word 1 of every page
- * from {@link #DATA} up to the stack, printing a dot on COM1 every so many rounds (64 dots in all, or fewer).
+ * from {@link #DATA} up to the stack, writes the UART's scratch register (one exit per round, which paces the guest
+ * by the host's exit cost: under emulation guest code runs fast and the migration slowly, and an unpaced guest ended
+ * before a move could reach it), and prints a dot on COM1 every so many rounds (64 dots in all, or fewer).
  * Then it checks every page: word 0 must equal the rounds and word 1 the last round. A page that a migration
  * left stale on the destination misses the increments made before its last copy, and so fails the check. The
  * guest then prints {@code "migrate demo: LOST WRITES: the page at 0x..."} and writes 1 to the debug-exit port
@@ -36,7 +38,7 @@ public final class MigrationDemoGuest {
     private static final int[] CODE = {
         // start:
         0x48, 0x85, 0xff,                                 // 000: test %rdi,%rdi
-        0x0f, 0x85, 0xd2, 0x00, 0x00, 0x00,               // 003: jne db <park>
+        0x0f, 0x85, 0xd7, 0x00, 0x00, 0x00,               // 003: jne e0 <park>
         0x48, 0x8b, 0x3c, 0x25, 0x00, 0x02, 0x10, 0x00,   // 009: mov 0x100200,%rdi
         0x48, 0x8b, 0x0c, 0x25, 0x08, 0x02, 0x10, 0x00,   // 011: mov 0x100208,%rcx
         0x4c, 0x8b, 0x04, 0x25, 0x10, 0x02, 0x10, 0x00,   // 019: mov 0x100210,%r8
@@ -53,93 +55,95 @@ public final class MigrationDemoGuest {
         0x48, 0x39, 0xce,                                 // 042: cmp %rcx,%rsi
         0x72, 0xeb,                                       // 045: jb 32 <page>
         0x49, 0xff, 0xc1,                                 // 047: inc %r9
-        0x4d, 0x85, 0xd1,                                 // 04a: test %r10,%r9
-        0x75, 0x07,                                       // 04d: jne 56 <nodot>
-        0x66, 0xba, 0xf8, 0x03,                           // 04f: mov $0x3f8,%dx
-        0xb0, 0x2e,                                       // 053: mov $0x2e,%al
-        0xee,                                             // 055: out %al,(%dx)
+        0x66, 0xba, 0xff, 0x03,                           // 04a: mov $0x3ff,%dx
+        0xee,                                             // 04e: out %al,(%dx)
+        0x4d, 0x85, 0xd1,                                 // 04f: test %r10,%r9
+        0x75, 0x07,                                       // 052: jne 5b <nodot>
+        0x66, 0xba, 0xf8, 0x03,                           // 054: mov $0x3f8,%dx
+        0xb0, 0x2e,                                       // 058: mov $0x2e,%al
+        0xee,                                             // 05a: out %al,(%dx)
         // nodot:
-        0x4d, 0x39, 0xc1,                                 // 056: cmp %r8,%r9
-        0x72, 0xd1,                                       // 059: jb 2c <round>
-        0x66, 0xba, 0xf8, 0x03,                           // 05b: mov $0x3f8,%dx
-        0xb0, 0x0a,                                       // 05f: mov $0xa,%al
-        0xee,                                             // 061: out %al,(%dx)
-        0x48, 0x89, 0xf8,                                 // 062: mov %rdi,%rax
-        0x48, 0x31, 0xf6,                                 // 065: xor %rsi,%rsi
-        0x4d, 0x8d, 0x58, 0xff,                           // 068: lea -0x1(%r8),%r11
+        0x4d, 0x39, 0xc1,                                 // 05b: cmp %r8,%r9
+        0x72, 0xcc,                                       // 05e: jb 2c <round>
+        0x66, 0xba, 0xf8, 0x03,                           // 060: mov $0x3f8,%dx
+        0xb0, 0x0a,                                       // 064: mov $0xa,%al
+        0xee,                                             // 066: out %al,(%dx)
+        0x48, 0x89, 0xf8,                                 // 067: mov %rdi,%rax
+        0x48, 0x31, 0xf6,                                 // 06a: xor %rsi,%rsi
+        0x4d, 0x8d, 0x58, 0xff,                           // 06d: lea -0x1(%r8),%r11
         // check:
-        0x4c, 0x3b, 0x00,                                 // 06c: cmp (%rax),%r8
-        0x75, 0x44,                                       // 06f: jne b5 <bad>
-        0x4c, 0x3b, 0x58, 0x08,                           // 071: cmp 0x8(%rax),%r11
-        0x75, 0x3e,                                       // 075: jne b5 <bad>
-        0x48, 0x05, 0x00, 0x10, 0x00, 0x00,               // 077: add $0x1000,%rax
-        0x48, 0xff, 0xc6,                                 // 07d: inc %rsi
-        0x48, 0x39, 0xce,                                 // 080: cmp %rcx,%rsi
-        0x72, 0xe7,                                       // 083: jb 6c <check>
-        0x48, 0x8d, 0x1d, 0x9b, 0x00, 0x00, 0x00,         // 085: lea 0x9b(%rip),%rbx
-        0xe8, 0x4e, 0x00, 0x00, 0x00,                     // 08c: call df <puts>
-        0x48, 0x89, 0xc8,                                 // 091: mov %rcx,%rax
-        0xe8, 0x57, 0x00, 0x00, 0x00,                     // 094: call f0 <hex>
-        0x48, 0x8d, 0x1d, 0xbc, 0x00, 0x00, 0x00,         // 099: lea 0xbc(%rip),%rbx
-        0xe8, 0x3a, 0x00, 0x00, 0x00,                     // 0a0: call df <puts>
-        0x4c, 0x89, 0xc0,                                 // 0a5: mov %r8,%rax
-        0xe8, 0x43, 0x00, 0x00, 0x00,                     // 0a8: call f0 <hex>
-        0xb0, 0x0a,                                       // 0ad: mov $0xa,%al
-        0x66, 0xba, 0xf8, 0x03,                           // 0af: mov $0x3f8,%dx
-        0xee,                                             // 0b3: out %al,(%dx)
-        0xf4,                                             // 0b4: hlt
+        0x4c, 0x3b, 0x00,                                 // 071: cmp (%rax),%r8
+        0x75, 0x44,                                       // 074: jne ba <bad>
+        0x4c, 0x3b, 0x58, 0x08,                           // 076: cmp 0x8(%rax),%r11
+        0x75, 0x3e,                                       // 07a: jne ba <bad>
+        0x48, 0x05, 0x00, 0x10, 0x00, 0x00,               // 07c: add $0x1000,%rax
+        0x48, 0xff, 0xc6,                                 // 082: inc %rsi
+        0x48, 0x39, 0xce,                                 // 085: cmp %rcx,%rsi
+        0x72, 0xe7,                                       // 088: jb 71 <check>
+        0x48, 0x8d, 0x1d, 0x9b, 0x00, 0x00, 0x00,         // 08a: lea 0x9b(%rip),%rbx
+        0xe8, 0x4e, 0x00, 0x00, 0x00,                     // 091: call e4 <puts>
+        0x48, 0x89, 0xc8,                                 // 096: mov %rcx,%rax
+        0xe8, 0x57, 0x00, 0x00, 0x00,                     // 099: call f5 <hex>
+        0x48, 0x8d, 0x1d, 0xbc, 0x00, 0x00, 0x00,         // 09e: lea 0xbc(%rip),%rbx
+        0xe8, 0x3a, 0x00, 0x00, 0x00,                     // 0a5: call e4 <puts>
+        0x4c, 0x89, 0xc0,                                 // 0aa: mov %r8,%rax
+        0xe8, 0x43, 0x00, 0x00, 0x00,                     // 0ad: call f5 <hex>
+        0xb0, 0x0a,                                       // 0b2: mov $0xa,%al
+        0x66, 0xba, 0xf8, 0x03,                           // 0b4: mov $0x3f8,%dx
+        0xee,                                             // 0b8: out %al,(%dx)
+        0xf4,                                             // 0b9: hlt
         // bad:
-        0x49, 0x89, 0xc4,                                 // 0b5: mov %rax,%r12
-        0x48, 0x8d, 0x1d, 0xa7, 0x00, 0x00, 0x00,         // 0b8: lea 0xa7(%rip),%rbx
-        0xe8, 0x1b, 0x00, 0x00, 0x00,                     // 0bf: call df <puts>
-        0x4c, 0x89, 0xe0,                                 // 0c4: mov %r12,%rax
-        0xe8, 0x24, 0x00, 0x00, 0x00,                     // 0c7: call f0 <hex>
-        0xb0, 0x0a,                                       // 0cc: mov $0xa,%al
-        0x66, 0xba, 0xf8, 0x03,                           // 0ce: mov $0x3f8,%dx
-        0xee,                                             // 0d2: out %al,(%dx)
-        0xb0, 0x01,                                       // 0d3: mov $0x1,%al
-        0x66, 0xba, 0xf4, 0x00,                           // 0d5: mov $0xf4,%dx
-        0xee,                                             // 0d9: out %al,(%dx)
-        0xf4,                                             // 0da: hlt
+        0x49, 0x89, 0xc4,                                 // 0ba: mov %rax,%r12
+        0x48, 0x8d, 0x1d, 0xa7, 0x00, 0x00, 0x00,         // 0bd: lea 0xa7(%rip),%rbx
+        0xe8, 0x1b, 0x00, 0x00, 0x00,                     // 0c4: call e4 <puts>
+        0x4c, 0x89, 0xe0,                                 // 0c9: mov %r12,%rax
+        0xe8, 0x24, 0x00, 0x00, 0x00,                     // 0cc: call f5 <hex>
+        0xb0, 0x0a,                                       // 0d1: mov $0xa,%al
+        0x66, 0xba, 0xf8, 0x03,                           // 0d3: mov $0x3f8,%dx
+        0xee,                                             // 0d7: out %al,(%dx)
+        0xb0, 0x01,                                       // 0d8: mov $0x1,%al
+        0x66, 0xba, 0xf4, 0x00,                           // 0da: mov $0xf4,%dx
+        0xee,                                             // 0de: out %al,(%dx)
+        0xf4,                                             // 0df: hlt
         // park:
-        0xfa,                                             // 0db: cli
-        0xf4,                                             // 0dc: hlt
-        0xeb, 0xfc,                                       // 0dd: jmp db <park>
+        0xfa,                                             // 0e0: cli
+        0xf4,                                             // 0e1: hlt
+        0xeb, 0xfc,                                       // 0e2: jmp e0 <park>
         // puts:
-        0x66, 0xba, 0xf8, 0x03,                           // 0df: mov $0x3f8,%dx
-        0x8a, 0x03,                                       // 0e3: mov (%rbx),%al
-        0x84, 0xc0,                                       // 0e5: test %al,%al
-        0x74, 0x06,                                       // 0e7: je ef <puts+0x10>
-        0xee,                                             // 0e9: out %al,(%dx)
-        0x48, 0xff, 0xc3,                                 // 0ea: inc %rbx
-        0xeb, 0xf4,                                       // 0ed: jmp e3 <puts+0x4>
-        0xc3,                                             // 0ef: ret
+        0x66, 0xba, 0xf8, 0x03,                           // 0e4: mov $0x3f8,%dx
+        0x8a, 0x03,                                       // 0e8: mov (%rbx),%al
+        0x84, 0xc0,                                       // 0ea: test %al,%al
+        0x74, 0x06,                                       // 0ec: je f4 <puts+0x10>
+        0xee,                                             // 0ee: out %al,(%dx)
+        0x48, 0xff, 0xc3,                                 // 0ef: inc %rbx
+        0xeb, 0xf4,                                       // 0f2: jmp e8 <puts+0x4>
+        0xc3,                                             // 0f4: ret
         // hex:
-        0x49, 0x89, 0xc5,                                 // 0f0: mov %rax,%r13
-        0x66, 0xba, 0xf8, 0x03,                           // 0f3: mov $0x3f8,%dx
-        0xb0, 0x30,                                       // 0f7: mov $0x30,%al
-        0xee,                                             // 0f9: out %al,(%dx)
-        0xb0, 0x78,                                       // 0fa: mov $0x78,%al
-        0xee,                                             // 0fc: out %al,(%dx)
-        0xb1, 0x3c,                                       // 0fd: mov $0x3c,%cl
-        0x4d, 0x31, 0xf6,                                 // 0ff: xor %r14,%r14
-        0x4c, 0x89, 0xe8,                                 // 102: mov %r13,%rax
-        0x48, 0xd3, 0xe8,                                 // 105: shr %cl,%rax
-        0x24, 0x0f,                                       // 108: and $0xf,%al
-        0x75, 0x09,                                       // 10a: jne 115 <hex+0x25>
-        0x4d, 0x85, 0xf6,                                 // 10c: test %r14,%r14
-        0x75, 0x04,                                       // 10f: jne 115 <hex+0x25>
-        0x84, 0xc9,                                       // 111: test %cl,%cl
-        0x75, 0x0c,                                       // 113: jne 121 <hex+0x31>
-        0x41, 0xb6, 0x01,                                 // 115: mov $0x1,%r14b
-        0x04, 0x30,                                       // 118: add $0x30,%al
-        0x3c, 0x39,                                       // 11a: cmp $0x39,%al
-        0x76, 0x02,                                       // 11c: jbe 120 <hex+0x30>
-        0x04, 0x27,                                       // 11e: add $0x27,%al
-        0xee,                                             // 120: out %al,(%dx)
-        0x80, 0xe9, 0x04,                                 // 121: sub $0x4,%cl
-        0x79, 0xdc,                                       // 124: jns 102 <hex+0x12>
-        0xc3,                                             // 126: ret
+        0x49, 0x89, 0xc5,                                 // 0f5: mov %rax,%r13
+        0x66, 0xba, 0xf8, 0x03,                           // 0f8: mov $0x3f8,%dx
+        0xb0, 0x30,                                       // 0fc: mov $0x30,%al
+        0xee,                                             // 0fe: out %al,(%dx)
+        0xb0, 0x78,                                       // 0ff: mov $0x78,%al
+        0xee,                                             // 101: out %al,(%dx)
+        0xb1, 0x3c,                                       // 102: mov $0x3c,%cl
+        0x4d, 0x31, 0xf6,                                 // 104: xor %r14,%r14
+        0x4c, 0x89, 0xe8,                                 // 107: mov %r13,%rax
+        0x48, 0xd3, 0xe8,                                 // 10a: shr %cl,%rax
+        0x24, 0x0f,                                       // 10d: and $0xf,%al
+        0x75, 0x09,                                       // 10f: jne 11a <hex+0x25>
+        0x4d, 0x85, 0xf6,                                 // 111: test %r14,%r14
+        0x75, 0x04,                                       // 114: jne 11a <hex+0x25>
+        0x84, 0xc9,                                       // 116: test %cl,%cl
+        0x75, 0x0c,                                       // 118: jne 126 <hex+0x31>
+        0x41, 0xb6, 0x01,                                 // 11a: mov $0x1,%r14b
+        0x04, 0x30,                                       // 11d: add $0x30,%al
+        0x3c, 0x39,                                       // 11f: cmp $0x39,%al
+        0x76, 0x02,                                       // 121: jbe 125 <hex+0x30>
+        0x04, 0x27,                                       // 123: add $0x27,%al
+        0xee,                                             // 125: out %al,(%dx)
+        0x80, 0xe9, 0x04,                                 // 126: sub $0x4,%cl
+        0x79, 0xdc,                                       // 129: jns 107 <hex+0x12>
+        0xc3,                                             // 12b: ret
     };
 
     /** The strings the code addresses RIP-relative, in order from the end of {@link #CODE}. */
