@@ -263,11 +263,36 @@ final class MigrateCommand implements Callable<Integer> {
             cmd.addAll(List.of("--enable-native-access=dev.panavirt.sys", "-p", modulePath, "-m",
                     "dev.panavirt.cli/" + Main.class.getName()));
         } else {
-            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    Main.class.getName()));
+            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath(), Main.class.getName()));
         }
         cmd.addAll(List.of("migrate", "--incoming", InetAddress.getLoopbackAddress().getHostAddress() + ":" + port));
         return new ProcessBuilder(cmd).start();
+    }
+
+    /**
+     * Where this process loaded panavirt and picocli from, then its class path: a launcher that loads classes
+     * through a class loader of its own (a test runner's --class-path) leaves them out of java.class.path.
+     */
+    private static String classPath() {
+        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+        for (Class<?> c : List.of(Main.class, CommandLine.class, Machine.class, Kvm.class, ErrnoException.class,
+                dev.panavirt.bindings.kvm.kvm_h.class, dev.panavirt.fd.SharedMemory.class,
+                dev.panavirt.vhost.VdpaDevice.class, dev.panavirt.vfio.VfioDevice.class,
+                dev.panavirt.models.vdpa.VdpaSim.class)) {
+            var source = c.getProtectionDomain().getCodeSource();
+            if (source != null && source.getLocation() != null) {
+                try {
+                    entries.add(Path.of(source.getLocation().toURI()).toString());
+                } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+                    // not a file location: java.class.path has to hold it
+                }
+            }
+        }
+        String own = System.getProperty("java.class.path", "");
+        if (!own.isEmpty()) {
+            entries.addAll(List.of(own.split(java.io.File.pathSeparator)));
+        }
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     /** Copies the destination's console to {@code to} as it comes, on a daemon thread. */
