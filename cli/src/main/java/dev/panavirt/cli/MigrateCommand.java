@@ -270,21 +270,19 @@ final class MigrateCommand implements Callable<Integer> {
     }
 
     /**
-     * Where this process loaded panavirt and picocli from, then its class path: a launcher that loads classes
-     * through a class loader of its own (a test runner's --class-path) leaves them out of java.class.path.
+     * This process's class path as its class loader sees it: a launcher that loads classes through a class loader of
+     * its own (a test runner's --class-path) leaves them out of java.class.path, so that loader's entries come first.
      */
     private static String classPath() {
         java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
-        for (Class<?> c : List.of(Main.class, CommandLine.class, Machine.class, Kvm.class, ErrnoException.class,
-                dev.panavirt.bindings.kvm.kvm_h.class, dev.panavirt.fd.SharedMemory.class,
-                dev.panavirt.vhost.VdpaDevice.class, dev.panavirt.vfio.VfioDevice.class,
-                dev.panavirt.models.vdpa.VdpaSim.class)) {
-            var source = c.getProtectionDomain().getCodeSource();
-            if (source != null && source.getLocation() != null) {
-                try {
-                    entries.add(Path.of(source.getLocation().toURI()).toString());
-                } catch (java.net.URISyntaxException | IllegalArgumentException e) {
-                    // not a file location: java.class.path has to hold it
+        for (ClassLoader l = MigrateCommand.class.getClassLoader(); l != null; l = l.getParent()) {
+            if (l instanceof java.net.URLClassLoader u) {
+                for (java.net.URL url : u.getURLs()) {
+                    try {
+                        entries.add(Path.of(url.toURI()).toString());
+                    } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+                        // not a file: java.class.path has to hold it
+                    }
                 }
             }
         }
