@@ -5,7 +5,6 @@ import dev.panavirt.base.GuestRam;
 import dev.panavirt.kvm.MemoryRegion;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The guest pages an interrupt-controller model writes (the GICv3 ITS model's saved tables, its command results), as a
@@ -22,9 +21,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class ModelRamWriteTracker implements GuestRam, DirtySource {
     private final GuestRam ram;
-    private final long[] bases;
-    private final long[] sizes;
-    private final AtomicLongArray[] bits;
+    private final PageWriteBitmap written;
     private volatile boolean tracking;
 
     /**
@@ -33,16 +30,12 @@ public final class ModelRamWriteTracker implements GuestRam, DirtySource {
      */
     public ModelRamWriteTracker(GuestRam ram, List<MemoryRegion> regions) {
         this.ram = Objects.requireNonNull(ram, "ram");
-        bases = new long[regions.size()];
-        sizes = new long[regions.size()];
-        bits = new AtomicLongArray[regions.size()];
-        for (int i = 0; i < bases.length; i++) {
-            MemoryRegion r = regions.get(i);
-            bases[i] = r.guestPhysAddr();
-            sizes[i] = r.size();
-            long pages = (r.size() + DirtyPages.PAGE_SIZE - 1) / DirtyPages.PAGE_SIZE;
-            bits[i] = new AtomicLongArray((int) ((pages + 63) >>> 6));
+        long[] gpas = new long[regions.size()], sizes = new long[regions.size()];
+        for (int i = 0; i < gpas.length; i++) {
+            gpas[i] = regions.get(i).guestPhysAddr();
+            sizes[i] = regions.get(i).size();
         }
+        written = new PageWriteBitmap(gpas, sizes, gpas);      // the model writes by guest-physical address
     }
 
     @Override
@@ -84,24 +77,8 @@ public final class ModelRamWriteTracker implements GuestRam, DirtySource {
     }
 
     private void mark(long gpa, long length) {
-        if (!tracking || length <= 0) {
-            return;
-        }
-        for (int i = 0; i < bases.length; i++) {
-            long from = Math.max(gpa, bases[i]);
-            long to = Math.min(gpa + length, bases[i] + sizes[i]);
-            if (from >= to) {
-                continue;
-            }
-            for (long page = (from - bases[i]) / DirtyPages.PAGE_SIZE; page * DirtyPages.PAGE_SIZE < to - bases[i];
-                    page++) {
-                long bit = 1L << page;
-                int word = (int) (page >>> 6);
-                long old;
-                do {
-                    old = bits[i].get(word);
-                } while ((old & bit) == 0 && !bits[i].compareAndSet(word, old, old | bit));
-            }
+        if (tracking && length > 0) {
+            written.mark(gpa, length);
         }
     }
 
@@ -117,18 +94,7 @@ public final class ModelRamWriteTracker implements GuestRam, DirtySource {
 
     @Override
     public long harvest(DirtyPages into) {
-        long n = 0;
-        for (int i = 0; i < bases.length; i++) {
-            AtomicLongArray b = bits[i];
-            for (int w = 0; w < b.length(); w++) {
-                if (b.get(w) != 0) {
-                    long word = b.getAndSet(w, 0);
-                    n += Long.bitCount(word);
-                    into.orBitmapWord(bases[i] + (long) w * 64 * DirtyPages.PAGE_SIZE, word);
-                }
-            }
-        }
-        return n;
+        return written.harvest(into);
     }
 
     @Override

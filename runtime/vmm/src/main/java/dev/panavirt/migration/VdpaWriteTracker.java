@@ -5,7 +5,6 @@ import dev.panavirt.kvm.MemoryRegion;
 import dev.panavirt.models.vfio.HostMemory;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The guest pages the vDPA model writes (used rings, device-writable buffers), as a {@link DirtySource}: the model
@@ -21,8 +20,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class VdpaWriteTracker implements HostMemory, DirtySource {
     private final HostMemory memory;
-    private final MemoryRegion[] regions;
-    private final AtomicLongArray[] bits;
+    private final PageWriteBitmap written;
     private volatile boolean tracking;
 
     /**
@@ -31,12 +29,14 @@ public final class VdpaWriteTracker implements HostMemory, DirtySource {
      */
     public VdpaWriteTracker(HostMemory memory, List<MemoryRegion> regions) {
         this.memory = Objects.requireNonNull(memory);
-        this.regions = regions.toArray(MemoryRegion[]::new);
-        this.bits = new AtomicLongArray[this.regions.length];
-        for (int i = 0; i < this.regions.length; i++) {
-            long pages = (this.regions[i].size() + DirtyPages.PAGE_SIZE - 1) / DirtyPages.PAGE_SIZE;
-            bits[i] = new AtomicLongArray((int) ((pages + 63) >>> 6));
+        long[] vaddrs = new long[regions.size()], sizes = new long[regions.size()], gpas = new long[regions.size()];
+        for (int i = 0; i < vaddrs.length; i++) {
+            MemoryRegion r = regions.get(i);
+            vaddrs[i] = r.memory().address();       // the model writes by process address
+            sizes[i] = r.size();
+            gpas[i] = r.guestPhysAddr();
         }
+        written = new PageWriteBitmap(vaddrs, sizes, gpas);
     }
 
     @Override
@@ -48,29 +48,13 @@ public final class VdpaWriteTracker implements HostMemory, DirtySource {
     public void write(long vaddr, byte[] src, int offset, int length) throws ErrnoException {
         memory.write(vaddr, src, offset, length);
         if (tracking && length > 0) {
-            mark(vaddr, length);
+            written.mark(vaddr, length);
         }
     }
 
     @Override
     public boolean backed(long vaddr, long size) {
         return memory.backed(vaddr, size);
-    }
-
-    private void mark(long vaddr, long length) {
-        for (int i = 0; i < regions.length; i++) {
-            long base = regions[i].memory().address();
-            long from = Math.max(vaddr, base), to = Math.min(vaddr + length, base + regions[i].size());
-            for (long page = (from - base) / DirtyPages.PAGE_SIZE; from < to && page * DirtyPages.PAGE_SIZE < to - base;
-                    page++) {
-                long bit = 1L << page;
-                int word = (int) (page >>> 6);
-                long old;
-                do {
-                    old = bits[i].get(word);
-                } while ((old & bit) == 0 && !bits[i].compareAndSet(word, old, old | bit));
-            }
-        }
     }
 
     @Override
@@ -85,18 +69,7 @@ public final class VdpaWriteTracker implements HostMemory, DirtySource {
 
     @Override
     public long harvest(DirtyPages into) {
-        long n = 0;
-        for (int i = 0; i < regions.length; i++) {
-            AtomicLongArray b = bits[i];
-            for (int w = 0; w < b.length(); w++) {
-                if (b.get(w) != 0) {
-                    long word = b.getAndSet(w, 0);
-                    n += Long.bitCount(word);
-                    into.orBitmapWord(regions[i].guestPhysAddr() + (long) w * 64 * DirtyPages.PAGE_SIZE, word);
-                }
-            }
-        }
-        return n;
+        return written.harvest(into);
     }
 
     @Override
